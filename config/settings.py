@@ -1,0 +1,172 @@
+"""Settings for coord.
+
+Every value comes from the environment when ``load_config`` is called (from ``create_app``),
+never at import time, so tests and processes can set the environment first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE = f"sqlite:///{ROOT / 'instance' / 'coord.sqlite3'}"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept ``postgres://`` and ``postgresql://`` URLs and use the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+class BaseConfig:
+    """Defaults shared by every environment; ``load`` overlays the environment."""
+
+    ENV_NAME = "base"
+    DEBUG = False
+    TESTING = False
+
+    @classmethod
+    def load(cls) -> dict[str, Any]:
+        database_url = normalise_database_url(_env("DATABASE_URL", DEFAULT_SQLITE) or DEFAULT_SQLITE)
+        redis_url = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
+        return {
+            "COORD_ENV": cls.ENV_NAME,
+            "DEBUG": cls.DEBUG,
+            "TESTING": cls.TESTING,
+            "SECRET_KEY": _env("SECRET_KEY", "dev-secret-change-me"),
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SQLALCHEMY_RECORD_QUERIES": False,
+            "REDIS_URL": redis_url,
+            "RQ_CONNECTION": redis_url,
+            "RQ_QUEUES": ["default", "webhooks", "sla"],
+            "RQ_ASYNC": True,
+            "MAX_CONTENT_LENGTH": _env_int("COORD_MAX_BODY_BYTES", 1 * 1024 * 1024),
+            # flask-smorest / OpenAPI
+            "API_TITLE": "coord",
+            "API_VERSION": "v1",
+            "OPENAPI_VERSION": "3.0.3",
+            "OPENAPI_URL_PREFIX": "/api/v1",
+            "OPENAPI_JSON_PATH": "openapi.json",
+            "OPENAPI_REDOC_PATH": "/docs",
+            "OPENAPI_REDOC_URL": "/static/vendor/redoc.standalone.js",
+            "OPENAPI_SWAGGER_UI_PATH": None,
+            "API_SPEC_OPTIONS": {
+                "components": {
+                    "securitySchemes": {
+                        "bearer": {"type": "http", "scheme": "bearer"},
+                    }
+                },
+                "security": [{"bearer": []}],
+                "info": {
+                    "description": (
+                        "Case tracking and inter-agency coordination. Authenticate with "
+                        "POST /api/v1/auth/tokens and send `Authorization: Bearer <token>`."
+                    )
+                },
+            },
+            # Domain settings
+            "COORD_BOUNCE_LIMIT": _env_int("COORD_BOUNCE_LIMIT", 3),
+            "COORD_DISPUTE_DAYS": _env_int("COORD_DISPUTE_DAYS", 7),
+            "COORD_TOKEN_HOURS": _env_int("COORD_TOKEN_HOURS", 12),
+            "COORD_PUBLIC_BASE_URL": _env("COORD_PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+            "COORD_LOG_JSON": _env_bool("COORD_LOG_JSON", True),
+            "COORD_LOG_LEVEL": _env("COORD_LOG_LEVEL", "INFO"),
+            # Rate limits (Flask-Limiter); storage is Redis, falling back to memory when down.
+            "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", redis_url),
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+            "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "COORD_LOGIN_RATE_LIMIT": _env("COORD_LOGIN_RATE_LIMIT", "10 per minute"),
+            "COORD_PASSWORD_HASH_MEMORY_KIB": _env_int("COORD_PASSWORD_HASH_MEMORY_KIB", 65536),
+        }
+
+
+class DevelopmentConfig(BaseConfig):
+    ENV_NAME = "development"
+    DEBUG = False
+
+
+class ProductionConfig(BaseConfig):
+    ENV_NAME = "production"
+
+    @classmethod
+    def load(cls) -> dict[str, Any]:
+        values = super().load()
+        if values["SECRET_KEY"] == "dev-secret-change-me":
+            raise RuntimeError("SECRET_KEY must be set in production")
+        return values
+
+
+class TestingConfig(BaseConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+
+    @classmethod
+    def load(cls) -> dict[str, Any]:
+        values = super().load()
+        values["RATELIMIT_ENABLED"] = _env_bool("RATELIMIT_ENABLED", False)
+        values["COORD_LOG_JSON"] = False
+        # Cheap hashes keep the suite fast; production uses the argon2 defaults.
+        values["COORD_PASSWORD_HASH_MEMORY_KIB"] = 1024
+        return values
+
+
+CONFIGS: dict[str, type[BaseConfig]] = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+def engine_options_for(database_url: str) -> dict[str, Any]:
+    """Pool settings per engine: SQLite waits for its file lock, PostgreSQL pings and pools."""
+    if database_url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {
+        "pool_pre_ping": True,
+        "pool_size": _env_int("DATABASE_POOL_SIZE", 5),
+        "max_overflow": 10,
+    }
+
+
+def load_config(env: str | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Return the settings for ``env`` (default ``COORD_ENV``, else development)."""
+    name = env or _env("COORD_ENV", "development") or "development"
+    try:
+        cls = CONFIGS[name]
+    except KeyError as exc:
+        raise RuntimeError(f"COORD_ENV must be one of {sorted(CONFIGS)}, got {name!r}") from exc
+    values = cls.load()
+    if overrides:
+        values.update(overrides)
+    values["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(values["SQLALCHEMY_DATABASE_URI"])
+    values.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options_for(values["SQLALCHEMY_DATABASE_URI"]))
+    return values

@@ -1,0 +1,93 @@
+"""coord: case tracking and inter-agency coordination for kecamatan offices."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, g, request
+from werkzeug.routing import IntegerConverter
+
+from config.logging import configure_logging, request_id_var
+from config.settings import load_config
+
+log = logging.getLogger(__name__)
+
+
+class IdConverter(IntegerConverter):
+    """Positive ids that fit a BIGINT; anything larger is simply not found."""
+
+    def __init__(self, map: Any) -> None:  # noqa: A002 - werkzeug's signature
+        super().__init__(map, min=1, max=2**63 - 1)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None, env: str | None = None) -> Flask:
+    """Build the app: config -> extensions -> blueprints -> errors -> cli -> logging."""
+    app = Flask(__name__, instance_relative_config=True, static_folder="web/static",
+                template_folder="web/templates")
+    app.config.update(load_config(env, test_config))
+    app.url_map.converters["id"] = IdConverter
+    register_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_cli(app)
+    register_request_hooks(app)
+    return app
+
+
+def register_logging(app: Flask) -> None:
+    if not app.config.get("TESTING"):
+        configure_logging(app.config["COORD_LOG_JSON"], app.config["COORD_LOG_LEVEL"])
+
+
+def register_extensions(app: Flask) -> None:
+    from coord.extensions import api, babel, csrf, db, limiter, migrate, rq
+    from coord.services.uow import install_session_hooks
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    api.init_app(app)
+    rq.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app)
+    csrf.init_app(app)
+    install_session_hooks()
+    import coord.models  # noqa: F401  (register every table on the metadata)
+
+
+def register_blueprints(app: Flask) -> None:
+    from coord.api import register_api
+
+    register_api(app)
+
+
+def register_errors(app: Flask) -> None:
+    from coord.api.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_cli(app: Flask) -> None:
+    from coord.cli import coord_cli
+
+    app.cli.add_command(coord_cli)
+
+
+def register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        rid = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        g.request_id = rid
+        request_id_var.set(rid)
+
+    @app.after_request
+    def _headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Request-ID", getattr(g, "request_id", ""))
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response

@@ -1,0 +1,251 @@
+"""Cases: create, list, read, edit, actions, comments, events and handoff requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request, url_for
+from flask.views import MethodView
+from sqlalchemy import func, or_, select
+
+from coord.api.auth import current_actor
+from coord.api.base import Blueprint
+from coord.api.cases.schemas import (
+    ACTION_REQUIRES,
+    CANCEL_REASONS,
+    ActionIn,
+    CaseCreate,
+    CaseEdit,
+    CaseListArgs,
+    CaseOut,
+    CommentIn,
+    EventOut,
+    HandoffCreate,
+)
+from coord.api.handoffs.schemas import HandoffOut
+from coord.api.versioning import expected_version, set_etag
+from coord.clock import now_utc
+from coord.domain.states import CASE_ACTIONS
+from coord.domain.tracking import normalise_tracking_code
+from coord.extensions import db
+from coord.models import Case, CaseEvent, Category, Unit
+from coord.presenters import case_view, event_view, handoff_view
+from coord.services import cases as case_service
+from coord.services import handoffs as handoff_service
+from coord.services.errors import InvalidInput
+from coord.services.policy import readable_cases, reporter_visible_case_ids
+from coord.services.uow import unit_of_work
+
+blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Citizen cases")
+
+
+def present(case: Case) -> dict[str, Any]:
+    actor = current_actor()
+    return case_view(case, case.id in reporter_visible_case_ids(actor, [case]))
+
+
+def case_response(case: Case, status: int = 200):  # type: ignore[no-untyped-def]
+    response = jsonify(CaseOut().dump(present(case)))
+    response.status_code = status
+    return set_etag(response, case.version)
+
+
+def _new_case_from(data: dict[str, Any]) -> case_service.NewCase:
+    reporter = data.get("reporter") or {}
+    location = data["location"]
+    return case_service.NewCase(
+        title=data["title"], description=data["description"], category=data["category"],
+        priority=data["priority"], channel=data["channel"], received_at=data.get("received_at"),
+        reporter_privacy=reporter.get("privacy", "anonymous"), reporter_name=reporter.get("name"),
+        reporter_phone=reporter.get("phone"), reporter_email=reporter.get("email"),
+        reporter_nik=reporter.get("nik"), region_code=location["region_code"],
+        address=location.get("address"), latitude=location.get("latitude"),
+        longitude=location.get("longitude"), owner_unit=data.get("owner_unit"),
+    )
+
+
+@blp.route("")
+class CaseCollection(MethodView):
+    @blp.arguments(CaseListArgs, location="query")
+    @blp.response(200, CaseOut(many=True))
+    @blp.paginate()
+    def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[dict[str, Any]]:
+        """List cases in your scope, newest change first (filters combine with AND)."""
+        actor = current_actor()
+        query = select(Case).where(readable_cases(actor))
+        query = apply_case_filters(query, args)
+        total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        pagination_parameters.item_count = total
+        page = db.session.execute(
+            query.order_by(Case.updated_at.desc(), Case.id.desc())
+            .limit(pagination_parameters.page_size)
+            .offset(pagination_parameters.first_item)
+        ).unique().scalars().all()
+        visible = reporter_visible_case_ids(actor, list(page))
+        return [case_view(c, c.id in visible) for c in page]
+
+    @blp.arguments(CaseCreate)
+    @blp.response(201, CaseOut)
+    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
+                          "schema": {"type": "string", "maxLength": 255},
+                          "description": "Retrying a POST with the same key returns the first case."}])
+    def post(self, data: dict[str, Any]):  # type: ignore[no-untyped-def]
+        """Record a case; your unit records and (unless owner_unit says otherwise) owns it."""
+        actor = current_actor()
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
+            raise InvalidInput.field("Idempotency-Key", "1 to 255 printable characters")
+        with unit_of_work():
+            case, created = case_service.create_case(actor, _new_case_from(data), now_utc(),
+                                                     idempotency_key=key)
+        response = case_response(case, 201 if created else 200)
+        response.headers["Location"] = url_for("cases.CaseItem", case_id=case.id)
+        if not created:
+            response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+
+def apply_case_filters(query, args: dict[str, Any]):  # type: ignore[no-untyped-def]
+    if args.get("status"):
+        query = query.where(Case.status.in_(args["status"]))
+    if args.get("owner_unit"):
+        query = query.where(Case.owner_unit_id.in_(select(Unit.id).where(Unit.code == args["owner_unit"])))
+    if args.get("category"):
+        query = query.where(Case.category_id.in_(select(Category.id).where(Category.code == args["category"])))
+    if args.get("priority"):
+        query = query.where(Case.priority == args["priority"])
+    if "breached" in args:
+        query = query.where(Case.breached.is_(args["breached"]))
+    if "bounced" in args:
+        query = query.where(Case.bounced.is_(args["bounced"]))
+    if args.get("due_before"):
+        query = query.where(Case.resolution_due_at < args["due_before"])
+    if args.get("updated_since"):
+        query = query.where(Case.updated_at >= args["updated_since"])
+    if args.get("q"):
+        text = args["q"].strip()
+        pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions = [
+            func.lower(Case.title).like(pattern, escape="\\"),
+            func.lower(Case.description).like(pattern, escape="\\"),
+        ]
+        code = normalise_tracking_code(text)
+        if code:
+            conditions.append(Case.tracking_code == code)
+        query = query.where(or_(*conditions))
+    return query
+
+
+@blp.route("/<id:case_id>")
+class CaseItem(MethodView):
+    @blp.response(200, CaseOut)
+    def get(self, case_id: int):  # type: ignore[no-untyped-def]
+        """Read one case; the ETag is its version, for If-Match on changes."""
+        case = case_service.load_case(current_actor(), case_id)
+        return case_response(case)
+
+    @blp.arguments(CaseEdit)
+    @blp.response(200, CaseOut)
+    @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True,
+                          "schema": {"type": "string"}}])
+    def patch(self, data: dict[str, Any], case_id: int):  # type: ignore[no-untyped-def]
+        """Edit details (owner unit). Needs If-Match; a stale version gets 412."""
+        changes = dict(data)
+        location = changes.pop("location", None)
+        if location:
+            changes.update({k: v for k, v in location.items()})
+        version = expected_version(required=True)
+        with unit_of_work():
+            case = case_service.edit_case(current_actor(), case_id, changes, now_utc(),
+                                          expected_version=version)
+        return case_response(case)
+
+
+@blp.route("/<id:case_id>/<any(" + ",".join(CASE_ACTIONS) + "):action>")
+class CaseAction(MethodView):
+    @blp.arguments(ActionIn)
+    @blp.response(200, CaseOut)
+    def post(self, data: dict[str, Any], case_id: int, action: str):  # type: ignore[no-untyped-def]
+        """Run an action: start, assign, hold (reason), resume, resolve (note), reopen
+        (reason), close, cancel (reason: invalid, spam or duplicate with duplicate_of).
+        If-Match is optional; when sent, a stale version gets 412."""
+        missing = [f for f in ACTION_REQUIRES.get(action, ()) if not data.get(f)]
+        if missing:
+            raise InvalidInput(f"'{action}' needs: {', '.join(missing)}.",
+                               {f: ["required for " + action] for f in missing})
+        if action == "cancel" and data["reason"] not in CANCEL_REASONS:
+            raise InvalidInput.field("reason", f"must be one of {CANCEL_REASONS}")
+        version = expected_version(required=False)
+        actor, now = current_actor(), now_utc()
+        with unit_of_work():
+            case = _run_action(action, actor, case_id, data, now, version)
+        return case_response(case)
+
+
+def _run_action(action: str, actor, case_id: int, data: dict[str, Any], now, version):  # type: ignore[no-untyped-def]
+    s = case_service
+    if action == "start":
+        return s.start_case(actor, case_id, now, expected_version=version)
+    if action == "assign":
+        return s.assign_case(actor, case_id, data.get("assignee_id"), now, owner_unit=data.get("owner_unit"),
+                             note=data.get("note"), expected_version=version)
+    if action == "hold":
+        return s.hold_case(actor, case_id, data["reason"], now, expected_version=version)
+    if action == "resume":
+        return s.resume_case(actor, case_id, now, expected_version=version)
+    if action == "resolve":
+        return s.resolve_case(actor, case_id, data["note"], now, expected_version=version)
+    if action == "reopen":
+        return s.reopen_case(actor, case_id, data["reason"], now, expected_version=version)
+    if action == "close":
+        return s.close_case(actor, case_id, now, note=data.get("note"), expected_version=version)
+    if action == "cancel":
+        return s.cancel_case(actor, case_id, data["reason"], now, note=data.get("note"),
+                             duplicate_of=data.get("duplicate_of"), expected_version=version)
+    raise AssertionError(action)
+
+
+@blp.route("/<id:case_id>/comments")
+class CaseComments(MethodView):
+    @blp.arguments(CommentIn)
+    @blp.response(201, EventOut)
+    def post(self, data: dict[str, Any], case_id: int) -> dict[str, Any]:
+        """Comment on a case; public comments show on the citizen's timeline."""
+        with unit_of_work():
+            case = case_service.comment_on_case(current_actor(), case_id, data["body"],
+                                                data["visibility"], now_utc())
+            event = db.session.execute(
+                select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id.desc()).limit(1)
+            ).scalar_one()
+        return event_view(event)
+
+
+@blp.route("/<id:case_id>/events")
+class CaseEvents(MethodView):
+    @blp.response(200, EventOut(many=True))
+    def get(self, case_id: int) -> list[dict[str, Any]]:
+        """The case's timeline, oldest first (internal and public events)."""
+        case = case_service.load_case(current_actor(), case_id)
+        events = db.session.execute(
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+        ).scalars()
+        return [event_view(e) for e in events]
+
+
+@blp.route("/<id:case_id>/handoffs")
+class CaseHandoffs(MethodView):
+    @blp.response(200, HandoffOut(many=True))
+    def get(self, case_id: int) -> list[dict[str, Any]]:
+        """Handoffs of one case."""
+        case = case_service.load_case(current_actor(), case_id)
+        return [handoff_view(h) for h in case.handoffs]
+
+    @blp.arguments(HandoffCreate)
+    @blp.response(201, HandoffOut)
+    def post(self, data: dict[str, Any], case_id: int) -> dict[str, Any]:
+        """Forward the case (kind transfer) or ask another unit for assistance (kind assist)."""
+        with unit_of_work():
+            handoff = handoff_service.request_handoff(
+                current_actor(), case_id, data["kind"], data["to_unit"], data.get("note"), now_utc()
+            )
+        return handoff_view(handoff)

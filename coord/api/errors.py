@@ -1,0 +1,96 @@
+"""One error shape for everything: flask-smorest's ``{code, status, message, errors}``."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, jsonify, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from coord.extensions import db
+from coord.services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+def error_body(status: int, message: str, errors: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "code": status,
+        "status": HTTPStatus(status).phrase,
+        "message": message,
+    }
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def error_response(status: int, message: str, errors: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    response = jsonify(error_body(status, message, errors))
+    response.status_code = status
+    return response
+
+
+def _wants_json() -> bool:
+    path = request.path
+    return not path.startswith("/web") or request.accept_mimetypes.best == "application/json"
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        return error_response(exc.status, exc.message, exc.errors or None)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        # webargs puts the field errors on exc.data["messages"]
+        data = getattr(exc, "data", None) or {}
+        errors = data.get("messages") if isinstance(data, dict) else None
+        message = data.get("message") if isinstance(data, dict) and data.get("message") else None
+        status = exc.code or 500
+        if message is None:
+            message = exc.description or HTTPStatus(status).phrase
+            if status == 422 and errors:
+                message = "Some fields are invalid: " + ", ".join(_field_names(errors)) + "."
+        response = error_response(status, message, errors)
+        for name, value in (getattr(exc, "get_headers", lambda: [])() or []):
+            if name.lower() not in ("content-type",):
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(OperationalError)
+    def _database_down(exc: OperationalError):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        log.warning("database unavailable: %s", exc.orig)
+        response = error_response(503, "The database is unavailable; retry in a moment.")
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(exc: DBAPIError):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        if exc.connection_invalidated:
+            response = error_response(503, "The database connection was lost; retry in a moment.")
+            response.headers["Retry-After"] = "5"
+            return response
+        log.exception("database error")
+        return error_response(500, "Internal error; it has been logged.")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        log.exception("unhandled error")
+        return error_response(500, "Internal error; it has been logged.")
+
+
+def _field_names(errors: dict[str, Any]) -> list[str]:
+    names: list[str] = []
+    for location, fields in errors.items():
+        if isinstance(fields, dict):
+            names.extend(str(f) for f in fields)
+        else:
+            names.append(str(location))
+    return names

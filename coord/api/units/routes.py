@@ -1,0 +1,114 @@
+"""Units (offices). Everyone signed in may list them; admins create and edit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from marshmallow import validate
+from sqlalchemy import select
+
+from coord.api.auth import current_actor
+from coord.api.base import Blueprint, Schema, Text
+from coord.extensions import db
+from coord.models import Region, Role, Unit, UnitKind
+from coord.services.errors import Forbidden, InvalidInput, NotFound
+from coord.services.uow import unit_of_work
+
+blp = Blueprint("units", __name__, url_prefix="/api/v1/units", description="Units and offices")
+
+CODE = validate.Regexp(r"^[a-z0-9][a-z0-9\-_.]{1,63}$", error="lower-case letters, digits, - _ .")
+
+
+class UnitOut(Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+    region_code = ma.fields.String()
+    timezone = ma.fields.String()
+    email = ma.fields.String(allow_none=True)
+    phone = ma.fields.String(allow_none=True)
+    address = ma.fields.String(allow_none=True)
+    active = ma.fields.Boolean()
+
+
+class UnitCreate(Schema):
+    code = ma.fields.String(required=True, validate=CODE)
+    name = Text(required=True, max_length=200)
+    kind = ma.fields.String(required=True, validate=validate.OneOf([k.value for k in UnitKind]))
+    region_code = ma.fields.String(required=True, validate=validate.Length(min=1, max=20))
+    email = ma.fields.Email(load_default=None, allow_none=True)
+    phone = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    address = Text(max_length=500, load_default=None, allow_none=True)
+
+
+class UnitEdit(Schema):
+    name = Text(max_length=200)
+    email = ma.fields.Email(allow_none=True)
+    phone = ma.fields.String(allow_none=True, validate=validate.Length(max=40))
+    address = Text(max_length=500, allow_none=True)
+    active = ma.fields.Boolean()
+
+
+class UnitListArgs(Schema):
+    kind = ma.fields.String(validate=validate.OneOf([k.value for k in UnitKind]))
+
+
+def _require_admin() -> None:
+    if not current_actor().has_role(Role.ADMIN):
+        raise Forbidden("Only admins may change units.")
+
+
+def _get(code: str) -> Unit:
+    unit = db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
+    if unit is None:
+        raise NotFound(f"No unit '{code}'.")
+    return unit
+
+
+@blp.route("")
+class UnitCollection(MethodView):
+    @blp.arguments(UnitListArgs, location="query")
+    @blp.response(200, UnitOut(many=True))
+    def get(self, args: dict[str, Any]) -> list[Unit]:
+        """Every unit (the directory used to address handoffs)."""
+        current_actor()
+        query = select(Unit).order_by(Unit.kind, Unit.name)
+        if args.get("kind"):
+            query = query.where(Unit.kind == args["kind"])
+        return list(db.session.execute(query).scalars())
+
+    @blp.arguments(UnitCreate)
+    @blp.response(201, UnitOut)
+    def post(self, data: dict[str, Any]) -> Unit:
+        """Create a unit (admins)."""
+        _require_admin()
+        with unit_of_work():
+            if db.session.get(Region, data["region_code"]) is None:
+                raise InvalidInput.field("region_code", "unknown region")
+            if db.session.execute(select(Unit.id).where(Unit.code == data["code"])).first():
+                raise InvalidInput.field("code", "already used")
+            unit = Unit(**data)
+            db.session.add(unit)
+        return unit
+
+
+@blp.route("/<string(maxlength=64):code>")
+class UnitItem(MethodView):
+    @blp.response(200, UnitOut)
+    def get(self, code: str) -> Unit:
+        """One unit."""
+        current_actor()
+        return _get(code)
+
+    @blp.arguments(UnitEdit)
+    @blp.response(200, UnitOut)
+    def patch(self, data: dict[str, Any], code: str) -> Unit:
+        """Edit a unit (admins)."""
+        _require_admin()
+        with unit_of_work():
+            unit = _get(code)
+            for key, value in data.items():
+                setattr(unit, key, value)
+        return unit

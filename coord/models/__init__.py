@@ -1,0 +1,23 @@
+"""All models, imported here so Alembic and the app see one metadata."""
+
+from coord.models.cases import (
+    CancelReason,
+    Case,
+    CaseEvent,
+    CaseUnit,
+    CaseUnitRole,
+    Channel,
+    Handoff,
+    IdempotencyKey,
+    ReporterPrivacy,
+    Visibility,
+)
+from coord.models.categories import Category, ClockKind, Priority, SlaPolicy
+from coord.models.regions import Region, RegionLevel, Unit, UnitKind
+from coord.models.users import ApiToken, Role, User, UserRole
+
+__all__ = [
+    "ApiToken", "CancelReason", "Case", "CaseEvent", "CaseUnit", "CaseUnitRole", "Category",
+    "Channel", "ClockKind", "Handoff", "IdempotencyKey", "Priority", "Region", "RegionLevel",
+    "ReporterPrivacy", "Role", "SlaPolicy", "Unit", "UnitKind", "User", "UserRole", "Visibility",
+]

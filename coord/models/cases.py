@@ -1,0 +1,254 @@
+"""Cases, the units that touched them, handoffs, events and idempotency keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from coord.domain.states import CaseStatus, HandoffKind, HandoffStatus, RejectReason
+from coord.extensions import db
+from coord.models.base import BigIntPK, JSONType, UTCDateTime, enum_check
+from coord.models.categories import Category, Priority, SlaPolicy
+from coord.models.regions import Region, Unit
+from coord.models.users import User
+
+
+class Channel(StrEnum):
+    WALK_IN = "walk_in"
+    PHONE = "phone"
+    WHATSAPP = "whatsapp"
+    LETTER = "letter"
+    WEB = "web"
+    LAPOR = "lapor"
+    OPEN311 = "open311"
+    OTHER = "other"
+
+
+class ReporterPrivacy(StrEnum):
+    NAMED = "named"          # contact data visible to owning units and jurisdiction managers
+    CONFIDENTIAL = "confidential"  # identity known only to the recording unit
+    ANONYMOUS = "anonymous"  # no contact data at all
+
+
+class CancelReason(StrEnum):
+    INVALID = "invalid"
+    SPAM = "spam"
+    DUPLICATE = "duplicate"
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(enum_check("status", CaseStatus), name="status"),
+        CheckConstraint(enum_check("priority", Priority), name="priority"),
+        CheckConstraint(enum_check("channel", Channel), name="channel"),
+        CheckConstraint(enum_check("reporter_privacy", ReporterPrivacy), name="reporter_privacy"),
+        CheckConstraint(
+            "status NOT IN ('resolved', 'closed') OR resolution_note IS NOT NULL",
+            name="resolved_has_note",
+        ),
+        CheckConstraint("status <> 'cancelled' OR cancel_reason IS NOT NULL", name="cancelled_has_reason"),
+        CheckConstraint("status <> 'on_hold' OR hold_reason IS NOT NULL", name="on_hold_has_reason"),
+        CheckConstraint(
+            "status <> 'pending_transfer' OR status_before_transfer IS NOT NULL",
+            name="pending_transfer_remembers_status",
+        ),
+        CheckConstraint(
+            "reporter_privacy <> 'anonymous' OR (reporter_phone IS NULL AND reporter_email IS NULL"
+            " AND reporter_nik IS NULL)",
+            name="anonymous_has_no_contact",
+        ),
+        CheckConstraint("version >= 1", name="version_positive"),
+        Index("ix_cases_owner_status", "owner_unit_id", "status"),
+        Index("ix_cases_status_updated", "status", "updated_at"),
+        Index("ix_cases_region", "region_code"),
+        Index("ix_cases_updated_at", "updated_at"),
+        Index("ix_cases_resolution_due_at", "resolution_due_at"),
+        Index("ix_cases_category_priority", "category_id", "priority"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    tracking_code: Mapped[str] = mapped_column(String(8), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    priority: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.NEW.value)
+    status_before_transfer: Mapped[str | None] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    reporter_privacy: Mapped[str] = mapped_column(String(16), default=ReporterPrivacy.NAMED.value)
+    reporter_name: Mapped[str | None] = mapped_column(String(200))
+    reporter_phone: Mapped[str | None] = mapped_column(String(40))
+    reporter_email: Mapped[str | None] = mapped_column(String(200))
+    reporter_nik: Mapped[str | None] = mapped_column(String(16))
+
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    address: Mapped[str | None] = mapped_column(String(500))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+
+    recorded_by_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+
+    hold_reason: Mapped[str | None] = mapped_column(Text)
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    cancel_reason: Mapped[str | None] = mapped_column(String(16))
+    cancel_note: Mapped[str | None] = mapped_column(Text)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Ping-pong detection: how often ownership moved, and the managers' flag.
+    ownership_moves: Mapped[int] = mapped_column(Integer, default=0)
+    bounced: Mapped[bool] = mapped_column(default=False)
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # SLA clocks (computed by coord.services.sla; the engine keeps them current).
+    sla_policy_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policies.id"))
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    breached: Mapped[bool] = mapped_column(default=False)
+
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__: dict[str, Any] = {"version_id_col": version}
+
+    category: Mapped[Category] = relationship(lazy="joined")
+    sla_policy: Mapped[SlaPolicy | None] = relationship()
+    region: Mapped[Region] = relationship(lazy="joined")
+    owner_unit: Mapped[Unit] = relationship(foreign_keys=[owner_unit_id], lazy="joined")
+    recorded_by_unit: Mapped[Unit] = relationship(foreign_keys=[recorded_by_unit_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    handoffs: Mapped[list[Handoff]] = relationship(
+        back_populates="case", order_by="Handoff.id", foreign_keys="Handoff.case_id"
+    )
+
+
+class CaseUnitRole(StrEnum):
+    RECORDER = "recorder"       # recorded the case
+    OWNER = "owner"             # owns or owned it
+    ASSIST = "assist"           # asked to assist
+    TRANSFER_TARGET = "transfer_target"  # a transfer was addressed to it
+
+
+class CaseUnit(db.Model):
+    """Which units touched a case and how: the index behind every scope check."""
+
+    __tablename__ = "case_units"
+    __table_args__ = (
+        CheckConstraint(enum_check("relation", CaseUnitRole), name="relation"),
+        Index("ix_case_units_unit", "unit_id", "case_id"),
+    )
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    relation: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class Handoff(db.Model):
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        CheckConstraint(enum_check("kind", HandoffKind), name="kind"),
+        CheckConstraint(enum_check("status", HandoffStatus), name="status"),
+        CheckConstraint(
+            "reject_reason IS NULL OR " + enum_check("reject_reason", RejectReason),
+            name="reject_reason_known",
+        ),
+        CheckConstraint("status <> 'rejected' OR reject_reason IS NOT NULL", name="rejected_has_reason"),
+        CheckConstraint("status <> 'completed' OR kind = 'assist'", name="only_assists_complete"),
+        CheckConstraint("from_unit_id <> to_unit_id", name="not_to_self"),
+        Index("ix_handoffs_to_status", "to_unit_id", "status"),
+        Index("ix_handoffs_from_status", "from_unit_id", "status"),
+        Index("ix_handoffs_case", "case_id"),
+        Index("ix_handoffs_ack_due_at", "ack_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    from_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    to_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default=HandoffStatus.PENDING.value)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ack_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reject_reason: Mapped[str | None] = mapped_column(String(32))
+    reject_note: Mapped[str | None] = mapped_column(Text)
+    completion_note: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    breached: Mapped[bool] = mapped_column(default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__: dict[str, Any] = {"version_id_col": version}
+
+    case: Mapped[Case] = relationship(back_populates="handoffs", foreign_keys=[case_id])
+    from_unit: Mapped[Unit] = relationship(foreign_keys=[from_unit_id], lazy="joined")
+    to_unit: Mapped[Unit] = relationship(foreign_keys=[to_unit_id], lazy="joined")
+
+
+class Visibility(StrEnum):
+    INTERNAL = "internal"
+    PUBLIC = "public"
+
+
+class CaseEvent(db.Model):
+    """Append-only audit trail; the timeline, reports, citizen view and webhooks read it."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (
+        CheckConstraint(enum_check("visibility", Visibility), name="visibility"),
+        Index("ix_case_events_case", "case_id", "id"),
+        Index("ix_case_events_type_at", "type", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id"))
+    type: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    actor_label: Mapped[str] = mapped_column(String(200))
+    visibility: Mapped[str] = mapped_column(String(10), default=Visibility.INTERNAL.value)
+    case_version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+    actor_unit: Mapped[Unit | None] = relationship(lazy="joined")
+
+
+class IdempotencyKey(db.Model):
+    """A POST retried with the same key returns the first result."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,113 @@
+"""Users, passwords (argon2id) and API tokens (stored as SHA-256)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import select
+
+from coord.extensions import db
+from coord.models import ApiToken, Role, Unit, User, UserRole
+from coord.services.errors import InvalidInput, NotAuthenticated
+
+TOKEN_PREFIX = "coord_"
+
+
+def _hasher() -> PasswordHasher:
+    memory = int(current_app.config.get("COORD_PASSWORD_HASH_MEMORY_KIB", 65536))
+    return PasswordHasher(memory_cost=memory, time_cost=2 if memory < 65536 else 3)
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def verify_password(user: User, password: str) -> bool:
+    if not user.password_hash:
+        return False
+    try:
+        return _hasher().verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# Verifying against a fixed hash keeps failed logins for unknown users as slow as real ones.
+_DUMMY_HASH: str | None = None
+
+
+def authenticate_password(username: str, password: str) -> User:
+    global _DUMMY_HASH
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.active or user.is_service:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = hash_password("not-a-password")
+        try:
+            _hasher().verify(_DUMMY_HASH, password + "x")
+        except VerificationError:
+            pass
+        raise NotAuthenticated("Wrong username or password.")
+    if not verify_password(user, password):
+        raise NotAuthenticated("Wrong username or password.")
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User, now: datetime, *, name: str = "login",
+                lifetime: timedelta | None = None) -> tuple[ApiToken, str]:
+    """Create a token; the plain value is returned once and never stored."""
+    if lifetime is None and not user.is_service:
+        lifetime = timedelta(hours=int(current_app.config.get("COORD_TOKEN_HOURS", 12)))
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id, name=name, token_hash=_digest(plain), prefix=plain[:12],
+        created_at=now, expires_at=(now + lifetime) if lifetime else None,
+    )
+    db.session.add(token)
+    db.session.flush()
+    return token, plain
+
+
+def user_for_token(plain: str, now: datetime) -> User:
+    token = db.session.execute(
+        select(ApiToken).where(ApiToken.token_hash == _digest(plain))
+    ).scalar_one_or_none()
+    if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+        raise NotAuthenticated("The token is unknown, revoked or expired; log in again.")
+    user = token.user
+    if not user.active:
+        raise NotAuthenticated("This account is disabled.")
+    return user
+
+
+def create_user(username: str, full_name: str, unit_code: str, roles: list[str], now: datetime, *,
+                password: str | None = None, email: str | None = None,
+                is_service: bool = False) -> User:
+    unit = db.session.execute(select(Unit).where(Unit.code == unit_code)).scalar_one_or_none()
+    if unit is None:
+        raise InvalidInput.field("unit", f"unknown unit '{unit_code}'")
+    unknown = [r for r in roles if r not in {r.value for r in Role}]
+    if unknown or not roles:
+        raise InvalidInput.field("roles", f"roles must be some of {[r.value for r in Role]}")
+    if db.session.execute(select(User.id).where(User.username == username)).first():
+        raise InvalidInput.field("username", f"'{username}' is taken")
+    user = User(
+        username=username, full_name=full_name, email=email, unit=unit, unit_id=unit.id,
+        is_service=is_service, created_at=now,
+        password_hash=hash_password(password) if password else None,
+    )
+    user.role_rows = [UserRole(role=r) for r in sorted(set(roles))]
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)

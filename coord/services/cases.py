@@ -1,0 +1,505 @@
+"""Case commands: create, edit, start, assign, hold, resume, resolve, reopen, close, cancel,
+comment, and the managers' reassignment. Each one locks the case, checks permission and the
+state table, changes it, writes its events and flushes; ``unit_of_work`` commits."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from coord.domain.states import CaseStatus, HandoffKind, HandoffStatus, case_transition
+from coord.domain.tracking import new_tracking_code
+from coord.extensions import db
+from coord.models import (
+    CancelReason,
+    Case,
+    CaseUnit,
+    CaseUnitRole,
+    Category,
+    Handoff,
+    IdempotencyKey,
+    Region,
+    RegionLevel,
+    ReporterPrivacy,
+    Role,
+    Unit,
+    User,
+    Visibility,
+)
+from coord.services import sla
+from coord.services.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from coord.services.events import record_event
+from coord.services.policy import Actor, authorize_case, ensure_can_read, region_within
+from coord.services.transitions import apply_case_transition
+
+
+@dataclass
+class NewCase:
+    title: str
+    description: str
+    category: str
+    region_code: str
+    channel: str = "walk_in"
+    priority: str = "normal"
+    received_at: datetime | None = None
+    reporter_privacy: str = ReporterPrivacy.NAMED.value
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    reporter_email: str | None = None
+    reporter_nik: str | None = None
+    address: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    owner_unit: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        data = {k: v for k, v in self.__dict__.items() if k != "extra"}
+        raw = json.dumps(data, sort_keys=True, default=str)
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def get_case_for_update(case_id: int) -> Case | None:
+    """Load a case with a row lock (PostgreSQL) so concurrent commands queue behind us."""
+    return db.session.execute(
+        select(Case).where(Case.id == case_id).with_for_update(of=Case).execution_options(
+            populate_existing=True
+        )
+    ).unique().scalar_one_or_none()
+
+
+def load_case(actor: Actor, case_id: int, *, for_update: bool = False) -> Case:
+    case = get_case_for_update(case_id) if for_update else db.session.get(Case, case_id)
+    return ensure_can_read(actor, case)
+
+
+def _check_version(case: Case, expected_version: int | None) -> None:
+    if expected_version is not None and case.version != expected_version:
+        raise PreconditionFailed(
+            f"The case has changed (version {case.version}, you sent {expected_version}); "
+            "reload it and apply your change again."
+        )
+
+
+def _resolve_category(code: str) -> Category:
+    category = db.session.execute(select(Category).where(Category.code == code)).scalar_one_or_none()
+    if category is None or not category.active:
+        raise InvalidInput.field("category", f"unknown or inactive category '{code}'")
+    return category
+
+
+def _resolve_kelurahan(code: str) -> Region:
+    region = db.session.get(Region, code)
+    if region is None:
+        raise InvalidInput.field("region_code", f"unknown region '{code}'")
+    if region.level != RegionLevel.KELURAHAN.value:
+        raise InvalidInput.field("region_code", "a case must be located in a kelurahan")
+    return region
+
+
+def resolve_unit(code: str, field_name: str) -> Unit:
+    unit = db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
+    if unit is None or not unit.active:
+        raise InvalidInput.field(field_name, f"unknown or inactive unit '{code}'")
+    return unit
+
+
+def add_case_unit(case: Case, unit_id: int, relation: CaseUnitRole) -> None:
+    exists = db.session.get(CaseUnit, (case.id, unit_id, relation.value))
+    if exists is None:
+        db.session.add(CaseUnit(case_id=case.id, unit_id=unit_id, relation=relation.value))
+
+
+def create_case(actor: Actor, data: NewCase, now: datetime, *, idempotency_key: str | None = None,
+                recording_unit: Unit | None = None) -> tuple[Case, bool]:
+    """Record a new case; returns ``(case, created)``.
+
+    The recording unit is the actor's unit (or ``recording_unit`` for public channels); it
+    owns the case unless ``owner_unit`` names another. With ``idempotency_key`` a retry with
+    the same body returns the first case (``created`` False); a different body is refused.
+    Writes ``case.created``.
+    """
+    if isinstance(actor, User):
+        if not actor.has_role(Role.STAFF, Role.LIAISON, Role.MANAGER):
+            from coord.services.errors import Forbidden
+
+            raise Forbidden("Only staff, liaisons and managers may record cases.")
+        recording_unit = actor.unit
+    if recording_unit is None:
+        raise InvalidInput.field("owner_unit", "no unit to record the case")
+
+    if idempotency_key is not None and isinstance(actor, User):
+        previous = _idempotent_replay(actor, idempotency_key, data)
+        if previous is not None:
+            return previous, False
+
+    category = _resolve_category(data.category)
+    region = _resolve_kelurahan(data.region_code)
+    owner = resolve_unit(data.owner_unit, "owner_unit") if data.owner_unit else recording_unit
+    received_at = data.received_at or now
+    if received_at > now:
+        raise InvalidInput.field("received_at", "cannot be in the future")
+    if data.reporter_privacy == ReporterPrivacy.ANONYMOUS and (
+        data.reporter_phone or data.reporter_email or data.reporter_nik
+    ):
+        raise InvalidInput(
+            "An anonymous reporter has no contact data; choose 'named' or 'confidential'.",
+            {"reporter_privacy": ["anonymous reporters cannot have phone, email or NIK"]},
+        )
+
+    case = Case(
+        tracking_code=new_tracking_code(),
+        title=data.title,
+        description=data.description,
+        category=category,
+        priority=data.priority,
+        channel=data.channel,
+        status=CaseStatus.NEW.value,
+        received_at=received_at,
+        created_at=now,
+        updated_at=now,
+        reporter_privacy=data.reporter_privacy,
+        reporter_name=None if data.reporter_privacy == ReporterPrivacy.ANONYMOUS else data.reporter_name,
+        reporter_phone=data.reporter_phone,
+        reporter_email=data.reporter_email,
+        reporter_nik=data.reporter_nik,
+        region_code=region.code,
+        region=region,
+        address=data.address,
+        latitude=data.latitude,
+        longitude=data.longitude,
+        recorded_by_unit_id=recording_unit.id,
+        created_by_id=actor.id if isinstance(actor, User) else None,
+        owner_unit=owner,
+    )
+    sla.start_case_clocks(case)
+    _insert_with_unique_tracking_code(case)
+    add_case_unit(case, recording_unit.id, CaseUnitRole.RECORDER)
+    add_case_unit(case, owner.id, CaseUnitRole.OWNER)
+    if idempotency_key is not None and isinstance(actor, User):
+        db.session.add(
+            IdempotencyKey(user_id=actor.id, key=idempotency_key, fingerprint=data.fingerprint(),
+                           case_id=case.id, created_at=now)
+        )
+    record_event(
+        case, "case.created", actor, now,
+        changes={"status": [None, case.status], "owner_unit": [None, owner.code],
+                 "channel": case.channel, "category": category.code, "priority": case.priority},
+    )
+    return case, True
+
+
+def _insert_with_unique_tracking_code(case: Case, attempts: int = 5) -> None:
+    """40 random bits make collisions rare; a savepoint retries the rare one."""
+    for _ in range(attempts):
+        try:
+            with db.session.begin_nested():
+                db.session.add(case)
+                db.session.flush()
+            return
+        except IntegrityError:
+            if db.session.execute(
+                select(Case.id).where(Case.tracking_code == case.tracking_code)
+            ).first() is None:
+                raise
+            case.tracking_code = new_tracking_code()
+    raise Conflict("Could not allocate a tracking code; retry.")
+
+
+def _idempotent_replay(actor: User, key: str, data: NewCase) -> Case | None:
+    row = db.session.execute(
+        select(IdempotencyKey).where(IdempotencyKey.user_id == actor.id, IdempotencyKey.key == key)
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    if row.fingerprint != data.fingerprint():
+        raise InvalidInput(
+            "This Idempotency-Key was already used with a different request body; "
+            "use a new key for a new case.",
+            {"Idempotency-Key": ["already used with a different body"]},
+        )
+    return db.session.get(Case, row.case_id)
+
+
+EDITABLE_FIELDS = ("title", "description", "category", "priority", "region_code", "address",
+                   "latitude", "longitude")
+
+
+def edit_case(actor: Actor, case_id: int, changes: dict[str, Any], now: datetime, *,
+              expected_version: int | None) -> Case:
+    """Change the details of a case (owner unit). ``expected_version`` comes from If-Match.
+
+    A category or priority change attaches the current policy and recomputes due times.
+    Writes ``case.updated`` with before and after of each changed field.
+    """
+    case = load_case(actor, case_id, for_update=True)
+    authorize_case(actor, "edit", case)
+    _check_version(case, expected_version)
+    case_transition("edit", CaseStatus(case.status))
+    diff: dict[str, list[Any]] = {}
+    for name, value in changes.items():
+        if name not in EDITABLE_FIELDS:
+            continue
+        if name == "category":
+            category = _resolve_category(value)
+            if category.id != case.category_id:
+                diff["category"] = [case.category.code, category.code]
+                case.category = category
+            continue
+        if name == "region_code":
+            region = _resolve_kelurahan(value)
+            if region.code != case.region_code:
+                diff["region_code"] = [case.region_code, region.code]
+                case.region = region
+                case.region_code = region.code
+            continue
+        before = getattr(case, name)
+        if before != value:
+            diff[name] = [before, value]
+            setattr(case, name, value)
+    if not diff:
+        return case
+    if {"category", "priority", "region_code"} & diff.keys():
+        sla.start_case_clocks(case)
+    case.updated_at = now
+    record_event(case, "case.updated", actor, now, changes=diff)
+    return case
+
+
+def _mark_first_response(case: Case, actor: Actor, now: datetime) -> None:
+    if case.first_response_at is None and getattr(actor, "unit_id", None) == case.owner_unit_id:
+        case.first_response_at = now
+
+
+def start_case(actor: Actor, case_id: int, now: datetime, *, expected_version: int | None = None) -> Case:
+    """Owner staff start work: ``new`` -> ``in_progress``. Writes ``case.started``."""
+    case = load_case(actor, case_id, for_update=True)
+    authorize_case(actor, "start", case)
+    _check_version(case, expected_version)
+    apply_case_transition(case, "start")
+    _mark_first_response(case, actor, now)
+    if case.assignee_id is None and isinstance(actor, User):
+        case.assignee_id = actor.id
+    case.updated_at = now
+    record_event(case, "case.started", actor, now, changes={"status": ["new", case.status]})
+    return case
+
+
+def assign_case(actor: Actor, case_id: int, assignee_id: int | None, now: datetime, *,
+                owner_unit: str | None = None, note: str | None = None,
+                expected_version: int | None = None) -> Case:
+    """Assign a person of the owner unit; a jurisdiction manager may also move ownership to
+    another unit (the decision on a bounced case). Writes ``case.assigned`` and, for a new
+    owner, ``case.reassigned``."""
+    case = load_case(actor, case_id, for_update=True)
+    _check_version(case, expected_version)
+    if owner_unit is not None:
+        return _reassign_owner(actor, case, owner_unit, assignee_id, note, now)
+    authorize_case(actor, "assign", case)
+    if assignee_id is None:
+        raise InvalidInput.field("assignee_id", "required unless owner_unit is given")
+    assignee = _assignee_of_unit(assignee_id, case.owner_unit_id)
+    before_status = case.status
+    apply_case_transition(case, "assign")
+    _mark_first_response(case, actor, now)
+    before = case.assignee_id
+    case.assignee_id = assignee.id
+    case.updated_at = now
+    record_event(case, "case.assigned", actor, now, body=note,
+                 changes={"assignee_id": [before, assignee.id], "status": [before_status, case.status]})
+    return case
+
+
+def _assignee_of_unit(user_id: int, unit_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.unit_id != unit_id or not user.active:
+        raise InvalidInput.field("assignee_id", "must be an active user of the unit that owns the case")
+    return user
+
+
+def _reassign_owner(actor: Actor, case: Case, owner_code: str, assignee_id: int | None,
+                    note: str | None, now: datetime) -> Case:
+    authorize_case(actor, "reassign", case)
+    new_owner = resolve_unit(owner_code, "owner_unit")
+    before_status = case.status
+    apply_case_transition(case, "reassign")
+    before_owner = case.owner_unit.code
+    was_bounced = case.bounced
+    case.owner_unit = new_owner
+    case.owner_unit_id = new_owner.id
+    case.assignee_id = _assignee_of_unit(assignee_id, new_owner.id).id if assignee_id else None
+    case.bounced = False  # the managers' decision settles the ping-pong
+    case.updated_at = now
+    add_case_unit(case, new_owner.id, CaseUnitRole.OWNER)
+    record_event(case, "case.reassigned", actor, now, body=note, visibility=Visibility.PUBLIC,
+                 changes={"owner_unit": [before_owner, new_owner.code],
+                          "status": [before_status, case.status], "bounced": [was_bounced, False]})
+    return case
+
+
+def hold_case(actor: Actor, case_id: int, reason: str, now: datetime, *,
+              expected_version: int | None = None) -> Case:
+    """Pause: ``in_progress`` -> ``on_hold`` with a reason; the SLA clock stops."""
+    case = load_case(actor, case_id, for_update=True)
+    authorize_case(actor, "hold", case)
+    _check_version(case, expected_version)
+    apply_case_transition(case, "hold")
+    case.hold_reason = reason
+    sla.pause_case_clocks(case, now)
+    case.updated_at = now
+    record_event(case, "case.held", actor, now, body=reason,
+                 changes={"status": ["in_progress", "on_hold"]})
+    return case
+
+
+def resume_case(actor: Actor, case_id: int, now: datetime, *, expected_version: int | None = None) -> Case:
+    """``on_hold`` -> ``in_progress``; due times move later by the paused business time."""
+    case = load_case(actor, case_id, for_update=True)
+    authorize_case(actor, "resume", case)
+    _check_version(case, expected_version)
+    apply_case_transition(case, "resume")
+    before = {"response_due_at": case.response_due_at, "resolution_due_at": case.resolution_due_at}
+    paused = sla.resume_case_clocks(case, now)
+    case.hold_reason = None
+    case.updated_at = now
+    record_event(
+        case, "case.resumed", actor, now,
+        changes={
+            "status": ["on_hold", "in_progress"],
+            "paused_business_minutes": paused,
+            "resolution_due_at": [before["resolution_due_at"], case.resolution_due_at],
+            "response_due_at": [before["response_due_at"], case.response_due_at],
+        },
+    )
+    return case
+
+
+def open_assists(case: Case) -> list[Handoff]:
+    return list(
+        db.session.execute(
+            select(Handoff).where(
+                Handoff.case_id == case.id,
+                Handoff.kind == HandoffKind.ASSIST.value,
+                Handoff.status.in_([HandoffStatus.PENDING.value, HandoffStatus.ACCEPTED.value]),
+            )
+        ).scalars()
+    )
+
+
+def resolve_case(actor: Actor, case_id: int, note: str, now: datetime, *,
+                 expected_version: int | None = None) -> Case:
+    """``new``/``in_progress`` -> ``resolved`` with a resolution note. Refused while an
+    assistance request is still open (complete it or withdraw it first)."""
+    case = load_case(actor, case_id, for_update=True)
+    authorize_case(actor, "resolve", case)
+    _check_version(case, expected_version)
+    before_status = case.status
+    pending = open_assists(case)
+    if pending and before_status in ("new", "in_progress"):
+        units = ", ".join(h.to_unit.name for h in pending)
+        raise Conflict(
+            f"The case still has open assistance requests ({units}); wait for them to be "
+            "completed or withdraw them before resolving."
+        )
+    case.resolution_note = note
+    apply_case_transition(case, "resolve")
+    _mark_first_response(case, actor, now)
+    case.resolved_at = now
+    case.updated_at = now
+    record_event(case, "case.resolved", actor, now, body=note,
+                 changes={"status": [before_status, "resolved"]})
+    return case
+
+
+def reopen_case(actor: Actor, case_id: int, reason: str, now: datetime, *,
+                expected_version: int | None = None, event_type: str = "case.reopened") -> Case:
+    """``resolved`` -> ``in_progress`` (owner staff, or a citizen's dispute via the system)."""
+    case = load_case(actor, case_id, for_update=True)
+    authorize_case(actor, "reopen", case)
+    _check_version(case, expected_version)
+    apply_case_transition(case, "reopen")
+    previous_note = case.resolution_note
+    case.resolution_note = None
+    case.resolved_at = None
+    case.updated_at = now
+    record_event(case, event_type, actor, now, body=reason, visibility=Visibility.PUBLIC,
+                 changes={"status": ["resolved", "in_progress"], "resolution_note": [previous_note, None]})
+    return case
+
+
+def close_case(actor: Actor, case_id: int, now: datetime, *, note: str | None = None,
+               expected_version: int | None = None) -> Case:
+    """``resolved`` -> ``closed`` (by hand, or by the system after the dispute window)."""
+    case = load_case(actor, case_id, for_update=True)
+    authorize_case(actor, "close", case)
+    _check_version(case, expected_version)
+    apply_case_transition(case, "close")
+    case.closed_at = now
+    case.updated_at = now
+    record_event(case, "case.closed", actor, now, body=note, changes={"status": ["resolved", "closed"]})
+    return case
+
+
+def cancel_case(actor: Actor, case_id: int, reason: str, now: datetime, *, note: str | None = None,
+                duplicate_of: int | None = None, expected_version: int | None = None) -> Case:
+    """Managers cancel invalid, spam or duplicate cases; open assists are withdrawn."""
+    case = load_case(actor, case_id, for_update=True)
+    authorize_case(actor, "cancel", case)
+    _check_version(case, expected_version)
+    before_status = case.status
+    if reason == CancelReason.DUPLICATE.value:
+        if duplicate_of is None:
+            raise InvalidInput.field("duplicate_of", "name the case this one duplicates")
+        original = db.session.get(Case, duplicate_of)
+        if original is None or original.id == case.id:
+            raise InvalidInput.field("duplicate_of", "no such other case")
+        ensure_can_read(actor, original)
+        case.duplicate_of_id = original.id
+    assists = open_assists(case)
+    case.cancel_reason = reason
+    case.cancel_note = note
+    apply_case_transition(case, "cancel")
+    for handoff in assists:
+        handoff.status = HandoffStatus.RECALLED.value
+        handoff.acted_at = now
+        handoff.acted_by_id = actor.id if isinstance(actor, User) else None
+        record_event(case, "handoff.recalled", actor, now, handoff=handoff,
+                     changes={"status": ["open", "recalled"], "why": "case cancelled"})
+    case.updated_at = now
+    record_event(case, "case.cancelled", actor, now, body=note,
+                 changes={"status": [before_status, "cancelled"], "reason": reason})
+    return case
+
+
+def comment_on_case(actor: Actor, case_id: int, body: str, visibility: str, now: datetime) -> Case:
+    """Any unit working on the case may comment; public comments reach the citizen."""
+    case = load_case(actor, case_id, for_update=True)
+    authorize_case(actor, "comment", case)
+    case_transition("comment", CaseStatus(case.status))
+    if visibility == Visibility.PUBLIC.value:
+        _mark_first_response(case, actor, now)
+    case.updated_at = now
+    record_event(case, "case.commented", actor, now, body=body, visibility=visibility)
+    return case
+
+
+def bounce_limit() -> int:
+    return int(current_app.config.get("COORD_BOUNCE_LIMIT", 3))
+
+
+def region_holds(case: Case, unit: Unit) -> bool:
+    return region_within(case.region_code, unit.region_code)
+
+
+def find_case(case_id: int) -> Case:
+    case = db.session.get(Case, case_id)
+    if case is None:
+        raise NotFound("No case with that id.")
+    return case

@@ -1,0 +1,73 @@
+"""Writing the append-only audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from coord.extensions import db
+from coord.models import Case, CaseEvent, Handoff, User, Visibility
+from coord.services.policy import Actor, SystemActor
+
+# Called with every new event inside its transaction (the webhook outbox subscribes here).
+EVENT_SUBSCRIBERS: list[Callable[[CaseEvent, Case, Handoff | None], None]] = []
+
+# Event types the public timeline shows by default.
+PUBLIC_TYPES = frozenset(
+    {
+        "case.created", "case.started", "case.held", "case.resumed", "case.resolved",
+        "case.reopened", "case.closed", "case.cancelled", "handoff.accepted",
+    }
+)
+
+
+def actor_label(actor: Actor) -> str:
+    if isinstance(actor, SystemActor):
+        return actor.label
+    return f"{actor.full_name} ({actor.unit.name})"
+
+
+def record_event(
+    case: Case,
+    type_: str,
+    actor: Actor,
+    now: datetime,
+    *,
+    changes: dict[str, Any] | None = None,
+    handoff: Handoff | None = None,
+    body: str | None = None,
+    visibility: Visibility | str | None = None,
+) -> CaseEvent:
+    """Append one event for ``case`` in the current transaction; returns it flushed."""
+    db.session.flush()  # write the change first, so the event carries the new version
+    if visibility is None:
+        visibility = Visibility.PUBLIC if type_ in PUBLIC_TYPES else Visibility.INTERNAL
+    event = CaseEvent(
+        case_id=case.id,
+        handoff_id=handoff.id if handoff is not None else None,
+        type=type_,
+        at=now,
+        actor_user_id=actor.id if isinstance(actor, User) else None,
+        actor_unit_id=actor.unit_id if isinstance(actor, User) else None,
+        actor_label=actor_label(actor),
+        visibility=Visibility(visibility).value,
+        case_version=case.version,
+        body=body,
+        changes=_jsonable(changes or {}),
+    )
+    db.session.add(event)
+    db.session.flush()
+    for subscriber in EVENT_SUBSCRIBERS:
+        subscriber(event, case, handoff)
+    return event
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,239 @@
+"""Who may read and do what: every role and unit-scope rule, in one place.
+
+Reading is decided by ``readable_cases`` (a SQL clause, so lists stay one indexed query) and
+``can_read_case``; acting by the ``CASE_RULES`` and ``HANDOFF_RULES`` tables. Something the
+actor may not read is reported as not found (404), something readable but not theirs to act
+on as forbidden (403).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+
+from coord.extensions import db
+from coord.models import Case, CaseUnit, CaseUnitRole, Handoff, ReporterPrivacy, Role, User
+from coord.services.errors import Forbidden, NotFound
+
+WORK_ROLES = (Role.STAFF, Role.LIAISON, Role.MANAGER)
+
+
+@dataclass(frozen=True)
+class SystemActor:
+    """The service itself (sweeps, automatic closing) or a citizen on a public page."""
+
+    label: str = "system"
+    unit_id: None = None
+    id: None = None
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset()
+
+    def has_role(self, *roles: str) -> bool:
+        return False
+
+
+SYSTEM = SystemActor()
+Actor = User | SystemActor
+
+
+def in_jurisdiction(region_column: ColumnElement[str] | object, jurisdiction: str) -> ColumnElement[bool]:
+    """Region codes nest by prefix: ``12.71.01`` holds ``12.71.01.1001``."""
+    return or_(region_column == jurisdiction, region_column.like(jurisdiction + ".%"))  # type: ignore[union-attr]
+
+
+def region_within(region_code: str, jurisdiction: str) -> bool:
+    return region_code == jurisdiction or region_code.startswith(jurisdiction + ".")
+
+
+def _touched_by_unit(unit_id: int) -> ColumnElement[bool]:
+    return exists().where(CaseUnit.case_id == Case.id, CaseUnit.unit_id == unit_id)
+
+
+def readable_cases(actor: Actor) -> ColumnElement[bool]:
+    """SQL condition on ``Case`` for the cases ``actor`` may read."""
+    if isinstance(actor, SystemActor):
+        return true()
+    clauses: list[ColumnElement[bool]] = []
+    if actor.has_role(*WORK_ROLES):
+        clauses.append(_touched_by_unit(actor.unit_id))
+    if actor.has_role(Role.MANAGER):
+        clauses.append(in_jurisdiction(Case.region_code, actor.unit.region_code))
+    return or_(*clauses) if clauses else false()
+
+
+def _unit_relations(case: Case, unit_id: int) -> set[str]:
+    rows = db.session.execute(
+        select(CaseUnit.relation).where(CaseUnit.case_id == case.id, CaseUnit.unit_id == unit_id)
+    ).scalars()
+    return set(rows)
+
+
+def is_jurisdiction_manager(actor: Actor, case: Case) -> bool:
+    return (
+        isinstance(actor, User)
+        and actor.has_role(Role.MANAGER)
+        and region_within(case.region_code, actor.unit.region_code)
+    )
+
+
+def can_read_case(actor: Actor, case: Case) -> bool:
+    if isinstance(actor, SystemActor):
+        return True
+    if is_jurisdiction_manager(actor, case):
+        return True
+    return actor.has_role(*WORK_ROLES) and bool(_unit_relations(case, actor.unit_id))
+
+
+def ensure_can_read(actor: Actor, case: Case | None) -> Case:
+    if case is None or not can_read_case(actor, case):
+        raise NotFound("No case with that id in your scope.")
+    return case
+
+
+def _owner_member(actor: Actor, case: Case) -> bool:
+    return isinstance(actor, User) and actor.has_role(*WORK_ROLES) and actor.unit_id == case.owner_unit_id
+
+
+def _owner_or_manager(actor: Actor, case: Case) -> bool:
+    return _owner_member(actor, case) or is_jurisdiction_manager(actor, case)
+
+
+def _any_worker_who_reads(actor: Actor, case: Case) -> bool:
+    return isinstance(actor, User) and actor.has_role(*WORK_ROLES)  # reading already checked
+
+
+def _system(actor: Actor, case: Case) -> bool:
+    return isinstance(actor, SystemActor)
+
+
+CaseRule = Callable[[Actor, Case], bool]
+
+# action -> rule; "who" column of DESIGN.md section 4.
+CASE_RULES: dict[str, CaseRule] = {
+    "edit": _owner_member,
+    "start": _owner_member,
+    "assign": _owner_member,
+    "hold": _owner_member,
+    "resume": _owner_member,
+    "resolve": _owner_member,
+    "reopen": lambda a, c: _owner_member(a, c) or _system(a, c),
+    "close": lambda a, c: _owner_or_manager(a, c) or _system(a, c),
+    "cancel": is_jurisdiction_manager,
+    "reassign": is_jurisdiction_manager,
+    "comment": _any_worker_who_reads,
+    "forward": _owner_member,
+    "request_assist": _owner_member,
+}
+
+_WHO = {
+    "cancel": "a manager whose jurisdiction holds the case",
+    "reassign": "a manager whose jurisdiction holds the case",
+    "close": "the owning unit or a manager of the jurisdiction",
+    "comment": "staff of a unit working on the case",
+}
+
+
+def authorize_case(actor: Actor, action: str, case: Case) -> None:
+    """Raise ``NotFound`` if ``actor`` may not read the case, ``Forbidden`` if not act."""
+    ensure_can_read(actor, case)
+    if not CASE_RULES[action](actor, case):
+        who = _WHO.get(action, "staff of the unit that owns the case")
+        raise Forbidden(f"Only {who} may {action.replace('_', ' ')} it.")
+
+
+def _member_of(unit_id: int, *roles: str) -> Callable[[Actor], bool]:
+    def check(actor: Actor) -> bool:
+        return isinstance(actor, User) and actor.unit_id == unit_id and actor.has_role(*roles)
+
+    return check
+
+
+HandoffRule = Callable[[Actor, Handoff], bool]
+HANDOFF_RULES: dict[str, HandoffRule] = {
+    # Liaisons answer for their unit; a manager of the receiving unit may too.
+    "accept": lambda a, h: _member_of(h.to_unit_id, Role.LIAISON, Role.MANAGER)(a),
+    "reject": lambda a, h: _member_of(h.to_unit_id, Role.LIAISON, Role.MANAGER)(a),
+    "complete": lambda a, h: _member_of(h.to_unit_id, *WORK_ROLES)(a),
+    "recall": lambda a, h: _member_of(h.from_unit_id, *WORK_ROLES)(a),
+}
+
+_HANDOFF_WHO = {
+    "accept": "a liaison of the receiving unit",
+    "reject": "a liaison of the receiving unit",
+    "complete": "staff of the assisting unit",
+    "recall": "staff of the unit that sent it",
+}
+
+
+def readable_handoffs(actor: Actor) -> ColumnElement[bool]:
+    """Handoffs to or from the actor's unit, plus those on cases a manager may read."""
+    if isinstance(actor, SystemActor):
+        return true()
+    if not actor.has_role(*WORK_ROLES):
+        return false()
+    mine = or_(Handoff.to_unit_id == actor.unit_id, Handoff.from_unit_id == actor.unit_id)
+    if actor.has_role(Role.MANAGER):
+        in_scope = exists().where(
+            Case.id == Handoff.case_id, in_jurisdiction(Case.region_code, actor.unit.region_code)
+        )
+        return or_(mine, in_scope)
+    return mine
+
+
+def can_read_handoff(actor: Actor, handoff: Handoff) -> bool:
+    if isinstance(actor, SystemActor):
+        return True
+    if not actor.has_role(*WORK_ROLES):
+        return False
+    if actor.unit_id in (handoff.to_unit_id, handoff.from_unit_id):
+        return True
+    return is_jurisdiction_manager(actor, handoff.case)
+
+
+def authorize_handoff(actor: Actor, action: str, handoff: Handoff) -> None:
+    if not can_read_handoff(actor, handoff):
+        raise NotFound("No handoff with that id in your scope.")
+    if not HANDOFF_RULES[action](actor, handoff):
+        raise Forbidden(f"Only {_HANDOFF_WHO[action]} may {action} this handoff.")
+
+
+def reporter_visible_case_ids(actor: Actor, cases: list[Case]) -> set[int]:
+    """Ids of ``cases`` whose reporter contact data ``actor`` may see (one query per page).
+
+    Named reporters: units that owned or recorded the case, and managers of its jurisdiction.
+    Confidential reporters: only the recording unit. Anonymous: nobody (there is nothing).
+    """
+    if isinstance(actor, SystemActor) or not cases:
+        return set()
+    if not actor.has_role(*WORK_ROLES):
+        return set()
+    ids = [c.id for c in cases]
+    owned = set(
+        db.session.execute(
+            select(CaseUnit.case_id).where(
+                CaseUnit.case_id.in_(ids),
+                CaseUnit.unit_id == actor.unit_id,
+                CaseUnit.relation.in_([CaseUnitRole.OWNER.value, CaseUnitRole.RECORDER.value]),
+            )
+        ).scalars()
+    )
+    visible: set[int] = set()
+    for case in cases:
+        if case.reporter_privacy == ReporterPrivacy.CONFIDENTIAL:
+            if case.recorded_by_unit_id == actor.unit_id:
+                visible.add(case.id)
+        elif case.id in owned or is_jurisdiction_manager(actor, case):
+            visible.add(case.id)
+    return visible
+
+
+def visible_cases_query(actor: Actor):  # type: ignore[no-untyped-def]
+    return select(Case).where(readable_cases(actor))
+
+
+def and_all(*clauses: ColumnElement[bool]) -> ColumnElement[bool]:
+    return and_(*clauses)

@@ -1,0 +1,85 @@
+"""Unit of work: one commit per command, side effects after the commit.
+
+Services flush and register after-commit callbacks with ``after_commit``; only
+``unit_of_work`` commits. Callbacks run once the transaction is durable, so a job is never
+enqueued for a row that might still roll back; on rollback they are dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from coord.extensions import db
+from coord.services.errors import Conflict
+
+log = logging.getLogger(__name__)
+
+_HOOKS_KEY = "coord_after_commit"
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` after the current transaction commits (never if it rolls back)."""
+    db.session.info.setdefault(_HOOKS_KEY, []).append(callback)
+
+
+def _run_after_commit(session: Session) -> None:
+    hooks = session.info.pop(_HOOKS_KEY, [])
+    for hook in hooks:
+        try:
+            hook()
+        except Exception:  # the data is committed; a lost side effect is swept up later
+            log.exception("after-commit hook failed", extra={"hook": getattr(hook, "__name__", hook)})
+
+
+def _drop_hooks(session: Session) -> None:
+    session.info.pop(_HOOKS_KEY, None)
+
+
+def _drop_on_rollback(session: Session, previous_transaction: object) -> None:
+    if not session.in_transaction():
+        _drop_hooks(session)
+
+
+def install_session_hooks() -> None:
+    """Attach the commit/rollback listeners to SQLAlchemy sessions once per process."""
+    if not event.contains(Session, "after_commit", _run_after_commit):
+        event.listen(Session, "after_commit", _run_after_commit)
+        event.listen(Session, "after_soft_rollback", _drop_on_rollback)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """Commit once at the end; roll back everything on any error.
+
+    A stale version or a unique-key race from a concurrent writer becomes ``Conflict``.
+    """
+    session = db.session()
+    try:
+        yield session
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise Conflict("Someone else changed this record at the same time; reload and retry.") from exc
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict("The change conflicts with existing data; reload and retry.") from exc
+    except OperationalError as exc:
+        session.rollback()
+        if _is_lock_conflict(exc):
+            raise Conflict("Someone else is changing this record; retry in a moment.") from exc
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _is_lock_conflict(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "could not obtain lock" in text or "deadlock" in text

@@ -1,0 +1,118 @@
+"""Shared fixtures: a real database (PostgreSQL or SQLite, chosen by COORD_TEST_DATABASE_URL),
+a real Redis database, a frozen clock, and a small world of regions, units and users."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from coord import clock, create_app
+from coord.extensions import db
+from tests.factories import World, build_world
+
+DEFAULT_TEST_DB = "postgresql://127.0.0.1:5432/test"
+
+
+def _database_url() -> str:
+    return os.environ.get("COORD_TEST_DATABASE_URL") or DEFAULT_TEST_DB
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = _database_url()
+    if url == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'coord-test.sqlite3'}"
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return os.environ.get("COORD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, redis_url: str) -> Iterator[Flask]:
+    os.environ.setdefault("COORD_ENV", "testing")
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": redis_url,
+            "RQ_CONNECTION": redis_url,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "SERVER_NAME": None,
+        },
+        env="testing",
+    )
+    with app.app_context():
+        if database_url.startswith("sqlite"):
+            with db.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        db.drop_all()
+        _drop_alembic_version()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _drop_alembic_version() -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def is_postgres(app: Flask) -> bool:
+    return app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+
+
+@pytest.fixture
+def app_ctx(app: Flask) -> Iterator[None]:
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test starts with empty tables (data is committed for real, so threads, worker
+    processes and HTTP servers see it)."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app: Flask = request.getfixturevalue("app")
+    yield
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if is_postgres(app):
+                conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+            else:
+                for name in tables:
+                    conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def frozen_now() -> Iterator[datetime]:
+    """Freeze coord's clock at a working hour: Wednesday 2026-03-04 10:00 WIB."""
+    at = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)
+    clock.set_frozen(at)
+    yield at
+    clock.set_frozen(None)
+
+
+@pytest.fixture
+def world(app: Flask, app_ctx: None) -> World:
+    """Two kecamatan, their camat offices and kelurahan, two agencies, and a user for each
+    role in each unit (``world.user("kel-a1", "staff")``)."""
+    return build_world()
+
+
+@pytest.fixture
+def client(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_client()
