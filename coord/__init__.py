@@ -56,6 +56,11 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     install_session_hooks()
     import coord.models  # noqa: F401  (register every table on the metadata)
+    from workers.cron import register_cron
+
+    if "coord_cron_registered" not in app.extensions:
+        register_cron(rq)
+        app.extensions["coord_cron_registered"] = True
 
 
 def register_blueprints(app: Flask) -> None:

@@ -61,3 +61,19 @@ def create_token_command(username: str, name: str, days: int | None) -> None:
         token, plain = issue_token(user, now_utc(), name=name,
                                    lifetime=timedelta(days=days) if days else timedelta(days=36500))
     click.echo(plain)
+
+
+@coord_cli.command("worker")
+@click.option("--queue", "queue_names", multiple=True, help="Queues to listen on (default: all).")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--fork", is_flag=True, help="Fork a work horse per job (slower, more isolated).")
+@click.option("--name", default=None, help="Worker name (default: generated).")
+def worker_command(queue_names: tuple[str, ...], burst: bool, fork: bool, name: str | None) -> None:
+    """Run an RQ worker: one app context per job, no fork per job by default."""
+    from flask import current_app
+
+    from workers.runtime import make_worker
+
+    worker = make_worker(current_app._get_current_object(), list(queue_names) or None,  # type: ignore[attr-defined]
+                         fork=fork, name=name)
+    worker.work(burst=burst, with_scheduler=False)

@@ -14,10 +14,13 @@ from coord.models.cases import (
 )
 from coord.models.categories import Category, ClockKind, Priority, SlaPolicy
 from coord.models.regions import Region, RegionLevel, Unit, UnitKind
+from coord.models.sla import ClockName, ClockState, Notification, NotificationKind, SlaAlert, SlaClock
 from coord.models.users import ApiToken, Role, User, UserRole
+from coord.models.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
-    "ApiToken", "CancelReason", "Case", "CaseEvent", "CaseUnit", "CaseUnitRole", "Category",
+    "ApiToken", "CancelReason", "ClockName", "ClockState", "DeliveryStatus", "Notification",
+    "NotificationKind", "SlaAlert", "SlaClock", "WebhookDelivery", "WebhookEndpoint", "Case", "CaseEvent", "CaseUnit", "CaseUnitRole", "Category",
     "Channel", "ClockKind", "Handoff", "IdempotencyKey", "Priority", "Region", "RegionLevel",
     "ReporterPrivacy", "Role", "SlaPolicy", "Unit", "UnitKind", "User", "UserRole", "Visibility",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -10,8 +11,33 @@ from coord.extensions import db
 from coord.models import Case, CaseEvent, Handoff, User, Visibility
 from coord.services.policy import Actor, SystemActor
 
-# Called with every new event inside its transaction (the webhook outbox subscribes here).
-EVENT_SUBSCRIBERS: list[Callable[[CaseEvent, Case, Handoff | None], None]] = []
+@dataclass(frozen=True)
+class PublishedEvent:
+    """What subscribers (the webhook outbox) learn of a new event, without ORM objects, so
+    bulk writers such as the SLA sweep can publish many at once."""
+
+    event_id: int
+    type: str
+    at: datetime
+    case_id: int
+    tracking_code: str
+    case_version: int
+    owner_unit_id: int
+    region_code: str
+    handoff_id: int | None = None
+    handoff_from_unit_id: int | None = None
+    handoff_to_unit_id: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+# Called with every batch of new events inside their transaction (the outbox subscribes).
+EVENT_SUBSCRIBERS: list[Callable[[list[PublishedEvent]], None]] = []
+
+
+def publish(events: list[PublishedEvent]) -> None:
+    if events:
+        for subscriber in EVENT_SUBSCRIBERS:
+            subscriber(events)
 
 # Event types the public timeline shows by default.
 PUBLIC_TYPES = frozenset(
@@ -58,8 +84,17 @@ def record_event(
     )
     db.session.add(event)
     db.session.flush()
-    for subscriber in EVENT_SUBSCRIBERS:
-        subscriber(event, case, handoff)
+    publish([
+        PublishedEvent(
+            event_id=event.id, type=type_, at=now, case_id=case.id,
+            tracking_code=case.tracking_code, case_version=case.version,
+            owner_unit_id=case.owner_unit_id, region_code=case.region_code,
+            handoff_id=handoff.id if handoff is not None else None,
+            handoff_from_unit_id=handoff.from_unit_id if handoff is not None else None,
+            handoff_to_unit_id=handoff.to_unit_id if handoff is not None else None,
+            details=event.changes,
+        )
+    ])
     return event
 
 

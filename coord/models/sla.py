@@ -1,0 +1,125 @@
+"""SLA clocks and the notifications they raise."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from coord.extensions import db
+from coord.models.base import BigIntPK, JSONType, UTCDateTime, enum_check
+
+
+class ClockName(StrEnum):
+    RESPONSE = "response"
+    RESOLUTION = "resolution"
+    HANDOFF_ACK = "handoff_ack"
+
+
+class ClockState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    MET = "met"
+    BREACHED = "breached"      # closed after its due time (or still open and past due)
+    STOPPED = "stopped"        # no longer applies (case cancelled, handoff recalled)
+
+
+class SlaClock(db.Model):
+    """One deadline: a case's response or resolution target, or a handoff's acknowledgement.
+
+    ``next_threshold_at`` is when the next warning (or the breach) falls due; the sweep reads
+    only rows whose instant has passed, through a partial index, so its cost follows the due
+    items and not the open cases.
+    """
+
+    __tablename__ = "sla_clocks"
+    __table_args__ = (
+        CheckConstraint(enum_check("name", ClockName), name="name"),
+        CheckConstraint(enum_check("state", ClockState), name="state"),
+        CheckConstraint("(name = 'handoff_ack') = (handoff_id IS NOT NULL)", name="handoff_clock_has_handoff"),
+        CheckConstraint("state <> 'paused' OR paused_at IS NOT NULL", name="paused_has_instant"),
+        CheckConstraint("state NOT IN ('met', 'breached') OR completed_at IS NOT NULL OR breached_at IS NOT NULL",
+                        name="closed_has_instant"),
+        UniqueConstraint("case_id", "name", "handoff_id"),
+        Index("ix_sla_clocks_next_threshold_at", "next_threshold_at",
+              postgresql_where=text("next_threshold_at IS NOT NULL"),
+              sqlite_where=text("next_threshold_at IS NOT NULL")),
+        Index("ix_sla_clocks_case", "case_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(16))
+    # The calendar the clock counts on, as calendar_from_config JSON (copied at start so a
+    # later calendar edit does not move a running deadline silently).
+    calendar: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # Unit whose working hours decide when reminders reach people.
+    notify_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    target_minutes: Mapped[int] = mapped_column(Integer)
+    warning_percents: Mapped[list[int]] = mapped_column(JSONType)
+    paused_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(10), default=ClockState.RUNNING.value)
+    # The next threshold in percent (a warning percent or 100) and when it falls due.
+    next_threshold: Mapped[int | None] = mapped_column(Integer)
+    next_threshold_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Business minutes finished after (+) or before (-) the due time, once closed.
+    minutes_over: Mapped[int | None] = mapped_column(Integer)
+
+
+class SlaAlert(db.Model):
+    """One row per threshold fired: the unique key makes each alert happen exactly once."""
+
+    __tablename__ = "sla_alerts"
+    __table_args__ = (UniqueConstraint("clock_id", "threshold"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    clock_id: Mapped[int] = mapped_column(ForeignKey("sla_clocks.id", ondelete="CASCADE"))
+    threshold: Mapped[int] = mapped_column(Integer)
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_instant: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NotificationKind(StrEnum):
+    SLA_WARNING = "sla.warning"
+    SLA_BREACHED = "sla.breached"
+    CASE_ESCALATED = "case.escalated"
+    CASE_BOUNCED = "case.bounced"
+    HANDOFF_REQUESTED = "handoff.requested"
+
+
+class Notification(db.Model):
+    """Something a person should see: listed in their attention feed and, when SMTP is
+    configured, e-mailed once ``deliver_after`` (the recipient unit's next working minute)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("user_id", "event_id"),
+        Index("ix_notifications_user_unread", "user_id", "read_at", "deliver_after"),
+        Index("ix_notifications_email_due", "deliver_after",
+              postgresql_where=text("emailed_at IS NULL AND email_wanted"),
+              sqlite_where=text("emailed_at IS NULL AND email_wanted")),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("case_events.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deliver_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    email_wanted: Mapped[bool] = mapped_column(default=True)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    case = relationship("Case")

@@ -1,0 +1,35 @@
+"""The periodic jobs, as data: ``rq cron`` (``flask rq cron``) enqueues each at its interval.
+
+Exactly one cron process runs; every job here is idempotent and safe to overlap with itself,
+so a late or doubled run changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workers import queues
+
+
+@dataclass(frozen=True)
+class Periodic:
+    func: str          # dotted path of the job function
+    interval: int      # seconds
+    queue: str
+    description: str
+
+
+SCHEDULE: tuple[Periodic, ...] = (
+    Periodic("workers.sla.sweep_sla", 30, queues.SLA,
+             "fire SLA warnings and breaches that fell due"),
+    Periodic("workers.notifications.send_due_emails", 60, queues.DEFAULT,
+             "e-mail notifications whose recipients' office is now open"),
+)
+
+
+def register_cron(rq_ext) -> None:  # type: ignore[no-untyped-def]
+    """Register SCHEDULE with Flask-RQ's cron (``flask rq cron``)."""
+    from pkgutil import resolve_name
+
+    for item in SCHEDULE:
+        rq_ext.cron_register(resolve_name(item.func), item.interval, queue=item.queue)
