@@ -9,7 +9,7 @@ from flask import url_for
 from coord.domain.privacy import mask_email, mask_name, mask_phone
 from coord.domain.states import CaseStatus, case_actions_allowed
 from coord.domain.tracking import format_tracking_code
-from coord.models import Case, CaseEvent, Handoff, ReporterPrivacy
+from coord.models import Case, CaseEvent, Handoff, ReporterPrivacy, SlaClock
 
 
 def reporter_view(case: Case, visible: bool) -> dict[str, Any]:
@@ -31,7 +31,22 @@ def reporter_view(case: Case, visible: bool) -> dict[str, Any]:
     }
 
 
-def case_view(case: Case, reporter_visible: bool) -> dict[str, Any]:
+def clock_view(clock: SlaClock) -> dict[str, Any]:
+    return {
+        "name": clock.name,
+        "handoff_id": clock.handoff_id,
+        "state": clock.state,
+        "started_at": clock.started_at,
+        "due_at": clock.due_at,
+        "target_minutes": clock.target_minutes,
+        "paused_minutes": clock.paused_minutes,
+        "breached_at": clock.breached_at,
+        "completed_at": clock.completed_at,
+        "minutes_over": clock.minutes_over,
+    }
+
+
+def case_view(case: Case, reporter_visible: bool, clocks: list[SlaClock] | None = None) -> dict[str, Any]:
     policy = case.sla_policy
     return {
         "id": case.id,
@@ -74,6 +89,7 @@ def case_view(case: Case, reporter_visible: bool) -> dict[str, Any]:
             "resolution_due_at": case.resolution_due_at,
             "paused_at": case.paused_at,
             "breached": case.breached,
+            "clocks": [clock_view(c) for c in (clocks or [])],
         },
         "allowed_actions": case_actions_allowed(CaseStatus(case.status)),
         "version": case.version,

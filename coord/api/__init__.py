@@ -13,10 +13,12 @@ def register_api(app: Flask) -> None:
     from coord.api.categories.routes import blp as categories
     from coord.api.handoffs.routes import blp as handoffs
     from coord.api.health.routes import blp as health
+    from coord.api.me.routes import blp as me
+    from coord.api.reports.routes import blp as reports
     from coord.api.tokens.routes import blp as tokens
     from coord.api.units.routes import blp as units
 
-    for blueprint in (tokens, units, categories, cases, handoffs):
+    for blueprint in (tokens, units, categories, cases, handoffs, me, reports):
         blueprint.before_request(authenticate_request)
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer tokens, not cookies: no CSRF exposure

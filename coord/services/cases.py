@@ -179,8 +179,8 @@ def create_case(actor: Actor, data: NewCase, now: datetime, *, idempotency_key: 
         created_by_id=actor.id if isinstance(actor, User) else None,
         owner_unit=owner,
     )
-    sla.start_case_clocks(case)
     _insert_with_unique_tracking_code(case)
+    sla.start_case_clocks(case)
     add_case_unit(case, recording_unit.id, CaseUnitRole.RECORDER)
     add_case_unit(case, owner.id, CaseUnitRole.OWNER)
     if idempotency_key is not None and isinstance(actor, User):
@@ -266,8 +266,8 @@ def edit_case(actor: Actor, case_id: int, changes: dict[str, Any], now: datetime
             setattr(case, name, value)
     if not diff:
         return case
-    if {"category", "priority", "region_code"} & diff.keys():
-        sla.start_case_clocks(case)
+    if {"category", "priority"} & diff.keys():
+        sla.retarget_case_clocks(case)
     case.updated_at = now
     record_event(case, "case.updated", actor, now, changes=diff)
     return case
@@ -276,6 +276,7 @@ def edit_case(actor: Actor, case_id: int, changes: dict[str, Any], now: datetime
 def _mark_first_response(case: Case, actor: Actor, now: datetime) -> None:
     if case.first_response_at is None and getattr(actor, "unit_id", None) == case.owner_unit_id:
         case.first_response_at = now
+        sla.first_response(case, now)
 
 
 def start_case(actor: Actor, case_id: int, now: datetime, *, expected_version: int | None = None) -> Case:
@@ -411,6 +412,7 @@ def resolve_case(actor: Actor, case_id: int, note: str, now: datetime, *,
     case.resolution_note = note
     apply_case_transition(case, "resolve")
     _mark_first_response(case, actor, now)
+    sla.case_resolved(case, now)
     case.resolved_at = now
     case.updated_at = now
     record_event(case, "case.resolved", actor, now, body=note,
@@ -428,6 +430,7 @@ def reopen_case(actor: Actor, case_id: int, reason: str, now: datetime, *,
     previous_note = case.resolution_note
     case.resolution_note = None
     case.resolved_at = None
+    sla.case_reopened(case)
     case.updated_at = now
     record_event(case, event_type, actor, now, body=reason, visibility=Visibility.PUBLIC,
                  changes={"status": ["resolved", "in_progress"], "resolution_note": [previous_note, None]})
@@ -466,6 +469,7 @@ def cancel_case(actor: Actor, case_id: int, reason: str, now: datetime, *, note:
     case.cancel_reason = reason
     case.cancel_note = note
     apply_case_transition(case, "cancel")
+    sla.stop_clocks(case, now)
     for handoff in assists:
         handoff.status = HandoffStatus.RECALLED.value
         handoff.acted_at = now

@@ -28,6 +28,7 @@ from coord.services.cases import (
 )
 from coord.services.errors import Conflict, InvalidInput, NotFound
 from coord.services.events import record_event
+from coord.services.notifications import notify_bounced
 from coord.services.policy import Actor, authorize_case, authorize_handoff
 from coord.services.transitions import TransitionConflict, apply_case_transition
 
@@ -66,12 +67,12 @@ def request_handoff(actor: Actor, case_id: int, kind: str, to_unit_code: str, no
         requested_by_id=actor.id if isinstance(actor, User) else None, requested_at=now,
     )
     handoff.to_unit = to_unit
-    sla.start_handoff_clock(handoff, case, now)
     db.session.add(handoff)
+    db.session.flush()
+    sla.start_handoff_clock(handoff, case, now)
     case.updated_at = now
     add_case_unit(case, to_unit.id,
                   CaseUnitRole.TRANSFER_TARGET if kind == HandoffKind.TRANSFER.value else CaseUnitRole.ASSIST)
-    db.session.flush()
     record_event(case, "handoff.requested", actor, now, handoff=handoff, body=note,
                  changes={"kind": kind, "to_unit": to_unit.code, "status": [before_status, case.status],
                           "ack_due_at": handoff.ack_due_at})
@@ -113,6 +114,7 @@ def accept_handoff(actor: Actor, handoff_id: int, now: datetime, *, note: str | 
     Writes ``handoff.accepted`` and possibly ``case.bounced``."""
     handoff, case = _load(actor, handoff_id, "accept")
     _transition(handoff, "accept")
+    sla.handoff_answered(case, handoff, now)
     handoff.acted_at = now
     handoff.acted_by_id = actor.id if isinstance(actor, User) else None
     changes: dict[str, object] = {"status": ["pending", "accepted"], "kind": handoff.kind}
@@ -133,8 +135,9 @@ def accept_handoff(actor: Actor, handoff_id: int, now: datetime, *, note: str | 
             and case.ownership_moves >= bounce_limit()):
         case.bounced = True
         case.bounced_at = now
-        record_event(case, "case.bounced", actor, now, handoff=handoff,
-                     changes={"ownership_moves": case.ownership_moves, "bounced": [False, True]})
+        event = record_event(case, "case.bounced", actor, now, handoff=handoff,
+                             changes={"ownership_moves": case.ownership_moves, "bounced": [False, True]})
+        notify_bounced(case.id, event.id, case.tracking_code, case.title, case.region_code, now, now)
     return handoff
 
 
@@ -145,8 +148,9 @@ def reject_handoff(actor: Actor, handoff_id: int, reason: str, now: datetime, *,
     handoff, case = _load(actor, handoff_id, "reject")
     if reason == "other" and not note:
         raise InvalidInput.field("note", "explain the reason when it is 'other'")
-    _transition(handoff, "reject")
     handoff.reject_reason = reason
+    _transition(handoff, "reject")
+    sla.handoff_answered(case, handoff, now)
     handoff.reject_note = note
     handoff.acted_at = now
     handoff.acted_by_id = actor.id if isinstance(actor, User) else None
@@ -166,6 +170,7 @@ def recall_handoff(actor: Actor, handoff_id: int, now: datetime, *, note: str | 
     handoff, case = _load(actor, handoff_id, "recall")
     action = "withdraw" if handoff.kind == HandoffKind.ASSIST.value else "recall"
     before = _transition(handoff, action)
+    sla.stop_clocks(case, now, handoff_id=handoff.id)
     handoff.acted_at = now
     handoff.acted_by_id = actor.id if isinstance(actor, User) else None
     changes: dict[str, object] = {"status": [before, "recalled"]}

@@ -1,21 +1,51 @@
-"""SLA clocks on cases and handoffs: which calendar, which policy, which due times."""
+"""SLA clocks on cases and handoffs (DESIGN.md section 5).
+
+Each deadline is an ``SlaClock`` row. A clock counts working minutes on its calendar from
+``started_at``; time on hold is added to ``paused_minutes``. Threshold *p* (a warning percent
+or 100 for the breach) therefore falls due at ``add(started_at, target * p / 100 +
+paused_minutes)``: the instant stored in ``next_threshold_at`` for the sweep.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import select
 
-from coord.domain.calendar import ALWAYS_OPEN, DEFAULT_CALENDAR, WorkingCalendar, calendar_from_config
+from coord.domain.calendar import ALWAYS_OPEN, DEFAULT_CALENDAR, WorkingCalendar, calendar_from_config, calendar_to_config
 from coord.extensions import db
-from coord.models import Case, ClockKind, Handoff, SlaPolicy, Unit, UnitKind
+from coord.models import (
+    Case,
+    ClockKind,
+    ClockName,
+    ClockState,
+    Handoff,
+    SlaClock,
+    SlaPolicy,
+    Unit,
+    UnitKind,
+)
 from coord.services.policy import in_jurisdiction
+
+OPEN_STATES = (ClockState.RUNNING.value, ClockState.PAUSED.value)
+
+
+@lru_cache(maxsize=256)
+def _calendar_from_json(raw: str) -> WorkingCalendar:
+    return calendar_from_config(json.loads(raw))
+
+
+def calendar_of(config: dict[str, Any] | None) -> WorkingCalendar:
+    if not config:
+        return DEFAULT_CALENDAR
+    return _calendar_from_json(json.dumps(config, sort_keys=True))
 
 
 def unit_calendar(unit: Unit | None) -> WorkingCalendar:
-    if unit is None or not unit.calendar:
-        return DEFAULT_CALENDAR
-    return calendar_from_config(unit.calendar)
+    return calendar_of(unit.calendar if unit is not None else None)
 
 
 def camat_office_for_region(region_code: str) -> Unit | None:
@@ -42,48 +72,224 @@ def current_policy(category_id: int, priority: str) -> SlaPolicy | None:
     ).scalar_one_or_none()
 
 
-def case_calendar(case: Case) -> WorkingCalendar:
-    """Case clocks run on the camat office's calendar, or 24x7 for urgent-hazard policies."""
-    if case.sla_policy is not None and case.sla_policy.clock == ClockKind.ALWAYS.value:
-        return ALWAYS_OPEN
-    return unit_calendar(camat_office_for_region(case.region_code))
+def _case_calendar_config(case: Case, policy: SlaPolicy) -> tuple[dict[str, Any], Unit | None]:
+    """Case clocks run on the calendar of the camat office holding the location (24x7 for
+    urgent-hazard policies); the office's hours also decide when reminders go out."""
+    office = camat_office_for_region(case.region_code)
+    if policy.clock == ClockKind.ALWAYS.value:
+        return calendar_to_config(ALWAYS_OPEN), office
+    return calendar_to_config(unit_calendar(office)), office
+
+
+# -- scheduling --------------------------------------------------------------------------
+
+
+def thresholds(clock: SlaClock) -> list[int]:
+    return sorted({int(p) for p in clock.warning_percents if 0 < int(p) < 100} | {100})
+
+
+def threshold_instant(clock: SlaClock, percent: int) -> datetime:
+    calendar = calendar_of(clock.calendar)
+    return calendar.add(clock.started_at, clock.target_minutes * percent / 100 + clock.paused_minutes)
+
+
+def schedule_next(clock: SlaClock, after: int | None) -> None:
+    """Point ``next_threshold`` at the first threshold above ``after`` (None: the first)."""
+    if clock.state != ClockState.RUNNING.value and clock.state != ClockState.BREACHED.value:
+        clock.next_threshold = clock.next_threshold_at = None
+        return
+    pending = [p for p in thresholds(clock) if after is None or p > after]
+    if clock.state == ClockState.BREACHED.value or not pending:
+        clock.next_threshold = clock.next_threshold_at = None
+        return
+    clock.next_threshold = pending[0]
+    clock.next_threshold_at = threshold_instant(clock, pending[0])
+
+
+def _refresh_due(clock: SlaClock) -> None:
+    clock.due_at = threshold_instant(clock, 100)
+
+
+def start_clock(case: Case, name: ClockName, started_at: datetime, target_minutes: int,
+                policy: SlaPolicy, calendar: dict[str, Any], notify_unit_id: int,
+                handoff: Handoff | None = None) -> SlaClock:
+    clock = SlaClock(
+        case_id=case.id, handoff_id=handoff.id if handoff is not None else None, name=name.value,
+        calendar=calendar, notify_unit_id=notify_unit_id, started_at=started_at,
+        target_minutes=target_minutes, warning_percents=list(policy.warning_percents),
+        paused_minutes=0, state=ClockState.RUNNING.value,
+    )
+    _refresh_due(clock)
+    schedule_next(clock, None)
+    db.session.add(clock)
+    return clock
 
 
 def start_case_clocks(case: Case) -> None:
-    """Attach the current policy version and set the response and resolution due times."""
+    """Attach the current policy version and start the response and resolution clocks."""
     policy = current_policy(case.category_id, case.priority)
     case.sla_policy = policy
     if policy is None:
         case.response_due_at = case.resolution_due_at = None
         return
-    calendar = case_calendar(case)
-    case.response_due_at = calendar.add(case.received_at, policy.response_minutes)
-    case.resolution_due_at = calendar.add(case.received_at, policy.resolution_minutes)
+    calendar, office = _case_calendar_config(case, policy)
+    notify = office.id if office is not None else case.owner_unit_id
+    db.session.flush()  # the case needs its id
+    response = start_clock(case, ClockName.RESPONSE, case.received_at, policy.response_minutes,
+                           policy, calendar, notify)
+    resolution = start_clock(case, ClockName.RESOLUTION, case.received_at, policy.resolution_minutes,
+                             policy, calendar, notify)
+    case.response_due_at = response.due_at
+    case.resolution_due_at = resolution.due_at
+
+
+def case_clocks(case: Case) -> list[SlaClock]:
+    return list(db.session.execute(
+        select(SlaClock).where(SlaClock.case_id == case.id).order_by(SlaClock.id)
+    ).scalars())
+
+
+def _clock(case: Case, name: ClockName, handoff_id: int | None = None) -> SlaClock | None:
+    query = select(SlaClock).where(SlaClock.case_id == case.id, SlaClock.name == name.value)
+    if handoff_id is not None:
+        query = query.where(SlaClock.handoff_id == handoff_id)
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def retarget_case_clocks(case: Case) -> None:
+    """Category or priority changed: open clocks take the current policy's targets."""
+    policy = current_policy(case.category_id, case.priority)
+    case.sla_policy = policy
+    if policy is None:
+        return
+    for clock in case_clocks(case):
+        if clock.handoff_id is not None or clock.state not in OPEN_STATES:
+            continue
+        clock.target_minutes = (policy.response_minutes if clock.name == ClockName.RESPONSE.value
+                                else policy.resolution_minutes)
+        clock.warning_percents = list(policy.warning_percents)
+        _refresh_due(clock)
+        schedule_next(clock, _last_fired(clock))
+    _mirror_due_times(case)
+
+
+def _last_fired(clock: SlaClock) -> int | None:
+    from coord.models import SlaAlert
+
+    fired = db.session.execute(
+        select(SlaAlert.threshold).where(SlaAlert.clock_id == clock.id).order_by(SlaAlert.threshold.desc())
+    ).first()
+    return fired[0] if fired else None
+
+
+def _mirror_due_times(case: Case) -> None:
+    for clock in case_clocks(case):
+        if clock.name == ClockName.RESPONSE.value:
+            case.response_due_at = clock.due_at
+        elif clock.name == ClockName.RESOLUTION.value:
+            case.resolution_due_at = clock.due_at
 
 
 def start_handoff_clock(handoff: Handoff, case: Case, now: datetime) -> None:
+    """The receiver's acknowledgement clock, on the receiver's calendar (24x7 if urgent)."""
     policy = case.sla_policy
     if policy is None:
         handoff.ack_due_at = None
         return
-    calendar = ALWAYS_OPEN if policy.clock == ClockKind.ALWAYS.value else unit_calendar(handoff.to_unit)
-    handoff.ack_due_at = calendar.add(now, policy.handoff_ack_minutes)
+    to_unit = handoff.to_unit or db.session.get(Unit, handoff.to_unit_id)
+    calendar = (calendar_to_config(ALWAYS_OPEN) if policy.clock == ClockKind.ALWAYS.value
+                else calendar_to_config(unit_calendar(to_unit)))
+    db.session.flush()
+    clock = start_clock(case, ClockName.HANDOFF_ACK, now, policy.handoff_ack_minutes, policy,
+                        calendar, handoff.to_unit_id, handoff=handoff)
+    handoff.ack_due_at = clock.due_at
+
+
+def close_clock(clock: SlaClock | None, now: datetime) -> None:
+    """The clock's target was reached at ``now``: met, or breached if late (a breach the
+    sweep recorded earlier stays). Stores business minutes over (+) or under (-) target."""
+    if clock is None or clock.completed_at is not None or clock.state == ClockState.STOPPED.value:
+        return
+    if clock.state == ClockState.PAUSED.value:
+        _resume(clock, now)
+    calendar = calendar_of(clock.calendar)
+    clock.completed_at = now
+    clock.minutes_over = calendar.between(clock.due_at, now)
+    late = now > clock.due_at
+    clock.state = ClockState.BREACHED.value if (late or clock.breached_at) else ClockState.MET.value
+    clock.next_threshold = clock.next_threshold_at = None
+
+
+def reopen_clock(clock: SlaClock | None) -> None:
+    """A reopened case's resolution clock runs again towards the same deadline."""
+    if clock is None or clock.completed_at is None:
+        return
+    clock.completed_at = None
+    clock.minutes_over = None
+    clock.state = ClockState.BREACHED.value if clock.breached_at else ClockState.RUNNING.value
+    schedule_next(clock, _last_fired(clock))
+
+
+def stop_clocks(case: Case, now: datetime, *, handoff_id: int | None = None) -> None:
+    """The deadlines no longer apply (case cancelled; handoff answered or recalled)."""
+    for clock in case_clocks(case):
+        if handoff_id is not None and clock.handoff_id != handoff_id:
+            continue
+        if clock.completed_at is None and clock.state in OPEN_STATES:
+            clock.state = ClockState.STOPPED.value
+            clock.completed_at = now
+            clock.next_threshold = clock.next_threshold_at = None
+
+
+def first_response(case: Case, now: datetime) -> None:
+    close_clock(_clock(case, ClockName.RESPONSE), now)
+
+
+def case_resolved(case: Case, now: datetime) -> None:
+    close_clock(_clock(case, ClockName.RESPONSE), now)
+    close_clock(_clock(case, ClockName.RESOLUTION), now)
+
+
+def case_reopened(case: Case) -> None:
+    reopen_clock(_clock(case, ClockName.RESOLUTION))
+
+
+def handoff_answered(case: Case, handoff: Handoff, now: datetime) -> None:
+    """Accepting or rejecting acknowledges the handoff: its clock closes met or late."""
+    close_clock(_clock(case, ClockName.HANDOFF_ACK, handoff.id), now)
 
 
 def pause_case_clocks(case: Case, now: datetime) -> None:
     case.paused_at = now
+    for clock in case_clocks(case):
+        if clock.handoff_id is None and clock.state == ClockState.RUNNING.value:
+            clock.state = ClockState.PAUSED.value
+            clock.paused_at = now
+            clock.next_threshold = clock.next_threshold_at = None
+
+
+def _resume(clock: SlaClock, now: datetime) -> int:
+    assert clock.paused_at is not None
+    paused = max(calendar_of(clock.calendar).between(clock.paused_at, now), 0)
+    clock.paused_minutes += paused
+    clock.paused_at = None
+    clock.state = ClockState.RUNNING.value
+    _refresh_due(clock)
+    return paused
 
 
 def resume_case_clocks(case: Case, now: datetime) -> int:
     """Move the open due times later by the business time spent on hold; returns minutes."""
-    if case.paused_at is None:
-        return 0
-    calendar = case_calendar(case)
-    paused_minutes = calendar.between(case.paused_at, now)
-    if paused_minutes > 0:
-        if case.first_response_at is None and case.response_due_at is not None:
-            case.response_due_at = calendar.add(case.response_due_at, paused_minutes)
-        if case.resolution_due_at is not None:
-            case.resolution_due_at = calendar.add(case.resolution_due_at, paused_minutes)
+    paused = 0
+    for clock in case_clocks(case):
+        if clock.state == ClockState.PAUSED.value:
+            paused = max(paused, _resume(clock, now))
+            schedule_next(clock, _last_fired(clock))
     case.paused_at = None
-    return paused_minutes
+    _mirror_due_times(case)
+    return paused
+
+
+def clock_state(clock: SlaClock) -> str:
+    """running, paused, met, breached or stopped, as shown to people."""
+    return clock.state

@@ -28,7 +28,7 @@ from coord.clock import now_utc
 from coord.domain.states import CASE_ACTIONS
 from coord.domain.tracking import normalise_tracking_code
 from coord.extensions import db
-from coord.models import Case, CaseEvent, Category, Unit
+from coord.models import Case, CaseEvent, Category, SlaClock, Unit
 from coord.presenters import case_view, event_view, handoff_view
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
@@ -41,7 +41,20 @@ blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Citi
 
 def present(case: Case) -> dict[str, Any]:
     actor = current_actor()
-    return case_view(case, case.id in reporter_visible_case_ids(actor, [case]))
+    return case_view(case, case.id in reporter_visible_case_ids(actor, [case]),
+                     clocks_by_case([case.id]).get(case.id, []))
+
+
+def clocks_by_case(case_ids: list[int]) -> dict[int, list[SlaClock]]:
+    """Every deadline of the given cases, one query."""
+    found: dict[int, list[SlaClock]] = {}
+    if not case_ids:
+        return found
+    for clock in db.session.execute(
+        select(SlaClock).where(SlaClock.case_id.in_(case_ids)).order_by(SlaClock.id)
+    ).scalars():
+        found.setdefault(clock.case_id, []).append(clock)
+    return found
 
 
 def case_response(case: Case, status: int = 200):  # type: ignore[no-untyped-def]
@@ -82,7 +95,8 @@ class CaseCollection(MethodView):
             .offset(pagination_parameters.first_item)
         ).unique().scalars().all()
         visible = reporter_visible_case_ids(actor, list(page))
-        return [case_view(c, c.id in visible) for c in page]
+        clocks = clocks_by_case([c.id for c in page])
+        return [case_view(c, c.id in visible, clocks.get(c.id, [])) for c in page]
 
     @blp.arguments(CaseCreate)
     @blp.response(201, CaseOut)

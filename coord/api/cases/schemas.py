@@ -90,10 +90,19 @@ class UserRef(Schema):
 
 
 class ClockOut(Schema):
-    name = ma.fields.String()
-    due_at = Instant(allow_none=True)
-    state = ma.fields.String(metadata={"description": "running, paused, met or breached"})
+    name = ma.fields.String(metadata={"description": "response, resolution or handoff_ack"})
+    handoff_id = ma.fields.Integer(allow_none=True)
+    state = ma.fields.String(metadata={"description": "running, paused, met, breached or stopped"})
+    started_at = Instant()
+    due_at = Instant()
+    target_minutes = ma.fields.Integer(metadata={"description": "working minutes"})
+    paused_minutes = ma.fields.Integer(metadata={"description": "working minutes spent on hold"})
+    breached_at = Instant(allow_none=True)
     completed_at = Instant(allow_none=True)
+    minutes_over = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "once closed: working minutes after (+) or before (-) the due time"},
+    )
 
 
 class SlaOut(Schema):
@@ -104,6 +113,7 @@ class SlaOut(Schema):
     resolution_due_at = Instant(allow_none=True)
     paused_at = Instant(allow_none=True)
     breached = ma.fields.Boolean()
+    clocks = ma.fields.List(ma.fields.Nested(ClockOut))
 
 
 class CaseOut(Schema):
