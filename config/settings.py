@@ -105,7 +105,22 @@ class BaseConfig:
             "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
             "RATELIMIT_HEADERS_ENABLED": True,
             "COORD_LOGIN_RATE_LIMIT": _env("COORD_LOGIN_RATE_LIMIT", "10 per minute"),
+            # Webhooks (docs/webhooks.md): networks that may be sent to although private
+            # (comma-separated CIDRs), request timeout, deliveries per job, claim lease, and
+            # how long a rotated-out secret keeps signing.
+            "COORD_WEBHOOK_ALLOW_CIDRS": _env("COORD_WEBHOOK_ALLOW_CIDRS", ""),
+            "COORD_WEBHOOK_TIMEOUT": _env_int("COORD_WEBHOOK_TIMEOUT", 10),
+            "COORD_WEBHOOK_BATCH": _env_int("COORD_WEBHOOK_BATCH", 100),
+            "COORD_WEBHOOK_LEASE_SECONDS": _env_int("COORD_WEBHOOK_LEASE_SECONDS", 120),
+            "COORD_WEBHOOK_ROTATION_OVERLAP_HOURS": _env_int("COORD_WEBHOOK_ROTATION_OVERLAP_HOURS", 24),
             "COORD_PASSWORD_HASH_MEMORY_KIB": _env_int("COORD_PASSWORD_HASH_MEMORY_KIB", 65536),
+            # E-mail for notifications (off unless COORD_SMTP_HOST is set).
+            "COORD_SMTP_HOST": _env("COORD_SMTP_HOST"),
+            "COORD_SMTP_PORT": _env_int("COORD_SMTP_PORT", 25),
+            "COORD_SMTP_USER": _env("COORD_SMTP_USER"),
+            "COORD_SMTP_PASSWORD": _env("COORD_SMTP_PASSWORD"),
+            "COORD_SMTP_STARTTLS": _env_bool("COORD_SMTP_STARTTLS", False),
+            "COORD_MAIL_FROM": _env("COORD_MAIL_FROM", "coord@localhost"),
         }
 
 

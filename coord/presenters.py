@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
 
 from coord.domain.privacy import mask_email, mask_name, mask_phone
 from coord.domain.states import CaseStatus, case_actions_allowed
@@ -93,7 +92,7 @@ def case_view(case: Case, reporter_visible: bool, clocks: list[SlaClock] | None 
         },
         "allowed_actions": case_actions_allowed(CaseStatus(case.status)),
         "version": case.version,
-        "url": url_for("cases.CaseItem", case_id=case.id, _external=False),
+        "url": f"/api/v1/cases/{case.id}",
     }
 
 
@@ -133,6 +132,6 @@ def handoff_view(handoff: Handoff) -> dict[str, Any]:
         "completed_at": handoff.completed_at,
         "breached": handoff.breached,
         "version": handoff.version,
-        "url": url_for("handoffs.HandoffItem", handoff_id=handoff.id),
-        "case_url": url_for("cases.CaseItem", case_id=handoff.case_id),
+        "url": f"/api/v1/handoffs/{handoff.id}",
+        "case_url": f"/api/v1/cases/{handoff.case_id}",
     }

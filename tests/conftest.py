@@ -116,3 +116,26 @@ def world(app: Flask, app_ctx: None) -> World:
 @pytest.fixture
 def client(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_client()
+
+
+@pytest.fixture
+def redis_conn(app: Flask):  # type: ignore[no-untyped-def]
+    """The test Redis database, emptied before and after the test."""
+    from redis import Redis
+
+    conn = Redis.from_url(app.config["REDIS_URL"])
+    conn.flushdb()
+    yield conn
+    conn.flushdb()
+
+
+@pytest.fixture
+def run_worker(app: Flask, redis_conn):  # type: ignore[no-untyped-def]
+    """Run a real RQ worker (burst mode) on the real Redis until the queues are empty."""
+    from workers.runtime import make_worker
+
+    def drain(queues: list[str] | None = None) -> None:
+        worker = make_worker(app, queues)
+        worker.work(burst=True, with_scheduler=False)
+
+    return drain

@@ -241,7 +241,7 @@ class CaseEvents(MethodView):
         """The case's timeline, oldest first (internal and public events)."""
         case = case_service.load_case(current_actor(), case_id)
         events = db.session.execute(
-            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.at, CaseEvent.id)
         ).scalars()
         return [event_view(e) for e in events]
 

@@ -9,10 +9,15 @@ from flask.views import MethodView
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from marshmallow import validate
+
 from coord.api.auth import current_actor
-from coord.api.base import Blueprint, Schema
+from coord.api.base import Blueprint, Instant, Schema
+from coord.clock import now_utc
 from coord.extensions import db
-from coord.models import Category
+from coord.models import Category, ClockKind, Priority, SlaPolicy
+from coord.services import configuration
+from coord.services.uow import unit_of_work
 
 blp = Blueprint("categories", __name__, url_prefix="/api/v1/categories",
                 description="Case categories and SLA targets")
@@ -65,3 +70,48 @@ class CategoryCollection(MethodView):
             .options(selectinload(Category.policies), selectinload(Category.default_unit))
         ).scalars()
         return [category_view(c) for c in rows]
+
+
+class PolicyIn(Schema):
+    priority = ma.fields.String(required=True, validate=validate.OneOf([p.value for p in Priority]))
+    response_minutes = ma.fields.Integer(required=True, validate=validate.Range(1, 525_600))
+    resolution_minutes = ma.fields.Integer(required=True, validate=validate.Range(1, 525_600))
+    handoff_ack_minutes = ma.fields.Integer(required=True, validate=validate.Range(1, 525_600))
+    warning_percents = ma.fields.List(ma.fields.Integer(validate=validate.Range(1, 99)),
+                                      load_default=lambda: [50, 80], validate=validate.Length(max=5))
+    clock = ma.fields.String(load_default="business", validate=validate.OneOf([c.value for c in ClockKind]))
+
+
+class PolicyOut(TargetOut):
+    id = ma.fields.Integer()
+    created_at = Instant()
+    superseded_at = Instant(allow_none=True)
+    current = ma.fields.Boolean()
+
+
+def policy_view(policy: SlaPolicy) -> dict[str, Any]:
+    return {
+        "id": policy.id, "priority": policy.priority, "version": policy.version,
+        "response_minutes": policy.response_minutes, "resolution_minutes": policy.resolution_minutes,
+        "handoff_ack_minutes": policy.handoff_ack_minutes, "warning_percents": policy.warning_percents,
+        "clock": policy.clock, "created_at": policy.created_at, "superseded_at": policy.superseded_at,
+        "current": policy.superseded_at is None,
+    }
+
+
+@blp.route("/<string(maxlength=64):code>/policies")
+class CategoryPolicies(MethodView):
+    @blp.response(200, PolicyOut(many=True))
+    def get(self, code: str) -> list[dict[str, Any]]:
+        """Every version of the category's SLA policies (current and superseded)."""
+        current_actor()
+        return [policy_view(p) for p in configuration.policies_of(code)]
+
+    @blp.arguments(PolicyIn)
+    @blp.response(201, PolicyOut)
+    def post(self, data: dict[str, Any], code: str) -> dict[str, Any]:
+        """Publish new targets for one priority as a new version (admins). Open cases keep
+        the version they were opened under."""
+        with unit_of_work():
+            policy = configuration.publish_policy(current_actor(), code, data, now_utc())
+        return policy_view(policy)

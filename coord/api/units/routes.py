@@ -13,6 +13,7 @@ from coord.api.auth import current_actor
 from coord.api.base import Blueprint, Schema, Text
 from coord.extensions import db
 from coord.models import Region, Role, Unit, UnitKind
+from coord.services import configuration
 from coord.services.errors import Forbidden, InvalidInput, NotFound
 from coord.services.uow import unit_of_work
 
@@ -112,3 +113,51 @@ class UnitItem(MethodView):
             for key, value in data.items():
                 setattr(unit, key, value)
         return unit
+
+
+class CalendarIn(Schema):
+    """A working calendar: hours per weekday (0 = Monday) as [["08:00", "16:00"], ...],
+    extra closed dates, and whether national holidays and cuti bersama close the office."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    timezone = ma.fields.String(load_default="Asia/Jakarta", validate=validate.Length(max=64))
+    hours = ma.fields.Dict(keys=ma.fields.String(validate=validate.OneOf([str(d) for d in range(7)])),
+                           values=ma.fields.List(ma.fields.List(ma.fields.String(validate=validate.Length(max=8)),
+                                                                validate=validate.Length(equal=2)),
+                                                 validate=validate.Length(max=6)),
+                           required=True)
+    extra_closed = ma.fields.List(ma.fields.Date(), load_default=list, validate=validate.Length(max=1000))
+    national_holidays = ma.fields.Boolean(load_default=True)
+    always_open = ma.fields.Boolean(load_default=False)
+
+
+@blp.route("/<string(maxlength=64):code>/calendar")
+class UnitCalendar(MethodView):
+    @blp.response(200, CalendarIn)
+    def get(self, code: str) -> dict[str, Any]:
+        """The unit's working calendar (the default one if none was set)."""
+        current_actor()
+        return _calendar_out(configuration.unit_calendar_config(code))
+
+    @blp.arguments(CalendarIn)
+    @blp.response(200, CalendarIn)
+    def put(self, data: dict[str, Any], code: str) -> dict[str, Any]:
+        """Replace the unit's calendar (admins of the unit or above). Running deadlines keep
+        the calendar they started with."""
+        config = dict(data)
+        config["extra_closed"] = [d.isoformat() for d in data["extra_closed"]]
+        with unit_of_work():
+            unit = configuration.set_unit_calendar(current_actor(), code, config)
+            result = dict(unit.calendar or {})
+        return _calendar_out(result)
+
+
+def _calendar_out(config: dict[str, Any]) -> dict[str, Any]:
+    from datetime import date
+
+    out = dict(config)
+    out["extra_closed"] = [date.fromisoformat(d) if isinstance(d, str) else d
+                           for d in config.get("extra_closed", [])]
+    return out
