@@ -52,7 +52,8 @@ class Breaches(MethodView):
         actor = current_actor()
         filters = {k: v for k, v in args.items() if k != "format"}
         if args["format"] == "csv":
-            rows = reports.breaches(actor, filters, limit=None, offset=0)[0]
+            rows, total = reports.breaches(actor, filters, limit=None, offset=0)
+            pagination_parameters.item_count = total
             return csv_response("pelanggaran-sla.csv", reports.BREACH_COLUMNS, rows)
         rows, total = reports.breaches(actor, filters, limit=pagination_parameters.page_size,
                                        offset=pagination_parameters.first_item)
