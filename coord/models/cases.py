@@ -129,6 +129,12 @@ class Case(db.Model):
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     breached: Mapped[bool] = mapped_column(default=False)
 
+    # Citizens: the token printed on the receipt authorises feedback and disputes; each
+    # resolution can be rated once.
+    citizen_token: Mapped[str | None] = mapped_column(String(32))
+    resolution_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    open311_client_id: Mapped[int | None] = mapped_column(ForeignKey("open311_clients.id"))
+
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__: dict[str, Any] = {"version_id_col": version}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -156,6 +157,7 @@ def create_case(actor: Actor, data: NewCase, now: datetime, *, idempotency_key: 
 
     case = Case(
         tracking_code=new_tracking_code(),
+        citizen_token=secrets.token_urlsafe(9),
         title=data.title,
         description=data.description,
         category=category,
@@ -410,6 +412,7 @@ def resolve_case(actor: Actor, case_id: int, note: str, now: datetime, *,
             "completed or withdraw them before resolving."
         )
     case.resolution_note = note
+    case.resolution_count += 1
     apply_case_transition(case, "resolve")
     _mark_first_response(case, actor, now)
     sla.case_resolved(case, now)
