@@ -55,6 +55,9 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app)
     csrf.init_app(app)
     install_session_hooks()
+    from coord.services.webhooks import install_outbox
+
+    install_outbox()  # the webhook outbox hears of every new event (idempotent)
     import coord.models  # noqa: F401  (register every table on the metadata)
     from workers.cron import register_cron
 
@@ -65,8 +68,10 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from coord.api import register_api
+    from coord.metrics import register_metrics
 
     register_api(app)
+    register_metrics(app)
 
 
 def register_errors(app: Flask) -> None:

@@ -126,3 +126,11 @@ def test_unit_calendar_with_closed_date_moves_new_deadlines(client, world, tuesd
     broken = client.put("/api/v1/units/camat-a/calendar", headers=admin,
                         json={**calendar, "hours": {"0": [["16:00", "08:00"]]}})
     assert broken.status_code == 422 and "calendar" in broken.json["errors"]
+
+
+def test_metrics_count_requests_and_open_work(client, world, tuesday):  # type: ignore[no-untyped-def]
+    make_case(world)
+    client.get("/api/v1/cases", headers=world.headers("kel-a1", "staff"))
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'coord_open_cases{status="new"} 1.0' in text
+    assert 'coord_http_requests_total{endpoint="/api/v1/cases",method="GET",status="200"}' in text
