@@ -29,6 +29,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, env: str | None = N
                 template_folder="web/templates")
     app.config.update(load_config(env, test_config))
     app.url_map.converters["id"] = IdConverter
+    app.json.sort_keys = False  # keep the schemas' field order: id and status first
     register_logging(app)
     register_extensions(app)
     register_blueprints(app)

@@ -145,6 +145,20 @@ def authorize_case(actor: Actor, action: str, case: Case) -> None:
         raise Forbidden(f"Only {who} may {action.replace('_', ' ')} it.")
 
 
+def allowed_case_actions(actor: Actor, case: Case) -> list[str]:
+    """The actions ``actor`` may take on ``case`` now: allowed by the state table AND by the
+    rules above. The UI shows exactly these; the API refuses the rest."""
+    from coord.domain.states import CASE_TRANSITIONS, CaseStatus
+
+    status = CaseStatus(case.status)
+    names = ("start", "assign", "hold", "resume", "resolve", "reopen", "close", "cancel",
+             "forward", "request_assist", "comment", "edit", "reassign")
+    return [
+        name for name in names
+        if status in CASE_TRANSITIONS[name] and CASE_RULES[name](actor, case)
+    ]
+
+
 def _member_of(unit_id: int, *roles: str) -> Callable[[Actor], bool]:
     def check(actor: Actor) -> bool:
         return isinstance(actor, User) and actor.unit_id == unit_id and actor.has_role(*roles)

@@ -33,7 +33,7 @@ from coord.presenters import case_view, event_view, handoff_view
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
 from coord.services.errors import InvalidInput
-from coord.services.policy import readable_cases, reporter_visible_case_ids
+from coord.services.policy import allowed_case_actions, readable_cases, reporter_visible_case_ids
 from coord.services.uow import unit_of_work
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Citizen cases")
@@ -42,7 +42,7 @@ blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Citi
 def present(case: Case) -> dict[str, Any]:
     actor = current_actor()
     return case_view(case, case.id in reporter_visible_case_ids(actor, [case]),
-                     clocks_by_case([case.id]).get(case.id, []))
+                     clocks_by_case([case.id]).get(case.id, []), allowed_case_actions(actor, case))
 
 
 def clocks_by_case(case_ids: list[int]) -> dict[int, list[SlaClock]]:
@@ -96,7 +96,8 @@ class CaseCollection(MethodView):
         ).unique().scalars().all()
         visible = reporter_visible_case_ids(actor, list(page))
         clocks = clocks_by_case([c.id for c in page])
-        return [case_view(c, c.id in visible, clocks.get(c.id, [])) for c in page]
+        return [case_view(c, c.id in visible, clocks.get(c.id, []), allowed_case_actions(actor, c))
+                for c in page]
 
     @blp.arguments(CaseCreate)
     @blp.response(201, CaseOut)

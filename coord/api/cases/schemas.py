@@ -142,7 +142,8 @@ class CaseOut(Schema):
     ownership_moves = ma.fields.Integer()
     bounced = ma.fields.Boolean()
     sla = ma.fields.Nested(SlaOut)
-    allowed_actions = ma.fields.List(ma.fields.String())
+    allowed_actions = ma.fields.List(ma.fields.String(), metadata={
+        "description": "what you may do now, given the case's state and your permissions"})
     version = ma.fields.Integer()
     url = ma.fields.String()
 
