@@ -181,8 +181,9 @@ def create_case(actor: Actor, data: NewCase, now: datetime, *, idempotency_key: 
         created_by_id=actor.id if isinstance(actor, User) else None,
         owner_unit=owner,
     )
+    clocks = sla.prepare_case_clocks(case)
     _insert_with_unique_tracking_code(case)
-    sla.start_case_clocks(case)
+    sla.attach_case_clocks(case, clocks)
     add_case_unit(case, recording_unit.id, CaseUnitRole.RECORDER)
     add_case_unit(case, owner.id, CaseUnitRole.OWNER)
     if idempotency_key is not None and isinstance(actor, User):

@@ -68,7 +68,6 @@ def request_handoff(actor: Actor, case_id: int, kind: str, to_unit_code: str, no
     )
     handoff.to_unit = to_unit
     db.session.add(handoff)
-    db.session.flush()
     sla.start_handoff_clock(handoff, case, now)
     case.updated_at = now
     add_case_unit(case, to_unit.id,

@@ -110,37 +110,43 @@ def _refresh_due(clock: SlaClock) -> None:
     clock.due_at = threshold_instant(clock, 100)
 
 
-def start_clock(case: Case, name: ClockName, started_at: datetime, target_minutes: int,
-                policy: SlaPolicy, calendar: dict[str, Any], notify_unit_id: int,
-                handoff: Handoff | None = None) -> SlaClock:
+def new_clock(name: ClockName, started_at: datetime, target_minutes: int, policy: SlaPolicy,
+              calendar: dict[str, Any], notify_unit_id: int) -> SlaClock:
+    """A running clock with its due time and first threshold computed (not yet added)."""
     clock = SlaClock(
-        case_id=case.id, handoff_id=handoff.id if handoff is not None else None, name=name.value,
-        calendar=calendar, notify_unit_id=notify_unit_id, started_at=started_at,
+        name=name.value, calendar=calendar, notify_unit_id=notify_unit_id, started_at=started_at,
         target_minutes=target_minutes, warning_percents=list(policy.warning_percents),
         paused_minutes=0, state=ClockState.RUNNING.value,
     )
     _refresh_due(clock)
     schedule_next(clock, None)
-    db.session.add(clock)
     return clock
 
 
-def start_case_clocks(case: Case) -> None:
-    """Attach the current policy version and start the response and resolution clocks."""
-    policy = current_policy(case.category_id, case.priority)
+def prepare_case_clocks(case: Case) -> list[SlaClock]:
+    """Before the case is inserted: attach the current policy version, set the response and
+    resolution due times, and return the clocks to ``attach_case_clocks`` once it has an id."""
+    # Not inserted yet: read the related rows, the foreign keys are filled at flush.
+    policy = current_policy(case.category.id, case.priority)
     case.sla_policy = policy
     if policy is None:
         case.response_due_at = case.resolution_due_at = None
-        return
+        return []
     calendar, office = _case_calendar_config(case, policy)
-    notify = office.id if office is not None else case.owner_unit_id
-    db.session.flush()  # the case needs its id
-    response = start_clock(case, ClockName.RESPONSE, case.received_at, policy.response_minutes,
+    notify = office.id if office is not None else case.owner_unit.id
+    response = new_clock(ClockName.RESPONSE, case.received_at, policy.response_minutes, policy,
+                         calendar, notify)
+    resolution = new_clock(ClockName.RESOLUTION, case.received_at, policy.resolution_minutes,
                            policy, calendar, notify)
-    resolution = start_clock(case, ClockName.RESOLUTION, case.received_at, policy.resolution_minutes,
-                             policy, calendar, notify)
     case.response_due_at = response.due_at
     case.resolution_due_at = resolution.due_at
+    return [response, resolution]
+
+
+def attach_case_clocks(case: Case, clocks: list[SlaClock]) -> None:
+    for clock in clocks:
+        clock.case_id = case.id
+        db.session.add(clock)
 
 
 def case_clocks(case: Case) -> list[SlaClock]:
@@ -199,10 +205,12 @@ def start_handoff_clock(handoff: Handoff, case: Case, now: datetime) -> None:
     to_unit = handoff.to_unit or db.session.get(Unit, handoff.to_unit_id)
     calendar = (calendar_to_config(ALWAYS_OPEN) if policy.clock == ClockKind.ALWAYS.value
                 else calendar_to_config(unit_calendar(to_unit)))
-    db.session.flush()
-    clock = start_clock(case, ClockName.HANDOFF_ACK, now, policy.handoff_ack_minutes, policy,
-                        calendar, handoff.to_unit_id, handoff=handoff)
+    clock = new_clock(ClockName.HANDOFF_ACK, now, policy.handoff_ack_minutes, policy, calendar,
+                      handoff.to_unit_id)
     handoff.ack_due_at = clock.due_at
+    db.session.flush()  # the handoff needs its id
+    clock.case_id, clock.handoff_id = case.id, handoff.id
+    db.session.add(clock)
 
 
 def close_clock(clock: SlaClock | None, now: datetime) -> None:
