@@ -137,7 +137,9 @@ class Case(db.Model):
 
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__: dict[str, Any] = {"version_id_col": version}
+    # Optimistic locking: every UPDATE checks the version it read; services bump it once per
+    # command (coord.services.cases.touch), not once per flush.
+    __mapper_args__: dict[str, Any] = {"version_id_col": version, "version_id_generator": False}
 
     category: Mapped[Category] = relationship(lazy="joined")
     sla_policy: Mapped[SlaPolicy | None] = relationship()

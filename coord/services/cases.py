@@ -39,6 +39,7 @@ from coord.services.errors import Conflict, InvalidInput, NotFound, Precondition
 from coord.services.events import record_event
 from coord.services.policy import Actor, authorize_case, ensure_can_read, region_within
 from coord.services.transitions import apply_case_transition
+from coord.services.uow import TOUCHED_KEY
 
 
 @dataclass
@@ -65,6 +66,18 @@ class NewCase:
         data = {k: v for k, v in self.__dict__.items() if k != "extra"}
         raw = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def touch(case: Case, now: datetime) -> None:
+    """Mark the case changed by this command: ``updated_at`` and, once per transaction, the
+    ``version`` that ETags and webhooks carry (one command = one new version)."""
+    case.updated_at = now
+    if case.id is None:
+        return
+    touched: set[int] = db.session.info.setdefault(TOUCHED_KEY, set())
+    if case.id not in touched:
+        touched.add(case.id)
+        case.version += 1
 
 
 def get_case_for_update(case_id: int) -> Case | None:
@@ -271,7 +284,7 @@ def edit_case(actor: Actor, case_id: int, changes: dict[str, Any], now: datetime
         return case
     if {"category", "priority"} & diff.keys():
         sla.retarget_case_clocks(case)
-    case.updated_at = now
+    touch(case, now)
     record_event(case, "case.updated", actor, now, changes=diff)
     return case
 
@@ -291,7 +304,7 @@ def start_case(actor: Actor, case_id: int, now: datetime, *, expected_version: i
     _mark_first_response(case, actor, now)
     if case.assignee_id is None and isinstance(actor, User):
         case.assignee_id = actor.id
-    case.updated_at = now
+    touch(case, now)
     record_event(case, "case.started", actor, now, changes={"status": ["new", case.status]})
     return case
 
@@ -315,7 +328,7 @@ def assign_case(actor: Actor, case_id: int, assignee_id: int | None, now: dateti
     _mark_first_response(case, actor, now)
     before = case.assignee_id
     case.assignee_id = assignee.id
-    case.updated_at = now
+    touch(case, now)
     record_event(case, "case.assigned", actor, now, body=note,
                  changes={"assignee_id": [before, assignee.id], "status": [before_status, case.status]})
     return case
@@ -340,7 +353,7 @@ def _reassign_owner(actor: Actor, case: Case, owner_code: str, assignee_id: int 
     case.owner_unit_id = new_owner.id
     case.assignee_id = _assignee_of_unit(assignee_id, new_owner.id).id if assignee_id else None
     case.bounced = False  # the managers' decision settles the ping-pong
-    case.updated_at = now
+    touch(case, now)
     add_case_unit(case, new_owner.id, CaseUnitRole.OWNER)
     record_event(case, "case.reassigned", actor, now, body=note, visibility=Visibility.PUBLIC,
                  changes={"owner_unit": [before_owner, new_owner.code],
@@ -357,7 +370,7 @@ def hold_case(actor: Actor, case_id: int, reason: str, now: datetime, *,
     apply_case_transition(case, "hold")
     case.hold_reason = reason
     sla.pause_case_clocks(case, now)
-    case.updated_at = now
+    touch(case, now)
     record_event(case, "case.held", actor, now, body=reason,
                  changes={"status": ["in_progress", "on_hold"]})
     return case
@@ -372,7 +385,7 @@ def resume_case(actor: Actor, case_id: int, now: datetime, *, expected_version: 
     before = {"response_due_at": case.response_due_at, "resolution_due_at": case.resolution_due_at}
     paused = sla.resume_case_clocks(case, now)
     case.hold_reason = None
-    case.updated_at = now
+    touch(case, now)
     record_event(
         case, "case.resumed", actor, now,
         changes={
@@ -418,7 +431,7 @@ def resolve_case(actor: Actor, case_id: int, note: str, now: datetime, *,
     _mark_first_response(case, actor, now)
     sla.case_resolved(case, now)
     case.resolved_at = now
-    case.updated_at = now
+    touch(case, now)
     record_event(case, "case.resolved", actor, now, body=note,
                  changes={"status": [before_status, "resolved"]})
     return case
@@ -435,7 +448,7 @@ def reopen_case(actor: Actor, case_id: int, reason: str, now: datetime, *,
     case.resolution_note = None
     case.resolved_at = None
     sla.case_reopened(case)
-    case.updated_at = now
+    touch(case, now)
     record_event(case, event_type, actor, now, body=reason, visibility=Visibility.PUBLIC,
                  changes={"status": ["resolved", "in_progress"], "resolution_note": [previous_note, None]})
     return case
@@ -449,7 +462,7 @@ def close_case(actor: Actor, case_id: int, now: datetime, *, note: str | None = 
     _check_version(case, expected_version)
     apply_case_transition(case, "close")
     case.closed_at = now
-    case.updated_at = now
+    touch(case, now)
     record_event(case, "case.closed", actor, now, body=note, changes={"status": ["resolved", "closed"]})
     return case
 
@@ -480,7 +493,7 @@ def cancel_case(actor: Actor, case_id: int, reason: str, now: datetime, *, note:
         handoff.acted_by_id = actor.id if isinstance(actor, User) else None
         record_event(case, "handoff.recalled", actor, now, handoff=handoff,
                      changes={"status": ["open", "recalled"], "why": "case cancelled"})
-    case.updated_at = now
+    touch(case, now)
     record_event(case, "case.cancelled", actor, now, body=note,
                  changes={"status": [before_status, "cancelled"], "reason": reason})
     return case
@@ -493,7 +506,7 @@ def comment_on_case(actor: Actor, case_id: int, body: str, visibility: str, now:
     case_transition("comment", CaseStatus(case.status))
     if visibility == Visibility.PUBLIC.value:
         _mark_first_response(case, actor, now)
-    case.updated_at = now
+    touch(case, now)
     record_event(case, "case.commented", actor, now, body=body, visibility=visibility)
     return case
 

@@ -19,6 +19,7 @@ from coord.extensions import db
 from coord.models import Case, CaseUnitRole, Handoff, User, Visibility
 from coord.services import sla
 from coord.services.cases import (
+    touch,
     _mark_first_response,
     add_case_unit,
     bounce_limit,
@@ -69,7 +70,7 @@ def request_handoff(actor: Actor, case_id: int, kind: str, to_unit_code: str, no
     handoff.to_unit = to_unit
     db.session.add(handoff)
     sla.start_handoff_clock(handoff, case, now)
-    case.updated_at = now
+    touch(case, now)
     add_case_unit(case, to_unit.id,
                   CaseUnitRole.TRANSFER_TARGET if kind == HandoffKind.TRANSFER.value else CaseUnitRole.ASSIST)
     record_event(case, "handoff.requested", actor, now, handoff=handoff, body=note,
@@ -128,7 +129,7 @@ def accept_handoff(actor: Actor, handoff_id: int, now: datetime, *, note: str | 
         add_case_unit(case, handoff.to_unit_id, CaseUnitRole.OWNER)
         changes["owner_unit"] = [before_owner, handoff.to_unit.code]
         changes["case_status"] = ["pending_transfer", case.status]
-    case.updated_at = now
+    touch(case, now)
     record_event(case, "handoff.accepted", actor, now, handoff=handoff, body=note, changes=changes)
     if (handoff.kind == HandoffKind.TRANSFER.value and not case.bounced
             and case.ownership_moves >= bounce_limit()):
@@ -158,7 +159,7 @@ def reject_handoff(actor: Actor, handoff_id: int, reason: str, now: datetime, *,
         apply_case_transition(case, "transfer_rejected")
         case.status_before_transfer = None
         changes["case_status"] = ["pending_transfer", case.status]
-    case.updated_at = now
+    touch(case, now)
     record_event(case, "handoff.rejected", actor, now, handoff=handoff, body=note, changes=changes)
     return handoff
 
@@ -177,7 +178,7 @@ def recall_handoff(actor: Actor, handoff_id: int, now: datetime, *, note: str | 
         apply_case_transition(case, "transfer_recalled")
         case.status_before_transfer = None
         changes["case_status"] = ["pending_transfer", case.status]
-    case.updated_at = now
+    touch(case, now)
     record_event(case, "handoff.recalled", actor, now, handoff=handoff, body=note, changes=changes)
     return handoff
 
@@ -191,7 +192,7 @@ def complete_handoff(actor: Actor, handoff_id: int, note: str, now: datetime) ->
     _transition(handoff, "complete")
     handoff.completion_note = note
     handoff.completed_at = now
-    case.updated_at = now
+    touch(case, now)
     record_event(case, "handoff.completed", actor, now, handoff=handoff, body=note,
                  visibility=Visibility.INTERNAL, changes={"status": ["accepted", "completed"]})
     return handoff

@@ -31,6 +31,7 @@ from coord.models import (
     UnitKind,
     Visibility,
 )
+from coord.services.cases import touch
 from coord.services.errors import Conflict
 from coord.services.events import PublishedEvent, publish
 from coord.services.notifications import (
@@ -124,13 +125,13 @@ def _sweep_batch(now: datetime, batch_size: int) -> tuple[int, int]:
         {"clock_id": f.clock.id, "threshold": f.threshold, "fired_at": now, "due_instant": f.instant}
         for f in fired
     ])
-    _mark_breaches(fired)
+    _mark_breaches(fired, now)
     db.session.flush()
     _write_events_and_notifications(fired, now)
     return len(clocks), len(fired)
 
 
-def _mark_breaches(fired: list[_Fired]) -> None:
+def _mark_breaches(fired: list[_Fired], now: datetime) -> None:
     for f in fired:
         if f.threshold < 100:
             continue
@@ -138,6 +139,7 @@ def _mark_breaches(fired: list[_Fired]) -> None:
             f.handoff.breached = True
         elif not f.case.breached:
             f.case.breached = True
+            touch(f.case, now)
 
 
 def _camat_offices() -> dict[str, Unit]:

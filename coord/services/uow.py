@@ -22,6 +22,7 @@ from coord.services.errors import Conflict
 log = logging.getLogger(__name__)
 
 _HOOKS_KEY = "coord_after_commit"
+TOUCHED_KEY = "coord_touched_cases"  # cases whose version this transaction already bumped
 
 
 def after_commit(callback: Callable[[], None]) -> None:
@@ -30,6 +31,7 @@ def after_commit(callback: Callable[[], None]) -> None:
 
 
 def _run_after_commit(session: Session) -> None:
+    session.info.pop(TOUCHED_KEY, None)
     hooks = session.info.pop(_HOOKS_KEY, [])
     for hook in hooks:
         try:
@@ -40,6 +42,7 @@ def _run_after_commit(session: Session) -> None:
 
 def _drop_hooks(session: Session) -> None:
     session.info.pop(_HOOKS_KEY, None)
+    session.info.pop(TOUCHED_KEY, None)
 
 
 def _drop_on_rollback(session: Session, previous_transaction: object) -> None:

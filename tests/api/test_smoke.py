@@ -29,3 +29,18 @@ def test_case_walk_through_api(client, world):  # type: ignore[no-untyped-def]
     events = client.get(f"/api/v1/cases/{case['id']}/events", headers=staff)
     assert [e["type"] for e in events.json] == [
         "case.created", "handoff.requested", "handoff.accepted", "case.resolved"]
+
+
+def test_one_command_makes_one_new_version(client, world):  # type: ignore[no-untyped-def]
+    staff = world.headers("kel-a1", "staff")
+    created = client.post("/api/v1/cases", headers=staff, json={
+        "title": "Lampu padam", "description": "Gelap", "category": "jalan-rusak",
+        "location": {"region_code": "12.71.01.1001"}})
+    assert created.json["version"] == 1 and created.headers["ETag"] == '"1"'
+    edited = client.patch(f"/api/v1/cases/{created.json['id']}", headers={**staff, "If-Match": '"1"'},
+                          json={"priority": "high", "title": "Lampu jalan padam"})
+    assert edited.json["version"] == 2 and edited.headers["ETag"] == '"2"'
+    started = client.post(f"/api/v1/cases/{created.json['id']}/start", headers=staff, json={})
+    assert started.json["version"] == 3
+    events = client.get(f"/api/v1/cases/{created.json['id']}/events", headers=staff).json
+    assert [e["case_version"] for e in events] == [1, 2, 3]
