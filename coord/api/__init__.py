@@ -17,8 +17,9 @@ def register_api(app: Flask) -> None:
     from coord.api.reports.routes import blp as reports
     from coord.api.tokens.routes import blp as tokens
     from coord.api.units.routes import blp as units
+    from coord.api.webhooks.routes import blp as webhooks
 
-    for blueprint in (tokens, units, categories, cases, handoffs, me, reports):
+    for blueprint in (tokens, units, categories, cases, handoffs, me, reports, webhooks):
         blueprint.before_request(authenticate_request)
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer tokens, not cookies: no CSRF exposure

@@ -28,8 +28,9 @@ JITTER = 0.15
 RETRY_AFTER_CAP = max(SCHEDULE)
 
 
-def next_retry_delay(attempts_made: int, *, retry_after: timedelta | None = None,
-                     rng: random.Random | None = None) -> timedelta | None:
+def next_retry_delay(
+    attempts_made: int, *, retry_after: timedelta | None = None, rng: random.Random | None = None
+) -> timedelta | None:
     """The delay before the next attempt, or None when ``attempts_made`` used them all up.
 
     ``attempts_made`` counts the attempts so far, including the one that just failed.

@@ -16,8 +16,8 @@ import secrets as _random
 from collections.abc import Mapping, Sequence
 
 SECRET_PREFIX = "whsec_"
-SECRET_BYTES = 32          # 256-bit keys, as the specification recommends (24 to 64 allowed)
-DEFAULT_TOLERANCE = 300    # seconds a receiver accepts between its clock and the timestamp
+SECRET_BYTES = 32  # 256-bit keys, as the specification recommends (24 to 64 allowed)
+DEFAULT_TOLERANCE = 300  # seconds a receiver accepts between its clock and the timestamp
 
 
 class InvalidSecret(ValueError):
@@ -34,7 +34,7 @@ def secret_key(secret: str) -> bytes:
     if not secret.startswith(SECRET_PREFIX):
         raise InvalidSecret("a signing secret starts with 'whsec_'")
     try:
-        key = base64.b64decode(secret[len(SECRET_PREFIX):], validate=True)
+        key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidSecret("a signing secret is 'whsec_' followed by base64") from exc
     if not key:
@@ -59,7 +59,9 @@ def signature_header(secrets: Sequence[str], msg_id: str, timestamp: int, body: 
     return " ".join(sign(secret, msg_id, timestamp, body) for secret in secrets)
 
 
-def signed_headers(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def signed_headers(
+    secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
     """The three Standard Webhooks headers for one attempt."""
     return {
         "webhook-id": msg_id,
@@ -68,8 +70,14 @@ def signed_headers(secrets: Sequence[str], msg_id: str, timestamp: int, body: by
     }
 
 
-def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float, *,
-           tolerance: int = DEFAULT_TOLERANCE) -> bool:
+def verify(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: float,
+    *,
+    tolerance: int = DEFAULT_TOLERANCE,
+) -> bool:
     """True if one ``v1`` signature in ``headers`` matches ``secret`` and the timestamp is
     within ``tolerance`` seconds of ``now`` (a receiver's check, used by our own tests)."""
     lower = {k.lower(): v for k, v in headers.items()}

@@ -1,0 +1,1 @@
+"""Webhook endpoints of a unit and their delivery log."""
