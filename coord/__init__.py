@@ -45,7 +45,7 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from coord.extensions import api, babel, csrf, db, limiter, migrate, rq
+    from coord.extensions import api, csrf, db, limiter, migrate, rq
     from coord.services.uow import install_session_hooks
 
     db.init_app(app)
@@ -53,7 +53,6 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)
     rq.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app)
     csrf.init_app(app)
     install_session_hooks()
     from coord.services.webhooks import install_outbox
@@ -70,9 +69,14 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from coord.api import register_api
     from coord.metrics import register_metrics
+    from coord.web import register_web
 
     register_api(app)
     register_metrics(app)
+    register_web(app)
+    from coord.open311 import register_open311
+
+    register_open311(app)  # /open311/v2: its own errors, no bearer token, no CSRF
 
 
 def register_errors(app: Flask) -> None:

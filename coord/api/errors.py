@@ -33,19 +33,49 @@ def error_response(status: int, message: str, errors: dict[str, Any] | None = No
     return response
 
 
-def _wants_json() -> bool:
-    path = request.path
-    return not path.startswith("/web") or request.accept_mimetypes.best == "application/json"
+MACHINE_PREFIXES = ("/api/", "/public/v1/", "/open311/", "/healthz", "/readyz", "/metrics")
+
+
+def _wants_html() -> bool:
+    """Pages for people get an HTML error page; every machine surface gets JSON."""
+    return not request.path.startswith(MACHINE_PREFIXES) and request.accept_mimetypes.accept_html
+
+
+def html_error(status: int, message: str):  # type: ignore[no-untyped-def]
+    from flask import render_template
+    from flask_babel import gettext as _
+
+    titles = {
+        400: _("Permintaan tidak dapat diproses"), 401: _("Silakan masuk"),
+        403: _("Anda tidak berwenang"), 404: _("Halaman tidak ditemukan"),
+        409: _("Tidak dapat dilakukan sekarang"), 413: _("Berkas terlalu besar"),
+        429: _("Terlalu banyak permintaan"), 503: _("Layanan sedang tidak tersedia"),
+    }
+    hints = {
+        403: _("Halaman ini di luar wewenang unit Anda. Hubungi pimpinan bila Anda memerlukannya."),
+        404: _("Periksa kembali alamatnya, atau cari kasus melalui menu Cari."),
+        400: _("Formulir kedaluwarsa atau tidak lengkap. Muat ulang halaman lalu kirim lagi."),
+        429: _("Tunggu sebentar lalu coba lagi."),
+        503: _("Coba lagi dalam beberapa saat."),
+    }
+    body = render_template("errors.html", code=status,
+                           title=titles.get(status, HTTPStatus(status).phrase),
+                           message=hints.get(status, message))
+    return body, status
 
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
         db.session.rollback()
+        if _wants_html():
+            return html_error(exc.status, exc.message)
         return error_response(exc.status, exc.message, exc.errors or None)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        if _wants_html():
+            return html_error(exc.code or 500, exc.description or "")
         # webargs puts the field errors on exc.data["messages"]
         data = getattr(exc, "data", None) or {}
         errors = data.get("messages") if isinstance(data, dict) else None

@@ -111,3 +111,30 @@ def create_user(username: str, full_name: str, unit_code: str, roles: list[str],
 
 def set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
+
+
+def update_user(actor_can_manage: bool, user: User, *, roles: list[str] | None = None,
+                active: bool | None = None, full_name: str | None = None,
+                email: str | None = None) -> User:
+    """Change roles, active flag or contact data of a user (the caller checked the scope)."""
+    if not actor_can_manage:
+        from coord.services.errors import Forbidden
+
+        raise Forbidden("Only an admin of the user's unit or of a unit above it may change it.")
+    if roles is not None:
+        valid = {r.value for r in Role}
+        if not roles or any(r not in valid for r in roles):
+            raise InvalidInput.field("roles", f"roles must be some of {sorted(valid)}")
+        current = {r.role for r in user.role_rows}
+        for row in list(user.role_rows):
+            if row.role not in roles:
+                user.role_rows.remove(row)
+        for role in sorted(set(roles) - current):
+            user.role_rows.append(UserRole(role=role))
+    if active is not None:
+        user.active = active
+    if full_name:
+        user.full_name = full_name
+    if email is not None:
+        user.email = email or None
+    return user

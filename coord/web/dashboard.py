@@ -1,0 +1,73 @@
+"""The managers' dashboard: SLA compliance, breaches, bounced cases, backlog aging, handoff
+acknowledgement and IKM, as charts with their tables and CSV downloads."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, abort, g, render_template, request
+
+from coord.api.reports.csv import csv_response
+from coord.clock import now_utc
+from coord.models import Role
+from coord.services import attention, reports
+from coord.services.reports import ReportFilters, month_range
+from coord.web.auth import login_required
+
+blp = Blueprint("dashboard", __name__, url_prefix="/web/dashboard")
+
+
+@blp.before_request
+@login_required
+def _managers_only():  # type: ignore[no-untyped-def]
+    if not g.actor.has_role(Role.MANAGER):
+        abort(403)
+
+
+def _filters() -> tuple[ReportFilters, str]:
+    month = request.args.get("month", "")
+    if len(month) == 7 and month[4] == "-" and month[:4].isdigit() and month[5:].isdigit() \
+            and 1 <= int(month[5:]) <= 12:
+        since, until = month_range(month)
+        return ReportFilters(since=since, until=until), month
+    now = now_utc()
+    return ReportFilters(since=now - timedelta(days=90), until=now + timedelta(minutes=1)), ""
+
+
+def _data(filters: ReportFilters) -> dict[str, Any]:
+    actor, now = g.actor, now_utc()
+    return {
+        "sla_units": reports.sla_report(actor, filters, now, by=("unit",)),
+        "sla_categories": reports.sla_report(actor, filters, now, by=("category",)),
+        "handoffs": reports.handoff_report(actor, filters),
+        "backlog": reports.backlog_report(actor, ReportFilters(), now),
+        "ikm": reports.ikm_report(actor, filters, period="year"),
+        "breaches": reports.breaches(actor, {"open": True}, limit=20, offset=0)[0],
+        "bounced": attention.attention_feed(actor, now)["bounced_cases"],
+    }
+
+
+@blp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    filters, month = _filters()
+    return render_template("staff/dashboard.html", month=month, **_data(filters))
+
+
+CSV_REPORTS = {
+    "sla": (lambda f, now: reports.sla_report(g.actor, f, now), reports.SLA_COLUMNS),
+    "handoffs": (lambda f, now: reports.handoff_report(g.actor, f)["rows"], reports.HANDOFF_COLUMNS),
+    "backlog": (lambda f, now: reports.backlog_report(g.actor, f, now), reports.BACKLOG_COLUMNS),
+    "breaches": (lambda f, now: reports.breaches(g.actor, {}, limit=None, offset=0)[0], reports.BREACH_COLUMNS),
+}
+
+
+@blp.get("/<any(sla,handoffs,backlog,breaches,ikm):report>.csv")
+def download(report: str):  # type: ignore[no-untyped-def]
+    filters, month = _filters()
+    now = now_utc()
+    if report == "ikm":
+        rows = reports.ikm_report(g.actor, filters, period="month")
+        return csv_response(f"ikm{('-' + month) if month else ''}.csv", reports.IKM_COLUMNS, rows)
+    build, columns = CSV_REPORTS[report]
+    return csv_response(f"{report}{('-' + month) if month else ''}.csv", columns, build(filters, now))
