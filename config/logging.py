@@ -15,8 +15,8 @@ class ContextFilter(logging.Filter):
     """Stamp every record with the current request id and RQ job id."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
-        record.job_id = job_id_var.get()
+        record.request_id = request_id_var.get() or ""
+        record.job_id = job_id_var.get() or ""
         return True
 
 
@@ -30,7 +30,7 @@ def logging_config(json_logs: bool, level: str) -> dict[str, Any]:
         }
     else:
         formatter = {
-            "format": "%(asctime)s %(levelname)s [%(request_id)s%(job_id)s] %(name)s: %(message)s"
+            "format": "%(asctime)s %(levelname)s [%(request_id)s%(job_id)s] %(name)s: %(message)s",
         }
     return {
         "version": 1,

@@ -97,6 +97,24 @@ class BaseConfig:
             "COORD_DISPUTE_DAYS": _env_int("COORD_DISPUTE_DAYS", 7),
             "COORD_TOKEN_HOURS": _env_int("COORD_TOKEN_HOURS", 12),
             "COORD_PUBLIC_BASE_URL": _env("COORD_PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+            # Citizens (docs/citizens.md): public tracking rate limit per IP address.
+            "COORD_PUBLIC_RATE_LIMIT": _env("COORD_PUBLIC_RATE_LIMIT", "30 per minute"),
+            # Open311 GeoReport v2 (docs/open311.md): the jurisdiction_id, the region whose
+            # kelurahan take requests ("" = every kelurahan), the discovery texts, rate limits.
+            "COORD_OPEN311_JURISDICTION": _env("COORD_OPEN311_JURISDICTION", "medan.go.id"),
+            "COORD_OPEN311_REGION": _env("COORD_OPEN311_REGION", ""),
+            "COORD_OPEN311_CONTACT": _env(
+                "COORD_OPEN311_CONTACT",
+                "Hubungi admin kantor camat untuk bantuan integrasi Open311.",
+            ),
+            "COORD_OPEN311_KEY_SERVICE": _env(
+                "COORD_OPEN311_KEY_SERVICE",
+                "api_key diterbitkan oleh admin coord (flask coord create-open311-key NAMA).",
+            ),
+            "COORD_OPEN311_READ_RATE_LIMIT": _env("COORD_OPEN311_READ_RATE_LIMIT",
+                                                  "120 per minute"),
+            "COORD_OPEN311_WRITE_RATE_LIMIT": _env("COORD_OPEN311_WRITE_RATE_LIMIT",
+                                                   "30 per minute"),
             "COORD_LOG_JSON": _env_bool("COORD_LOG_JSON", True),
             "COORD_LOG_LEVEL": _env("COORD_LOG_LEVEL", "INFO"),
             # Rate limits (Flask-Limiter); storage is Redis, falling back to memory when down.
@@ -105,6 +123,9 @@ class BaseConfig:
             "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
             "RATELIMIT_HEADERS_ENABLED": True,
             "COORD_LOGIN_RATE_LIMIT": _env("COORD_LOGIN_RATE_LIMIT", "10 per minute"),
+            "COORD_PUBLIC_RATE_LIMIT": _env("COORD_PUBLIC_RATE_LIMIT", "30 per minute"),
+            # How many reverse proxies stand in front (X-Forwarded-For/Proto/Host trusted).
+            "COORD_PROXY_COUNT": _env_int("COORD_PROXY_COUNT", 0),
             # Webhooks (docs/webhooks.md): networks that may be sent to although private
             # (comma-separated CIDRs), request timeout, deliveries per job, claim lease, and
             # how long a rotated-out secret keeps signing.

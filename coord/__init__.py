@@ -36,6 +36,11 @@ def create_app(test_config: Mapping[str, Any] | None = None, env: str | None = N
     register_errors(app)
     register_cli(app)
     register_request_hooks(app)
+    proxies = int(app.config.get("COORD_PROXY_COUNT", 0))
+    if proxies:  # behind a load balancer: rate limits and logs need the client's address
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     return app
 
 
@@ -45,12 +50,11 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from coord.extensions import api, csrf, db, limiter, migrate, rq
+    from coord.extensions import csrf, db, limiter, migrate, rq
     from coord.services.uow import install_session_hooks
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
-    api.init_app(app)
     rq.init_app(app)
     limiter.init_app(app)
     csrf.init_app(app)
@@ -61,9 +65,7 @@ def register_extensions(app: Flask) -> None:
     import coord.models  # noqa: F401  (register every table on the metadata)
     from workers.cron import register_cron
 
-    if "coord_cron_registered" not in app.extensions:
-        register_cron(rq)
-        app.extensions["coord_cron_registered"] = True
+    register_cron(rq)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -24,6 +24,10 @@ SCHEDULE: tuple[Periodic, ...] = (
              "fire SLA warnings and breaches that fell due"),
     Periodic("workers.notifications.send_due_emails", 60, queues.DEFAULT,
              "e-mail notifications whose recipients' office is now open"),
+    Periodic("workers.webhooks.sweep_outbox", 15, queues.DEFAULT,
+             "enqueue webhook deliveries that fell due or whose job was lost"),
+    Periodic("workers.citizens.close_expired_resolutions", 600, queues.DEFAULT,
+             "close resolved cases whose dispute window (COORD_DISPUTE_DAYS) has passed"),
 )
 
 
@@ -31,5 +35,8 @@ def register_cron(rq_ext) -> None:  # type: ignore[no-untyped-def]
     """Register SCHEDULE with Flask-RQ's cron (``flask rq cron``)."""
     from pkgutil import resolve_name
 
+    if getattr(rq_ext, "_coord_cron_registered", False):  # one rq object, many apps (tests)
+        return
+    rq_ext._coord_cron_registered = True
     for item in SCHEDULE:
         rq_ext.cron_register(resolve_name(item.func), item.interval, queue=item.queue)
