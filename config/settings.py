@@ -123,7 +123,6 @@ class BaseConfig:
             "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
             "RATELIMIT_HEADERS_ENABLED": True,
             "COORD_LOGIN_RATE_LIMIT": _env("COORD_LOGIN_RATE_LIMIT", "10 per minute"),
-            "COORD_PUBLIC_RATE_LIMIT": _env("COORD_PUBLIC_RATE_LIMIT", "30 per minute"),
             # How many reverse proxies stand in front (X-Forwarded-For/Proto/Host trusted).
             "COORD_PROXY_COUNT": _env_int("COORD_PROXY_COUNT", 0),
             # Webhooks (docs/webhooks.md): networks that may be sent to although private
