@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 export PORT ?= 5000
 IMAGE ?= coord:dev
 
-.PHONY: help venv run test test-pg test-sqlite lint migrate seed bench docker-build clean
+.PHONY: help venv run test test-pg test-sqlite lint migrate seed bench docker-build clean translations extract-messages
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -32,11 +32,22 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
+# The English catalog of the web UI (Indonesian is the source language), compiled by the build.
+MO := coord/translations/en/LC_MESSAGES/messages.mo
+$(MO): coord/translations/en/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile -q -d coord/translations
+
+translations: $(MO) ## compile the message catalogs
+
+extract-messages: venv ## refresh the catalog from the code (then translate coord/translations/en/...)
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o coord/translations/messages.pot .
+	$(BIN)/pybabel update -q -i coord/translations/messages.pot -d coord/translations
+
 # `make run` starts three processes with honcho (see Procfile): web (gunicorn), worker and cron.
 # DATABASE_URL unset means the SQLite file instance/coord.sqlite3. Worker and cron wait for
 # Redis (workers/supervise.py), so the web keeps serving when Redis is down.
 run: export WEB_CONCURRENCY ?= $(shell n=$$(( $$(nproc) * 2 )); echo $$(( n < 4 ? n : 4 )))
-run: venv migrate ## migrate, seed the demo data, start web + worker + cron on http://127.0.0.1:$PORT/
+run: venv translations migrate ## migrate, seed the demo data, start web + worker + cron on http://127.0.0.1:$PORT/
 	@echo "Loading the demo data (idempotent; about 20 s the first time)..."
 	@$(FLASK) coord seed-demo > instance/.demo-logins.txt
 	@echo
@@ -52,7 +63,7 @@ run: venv migrate ## migrate, seed the demo data, start web + worker + cron on h
 	@echo
 	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile
 
-test: venv ## run the whole suite on PostgreSQL, then on SQLite; fails if either fails
+test: venv translations ## run the whole suite on PostgreSQL, then on SQLite; fails if either fails
 	@failed=""; \
 	$(MAKE) --no-print-directory test-pg || failed="$$failed PostgreSQL"; \
 	$(MAKE) --no-print-directory test-sqlite || failed="$$failed SQLite"; \
