@@ -6,7 +6,7 @@ and an admin adds a closed date and a webhook endpoint."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -164,16 +164,28 @@ def test_pages_switch_to_english(app, world, live_server, browser):  # type: ign
     assert page.get_by_role("heading", name=re.compile("Kotak masuk")).is_visible()
 
 
-def test_login_is_rate_limited(app, world, live_server, browser, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setitem(app.config, "RATELIMIT_ENABLED", True)
+def test_login_is_rate_limited(app, world, browser):  # type: ignore[no-untyped-def]
+    # Limits are off in the shared test app; this test runs a second app with them on
+    # (Flask-Limiter's switch is global, so it is turned off again afterwards).
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from coord import create_app
     from coord.extensions import limiter
 
-    limiter.enabled = True
+    limited = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                          "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
+                          "COORD_LOGIN_RATE_LIMIT": "10 per minute"}, env="testing")
+    server = make_server("127.0.0.1", 0, limited, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
     try:
         page = browser.new_page()
         statuses = []
         for _ in range(12):
-            page.goto(f"{live_server}/web/login")
+            page.goto(f"{base}/web/login")
             page.get_by_label("Nama pengguna").fill("kel-a1.staff")
             page.get_by_label("Kata sandi").fill("wrong-password")
             with page.expect_response(lambda r: r.request.method == "POST") as info:
@@ -181,9 +193,10 @@ def test_login_is_rate_limited(app, world, live_server, browser, monkeypatch):  
             statuses.append(info.value.status)
         assert statuses[:10] == [401] * 10
         assert statuses[10:] == [429, 429]
+        assert "Terlalu banyak permintaan" in page.content()
     finally:
-        limiter.enabled = False
+        server.shutdown()
+        thread.join(timeout=5)
         limiter.reset()
+        limiter.enabled = False
 
-
-_ = timedelta
