@@ -95,6 +95,7 @@ class BaseConfig:
             # Domain settings
             "COORD_BOUNCE_LIMIT": _env_int("COORD_BOUNCE_LIMIT", 3),
             "COORD_DISPUTE_DAYS": _env_int("COORD_DISPUTE_DAYS", 7),
+            "COORD_IKM_WEIGHT": _env("COORD_IKM_WEIGHT", "1/9"),  # or "0.11" (docs/reports.md)
             "COORD_TOKEN_HOURS": _env_int("COORD_TOKEN_HOURS", 12),
             "COORD_PUBLIC_BASE_URL": _env("COORD_PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
             # Citizens (docs/citizens.md): public tracking rate limit per IP address.
@@ -125,6 +126,9 @@ class BaseConfig:
             "COORD_LOGIN_RATE_LIMIT": _env("COORD_LOGIN_RATE_LIMIT", "10 per minute"),
             # How many reverse proxies stand in front (X-Forwarded-For/Proto/Host trusted).
             "COORD_PROXY_COUNT": _env_int("COORD_PROXY_COUNT", 0),
+            # Attachments: a local folder (default instance/attachments) and a size limit.
+            "COORD_ATTACHMENT_DIR": _env("COORD_ATTACHMENT_DIR"),
+            "COORD_ATTACHMENT_MAX_BYTES": _env_int("COORD_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024),
             # Webhooks (docs/webhooks.md): networks that may be sent to although private
             # (comma-separated CIDRs), request timeout, deliveries per job, claim lease, and
             # how long a rotated-out secret keeps signing.

@@ -12,6 +12,7 @@ from coord.extensions import csrf
 def register_api(app: Flask) -> Api:
     """One flask-smorest Api per app (its OpenAPI spec belongs to that app). Every blueprint
     listed in ``authenticated`` requires a bearer token; the public ones rate-limit instead."""
+    from coord.api.attachments.routes import blp as attachments
     from coord.api.cases.routes import blp as cases
     from coord.api.categories.routes import blp as categories
     from coord.api.handoffs.routes import blp as handoffs
@@ -26,7 +27,7 @@ def register_api(app: Flask) -> Api:
 
     api = Api(app)
     app.extensions["coord_api"] = api
-    authenticated = (tokens, units, categories, cases, handoffs, me, reports, webhooks)
+    authenticated = (tokens, units, categories, cases, attachments, handoffs, me, reports, webhooks)
     public = (public_track, public_stats)
     for blueprint in (*authenticated, *public):
         api.register_blueprint(blueprint)

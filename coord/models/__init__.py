@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
 from coord.models.cases import (
+    Attachment,
     CancelReason,
     Case,
     CaseEvent,
@@ -20,7 +21,7 @@ from coord.models.users import ApiToken, Role, User, UserRole
 from coord.models.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
-    "SKM_ELEMENTS", "Feedback", "Open311Client", "ApiToken", "CancelReason", "ClockName", "ClockState", "DeliveryStatus", "Notification",
+    "Attachment", "SKM_ELEMENTS", "Feedback", "Open311Client", "ApiToken", "CancelReason", "ClockName", "ClockState", "DeliveryStatus", "Notification",
     "NotificationKind", "SlaAlert", "SlaClock", "WebhookDelivery", "WebhookEndpoint", "Case", "CaseEvent", "CaseUnit", "CaseUnitRole", "Category",
     "Channel", "ClockKind", "Handoff", "IdempotencyKey", "Priority", "Region", "RegionLevel",
     "ReporterPrivacy", "Role", "SlaPolicy", "Unit", "UnitKind", "User", "UserRole", "Visibility",

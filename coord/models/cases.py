@@ -260,3 +260,26 @@ class IdempotencyKey(db.Model):
     fingerprint: Mapped[str] = mapped_column(String(64))
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Attachment(db.Model):
+    """A file on a case (photo of the road, scanned letter). The bytes live in the
+    configured store (a local folder by default); the row keeps what was checked."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        CheckConstraint(enum_check("visibility", Visibility), name="visibility"),
+        CheckConstraint("size > 0", name="size_positive"),
+        Index("ix_attachments_case", "case_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(300), unique=True)
+    visibility: Mapped[str] = mapped_column(String(10), default=Visibility.INTERNAL.value)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)

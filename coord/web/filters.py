@@ -56,6 +56,7 @@ EVENT_LABELS = {
     "sla.warning": _l("Peringatan batas waktu"),
     "sla.breached": _l("Batas waktu terlewati"),
     "feedback.received": _l("Survei kepuasan diterima"),
+    "case.attachment_added": _l("Lampiran ditambahkan"),
 }
 
 ACTION_LABELS = {

@@ -249,11 +249,15 @@ def case_page(case_id: int):  # type: ignore[no-untyped-def]
     handoff_actions = {
         h.id: _handoff_actions(actor, h) for h in case.handoffs
     }
+    from coord.models import Attachment
+
+    attachments = list(db.session.execute(
+        select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)).scalars())
     return render_template(
         "staff/case.html", case=case, events=events, clocks=clocks, actions=actions, units=units,
         colleagues=colleagues, reporter=reporter_view(case, case.id in reporter_visible_case_ids(actor, [case])),
         handoff_actions=handoff_actions, reject_reasons=[r.value for r in RejectReason],
-        show_receipt=request.args.get("receipt") == "1",
+        show_receipt=request.args.get("receipt") == "1", attachments=attachments,
     )
 
 
@@ -368,3 +372,34 @@ def handoff_action(handoff_id: int, action: str):  # type: ignore[no-untyped-def
     if back == "inbox" or (not ok and not can_read_case(actor, db.session.get(Case, case_id))):
         return redirect(url_for("staff.inbox"))
     return redirect(url_for("staff.case_page", case_id=case_id))
+
+
+@blp.post("/web/cases/<id:case_id>/attachments")
+@login_required
+def upload_attachment(case_id: int):  # type: ignore[no-untyped-def]
+    from coord.services import attachments as attachment_service
+
+    request.max_content_length = attachment_service.max_bytes() + 64 * 1024
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("Pilih berkas foto atau PDF terlebih dahulu."), "error")
+    else:
+        visibility = "public" if request.form.get("visibility") == "public" else "internal"
+        _run(attachment_service.add_attachment, g.actor, case_id, upload.stream, upload.filename,
+             visibility, now_utc(), success=_("Lampiran tersimpan."))
+    return redirect(url_for("staff.case_page", case_id=case_id) + "#attachments")
+
+
+@blp.get("/web/attachments/<id:attachment_id>")
+@login_required
+def download_attachment(attachment_id: int):  # type: ignore[no-untyped-def]
+    from flask import send_file
+
+    from coord.services import attachments as attachment_service
+
+    try:
+        attachment, path = attachment_service.open_attachment(g.actor, attachment_id)
+    except ServiceError:
+        abort(404)
+    return send_file(path, mimetype=attachment.content_type, as_attachment=True,
+                     download_name=attachment.filename, max_age=0)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify, request, url_for
+import marshmallow as ma
 from flask.views import MethodView
 from sqlalchemy import func, or_, select
 
 from coord.api.auth import current_actor
-from coord.api.base import Blueprint
+from coord.api.base import Blueprint, Instant
 from coord.api.cases.schemas import (
     ACTION_REQUIRES,
     CANCEL_REASONS,
@@ -30,6 +31,7 @@ from coord.domain.tracking import normalise_tracking_code
 from coord.extensions import db
 from coord.models import Case, CaseEvent, Category, SlaClock, Unit
 from coord.presenters import case_view, event_view, handoff_view
+from coord.services import attachments as attachment_service
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
 from coord.services.errors import InvalidInput
@@ -264,3 +266,42 @@ class CaseHandoffs(MethodView):
                 current_actor(), case_id, data["kind"], data["to_unit"], data.get("note"), now_utc()
             )
         return handoff_view(handoff)
+
+
+class AttachmentOut(ma.Schema):
+    id = ma.fields.Integer()
+    filename = ma.fields.String()
+    content_type = ma.fields.String()
+    size = ma.fields.Integer()
+    sha256 = ma.fields.String()
+    visibility = ma.fields.String()
+    uploaded_at = Instant()
+    url = ma.fields.Function(lambda a: f"/api/v1/attachments/{a.id}")
+
+
+@blp.route("/<id:case_id>/attachments")
+class CaseAttachments(MethodView):
+    @blp.response(200, AttachmentOut(many=True))
+    def get(self, case_id: int) -> Any:
+        """Files attached to the case."""
+        return attachment_service.attachments_of(current_actor(), case_id)
+
+    @blp.response(201, AttachmentOut)
+    @blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary"},
+                       "visibility": {"type": "string", "enum": ["internal", "public"]}}}}}})
+    def post(self, case_id: int) -> Any:
+        """Attach a photo (JPEG, PNG, WebP) or a PDF, multipart field ``file``; at most
+        COORD_ATTACHMENT_MAX_BYTES (5 MB by default)."""
+        request.max_content_length = attachment_service.max_bytes() + 64 * 1024
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise InvalidInput.field("file", "send the file as multipart/form-data field 'file'")
+        visibility = request.form.get("visibility", "internal")
+        if visibility not in ("internal", "public"):
+            raise InvalidInput.field("visibility", "internal or public")
+        with unit_of_work():
+            attachment = attachment_service.add_attachment(current_actor(), case_id, upload.stream,
+                                                           upload.filename, visibility, now_utc())
+        return attachment

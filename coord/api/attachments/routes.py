@@ -1,0 +1,22 @@
+"""Downloading an attachment (whoever may read its case)."""
+
+from __future__ import annotations
+
+from flask import send_file
+from flask.views import MethodView
+
+from coord.api.auth import current_actor
+from coord.api.base import Blueprint
+from coord.services import attachments as attachment_service
+
+blp = Blueprint("attachments", __name__, url_prefix="/api/v1/attachments", description="Case files")
+
+
+@blp.route("/<id:attachment_id>")
+class AttachmentFile(MethodView):
+    @blp.response(200, content_type="application/octet-stream")
+    def get(self, attachment_id: int):  # type: ignore[no-untyped-def]
+        """The file, as a download."""
+        attachment, path = attachment_service.open_attachment(current_actor(), attachment_id)
+        return send_file(path, mimetype=attachment.content_type, as_attachment=True,
+                         download_name=attachment.filename, max_age=0, conditional=True)
