@@ -59,6 +59,9 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     csrf.init_app(app)
     install_session_hooks()
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            make_sqlite_transactional(db.engine)
     from coord.services.webhooks import install_outbox
 
     install_outbox()  # the webhook outbox hears of every new event (idempotent)
@@ -66,6 +69,35 @@ def register_extensions(app: Flask) -> None:
     from workers.cron import register_cron
 
     register_cron(rq)
+
+
+def make_sqlite_transactional(engine: Any) -> None:
+    """pysqlite does not begin a transaction before a SAVEPOINT, so a command's savepoint
+    would commit half of it. SQLAlchemy's documented recipe: the driver stays out of the way
+    and we emit BEGIN ourselves; a command's transaction is BEGIN IMMEDIATE, which queues
+    concurrent writers (each waits up to the busy timeout) instead of failing one of them
+    mid-command."""
+    from sqlalchemy import event
+
+    if getattr(engine, "_coord_sqlite_ready", False):
+        return
+    engine._coord_sqlite_ready = True
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        from coord.services.uow import in_command
+
+        # Commands take the write lock up front. Outside a command nothing is begun: each
+        # read sees the latest commit (pysqlite's own behaviour) and never blocks a writer.
+        if in_command():
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def register_blueprints(app: Flask) -> None:

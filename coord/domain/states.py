@@ -70,7 +70,7 @@ CASE_TRANSITIONS: dict[str, dict[CaseStatus, str]] = {
         S.ON_HOLD: S.ON_HOLD,
     },
     # Comments are allowed in every state except the final ones.
-    "comment": {status: status for status in CaseStatus},
+    "comment": {s: s for s in CaseStatus if s not in (S.CLOSED, S.CANCELLED)},
     # Manager reassignment of the owner unit (decides bounced cases).
     "reassign": {S.NEW: S.IN_PROGRESS, S.IN_PROGRESS: S.IN_PROGRESS, S.ON_HOLD: S.ON_HOLD},
     # Editing details (title, description, category, priority, location).

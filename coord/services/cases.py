@@ -37,7 +37,7 @@ from coord.models import (
 from coord.services import sla
 from coord.services.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from coord.services.events import record_event
-from coord.services.policy import Actor, authorize_case, ensure_can_read, region_within
+from coord.services.policy import Actor, authorize_case, can_read_case, ensure_can_read, region_within
 from coord.services.transitions import apply_case_transition
 from coord.services.uow import TOUCHED_KEY
 
@@ -100,6 +100,14 @@ def _check_version(case: Case, expected_version: int | None) -> None:
             f"The case has changed (version {case.version}, you sent {expected_version}); "
             "reload it and apply your change again."
         )
+
+
+def require_text(name: str, value: str | None) -> str:
+    """Required free text: blank or whitespace is refused naming the field (422)."""
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInput.field(name, "required; write what happened")
+    return text
 
 
 def _resolve_category(code: str) -> Category:
@@ -349,21 +357,25 @@ def _reassign_owner(actor: Actor, case: Case, owner_code: str, assignee_id: int 
     apply_case_transition(case, "reassign")
     before_owner = case.owner_unit.code
     was_bounced = case.bounced
+    moves_before = case.ownership_moves
     case.owner_unit = new_owner
     case.owner_unit_id = new_owner.id
     case.assignee_id = _assignee_of_unit(assignee_id, new_owner.id).id if assignee_id else None
-    case.bounced = False  # the managers' decision settles the ping-pong
+    case.bounced = False  # the managers' decision settles the ping-pong ...
+    case.ownership_moves = 0  # ... and counting starts again (the events keep the history)
     touch(case, now)
     add_case_unit(case, new_owner.id, CaseUnitRole.OWNER)
     record_event(case, "case.reassigned", actor, now, body=note, visibility=Visibility.PUBLIC,
                  changes={"owner_unit": [before_owner, new_owner.code],
-                          "status": [before_status, case.status], "bounced": [was_bounced, False]})
+                          "status": [before_status, case.status], "bounced": [was_bounced, False],
+                          "ownership_moves": [moves_before, 0]})
     return case
 
 
 def hold_case(actor: Actor, case_id: int, reason: str, now: datetime, *,
               expected_version: int | None = None) -> Case:
     """Pause: ``in_progress`` -> ``on_hold`` with a reason; the SLA clock stops."""
+    reason = require_text("reason", reason)
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "hold", case)
     _check_version(case, expected_version)
@@ -414,6 +426,7 @@ def resolve_case(actor: Actor, case_id: int, note: str, now: datetime, *,
                  expected_version: int | None = None) -> Case:
     """``new``/``in_progress`` -> ``resolved`` with a resolution note. Refused while an
     assistance request is still open (complete it or withdraw it first)."""
+    note = require_text("note", note)
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "resolve", case)
     _check_version(case, expected_version)
@@ -440,6 +453,7 @@ def resolve_case(actor: Actor, case_id: int, note: str, now: datetime, *,
 def reopen_case(actor: Actor, case_id: int, reason: str, now: datetime, *,
                 expected_version: int | None = None, event_type: str = "case.reopened") -> Case:
     """``resolved`` -> ``in_progress`` (owner staff, or a citizen's dispute via the system)."""
+    reason = require_text("reason", reason)
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "reopen", case)
     _check_version(case, expected_version)
@@ -470,6 +484,8 @@ def close_case(actor: Actor, case_id: int, now: datetime, *, note: str | None = 
 def cancel_case(actor: Actor, case_id: int, reason: str, now: datetime, *, note: str | None = None,
                 duplicate_of: int | None = None, expected_version: int | None = None) -> Case:
     """Managers cancel invalid, spam or duplicate cases; open assists are withdrawn."""
+    if reason not in {r.value for r in CancelReason}:
+        raise InvalidInput.field("reason", f"must be one of {[r.value for r in CancelReason]}")
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "cancel", case)
     _check_version(case, expected_version)
@@ -478,9 +494,8 @@ def cancel_case(actor: Actor, case_id: int, reason: str, now: datetime, *, note:
         if duplicate_of is None:
             raise InvalidInput.field("duplicate_of", "name the case this one duplicates")
         original = db.session.get(Case, duplicate_of)
-        if original is None or original.id == case.id:
+        if original is None or original.id == case.id or not can_read_case(actor, original):
             raise InvalidInput.field("duplicate_of", "no such other case")
-        ensure_can_read(actor, original)
         case.duplicate_of_id = original.id
     assists = open_assists(case)
     case.cancel_reason = reason

@@ -12,6 +12,7 @@ from coord.domain.states import (
     CaseStatus,
     HandoffKind,
     HandoffStatus,
+    RejectReason,
     TransitionRefused,
     handoff_transition,
 )
@@ -25,6 +26,7 @@ from coord.services.cases import (
     bounce_limit,
     get_case_for_update,
     load_case,
+    require_text,
     resolve_unit,
 )
 from coord.services.errors import Conflict, InvalidInput, NotFound
@@ -145,9 +147,12 @@ def reject_handoff(actor: Actor, handoff_id: int, reason: str, now: datetime, *,
                    note: str | None = None) -> Handoff:
     """The receiving liaison refuses with a reason; a transfer's case returns to its
     previous status with the sender. Writes ``handoff.rejected``."""
-    handoff, case = _load(actor, handoff_id, "reject")
-    if reason == "other" and not note:
+    if reason not in {r.value for r in RejectReason}:
+        raise InvalidInput.field("reason", f"must be one of {[r.value for r in RejectReason]}")
+    note = (note or "").strip() or None
+    if reason == RejectReason.OTHER.value and not note:
         raise InvalidInput.field("note", "explain the reason when it is 'other'")
+    handoff, case = _load(actor, handoff_id, "reject")
     handoff.reject_reason = reason
     _transition(handoff, "reject")
     sla.handoff_answered(case, handoff, now)
@@ -185,6 +190,7 @@ def recall_handoff(actor: Actor, handoff_id: int, now: datetime, *, note: str | 
 
 def complete_handoff(actor: Actor, handoff_id: int, note: str, now: datetime) -> Handoff:
     """The assisting unit reports its part done with a note. Writes ``handoff.completed``."""
+    note = require_text("note", note)
     handoff, case = _load(actor, handoff_id, "complete")
     if handoff.kind != HandoffKind.ASSIST.value:
         raise Conflict("Only assistance requests are completed; a transfer is accepted or rejected.",

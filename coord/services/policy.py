@@ -172,7 +172,10 @@ HANDOFF_RULES: dict[str, HandoffRule] = {
     "accept": lambda a, h: _member_of(h.to_unit_id, Role.LIAISON, Role.MANAGER)(a),
     "reject": lambda a, h: _member_of(h.to_unit_id, Role.LIAISON, Role.MANAGER)(a),
     "complete": lambda a, h: _member_of(h.to_unit_id, *WORK_ROLES)(a),
-    "recall": lambda a, h: _member_of(h.from_unit_id, *WORK_ROLES)(a),
+    # The sender takes a request back; for an assist, the case's current owner may too (it
+    # may have inherited the request with the case and needs it gone to resolve).
+    "recall": lambda a, h: _member_of(h.from_unit_id, *WORK_ROLES)(a) or (
+        h.kind == "assist" and _member_of(h.case.owner_unit_id, *WORK_ROLES)(a)),
 }
 
 _HANDOFF_WHO = {
@@ -189,7 +192,11 @@ def readable_handoffs(actor: Actor) -> ColumnElement[bool]:
         return true()
     if not actor.has_role(*WORK_ROLES):
         return false()
-    mine = or_(Handoff.to_unit_id == actor.unit_id, Handoff.from_unit_id == actor.unit_id)
+    mine = or_(
+        Handoff.to_unit_id == actor.unit_id,
+        Handoff.from_unit_id == actor.unit_id,
+        exists().where(Case.id == Handoff.case_id, Case.owner_unit_id == actor.unit_id),
+    )
     if actor.has_role(Role.MANAGER):
         in_scope = exists().where(
             Case.id == Handoff.case_id, in_jurisdiction(Case.region_code, actor.unit.region_code)
@@ -203,7 +210,7 @@ def can_read_handoff(actor: Actor, handoff: Handoff) -> bool:
         return True
     if not actor.has_role(*WORK_ROLES):
         return False
-    if actor.unit_id in (handoff.to_unit_id, handoff.from_unit_id):
+    if actor.unit_id in (handoff.to_unit_id, handoff.from_unit_id, handoff.case.owner_unit_id):
         return True
     return is_jurisdiction_manager(actor, handoff.case)
 

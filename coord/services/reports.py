@@ -2,16 +2,63 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Subquery,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy import case as sql_case
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
 
-from coord.domain.states import OPEN_CASE_STATUSES
+from coord.domain.ikm import (
+    ELEMENTS,
+    WEIGHTS,
+    ElementTotal,
+    compute_ikm,
+    parse_weight,
+    round_half_up,
+)
+from coord.domain.states import (
+    OPEN_CASE_STATUSES,
+    CaseStatus,
+    HandoffKind,
+    HandoffStatus,
+    RejectReason,
+)
 from coord.domain.tracking import format_tracking_code
 from coord.extensions import db
-from coord.models import Case, Category, ClockState, Handoff, SlaClock, Unit
-from coord.services.policy import Actor, readable_cases
+from coord.models import (
+    Case,
+    CaseEvent,
+    Category,
+    ClockName,
+    ClockState,
+    Feedback,
+    Handoff,
+    Role,
+    SlaClock,
+    Unit,
+)
+from coord.services.errors import Forbidden, InvalidInput
+from coord.services.policy import SYSTEM, Actor, SystemActor, readable_cases
 
 BREACH_COLUMNS = (
     "case_id", "tracking_code", "title", "category", "case_status", "owner_unit", "clock",
@@ -65,4 +112,628 @@ def breaches(actor: Actor, filters: dict[str, Any], *, limit: int | None,
     return rows, total
 
 
-__all__ = ["BREACH_COLUMNS", "breaches"]
+# -- manager reports: SLA compliance, handoffs, backlog, IKM (docs/reports.md) ---------------
+
+WIB = ZoneInfo("Asia/Jakarta")
+DONE_STATUSES = (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value)
+CLOSED_CLOCK_STATES = (ClockState.MET.value, ClockState.BREACHED.value)
+OPEN_STATUS_VALUES = tuple(sorted(s.value for s in OPEN_CASE_STATUSES))
+ACKNOWLEDGED_STATUSES = (HandoffStatus.ACCEPTED.value, HandoffStatus.REJECTED.value,
+                         HandoffStatus.COMPLETED.value)
+REJECT_REASONS = tuple(r.value for r in RejectReason)
+
+# Age buckets of the backlog: whole days elapsed since received_at, (label, first day, last day).
+AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("0-2", 0, 2), ("3-5", 3, 5), ("6-14", 6, 14), ("15-30", 15, 30), ("31+", 31, None),
+)
+
+# Percentiles as exact fractions p = num/den, interpolated like PostgreSQL's percentile_cont.
+MEDIAN = (1, 2)
+P90 = (9, 10)
+
+PERIODS = ("month", "quarter", "year")
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """Filters every report takes: an instant range (``until`` exclusive), a unit code and a
+    category code. What the range and the unit apply to depends on the report."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    unit: str | None = None
+    category: str | None = None
+
+
+def month_range(month: str) -> tuple[datetime, datetime]:
+    """``YYYY-MM`` -> the month's first instant and the next month's first instant, in WIB."""
+    year, number = (int(part) for part in month.split("-"))
+    start = datetime(year, number, 1, tzinfo=WIB)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=WIB)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def require_report_reader(actor: Actor) -> None:
+    """Reports (other than the breach list) are for managers; the service itself may too."""
+    if isinstance(actor, SystemActor):
+        return
+    if not actor.has_role(Role.MANAGER):
+        raise Forbidden("Reports are for managers; ask a manager of your unit for this report.")
+
+
+# -- SQL building blocks that differ between PostgreSQL and SQLite ---------------------------
+
+
+class _WibPeriod(FunctionElement[str]):
+    """The WIB calendar period of a UTC instant: on PostgreSQL the period's first local
+    instant (``date_trunc`` in the zone), on SQLite (which stores naive UTC text) the label,
+    seven hours on (WIB has had no daylight saving since 1964); ``_period_label`` turns
+    both into the same ``YYYY-MM``, ``YYYY-Qn`` or ``YYYY``."""
+
+    type = String()
+    inherit_cache = True
+
+
+class wib_month(_WibPeriod):  # noqa: N801 - reads like the SQL function it is
+    name = "wib_month"
+    inherit_cache = True
+
+
+class wib_quarter(_WibPeriod):  # noqa: N801
+    name = "wib_quarter"
+    inherit_cache = True
+
+
+class wib_year(_WibPeriod):  # noqa: N801
+    name = "wib_year"
+    inherit_cache = True
+
+
+_PG_UNITS = {"wib_month": "month", "wib_quarter": "quarter", "wib_year": "year"}
+
+
+@compiles(_WibPeriod, "postgresql")
+def _wib_period_pg(element: _WibPeriod, compiler: Any, **kw: Any) -> str:
+    # date_trunc gives a timestamp, cheaper to group and sort than text; see _period_label.
+    column = compiler.process(list(element.clauses)[0], **kw)
+    return f"date_trunc('{_PG_UNITS[element.name]}', {column} AT TIME ZONE 'Asia/Jakarta')"
+
+
+@compiles(_WibPeriod, "sqlite")
+def _wib_period_sqlite(element: _WibPeriod, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(list(element.clauses)[0], **kw)
+    if element.name == "wib_month":
+        return f"strftime('%Y-%m', {column}, '+7 hours')"
+    if element.name == "wib_year":
+        return f"strftime('%Y', {column}, '+7 hours')"
+    return (f"(strftime('%Y', {column}, '+7 hours') || '-Q' || "
+            f"((CAST(strftime('%m', {column}, '+7 hours') AS INTEGER) + 2) / 3))")
+
+
+PERIOD_FUNCTIONS: dict[str, type[_WibPeriod]] = {
+    "month": wib_month, "quarter": wib_quarter, "year": wib_year,
+}
+
+
+def _period_label(value: Any, period: str) -> str:
+    """``YYYY-MM``, ``YYYY-Qn`` or ``YYYY``: PostgreSQL returns the period's first local
+    instant, SQLite the label itself."""
+    if not isinstance(value, datetime):
+        return str(value)
+    if period == "month":
+        return f"{value.year:04d}-{value.month:02d}"
+    if period == "quarter":
+        return f"{value.year:04d}-Q{(value.month - 1) // 3 + 1}"
+    return f"{value.year:04d}"
+
+
+def _is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _prepare_session() -> None:
+    """Reports read up to a million rows at once. On PostgreSQL, for this transaction only:
+    memory for sorts and hashes (COORD_REPORT_WORK_MEM, default 256MB), no JIT compilation
+    (its start-up costs more than it saves on these one-pass aggregates), and the random
+    page cost of cached or solid-state storage, so that the clocks of the cases in a period
+    are read through their index instead of scanning every clock."""
+    if not _is_postgres():
+        return
+    settings = {
+        "work_mem": str(current_app.config.get("COORD_REPORT_WORK_MEM", "256MB")),
+        "jit": "off",
+        "random_page_cost": "1.1",
+    }
+    for name, value in settings.items():
+        db.session.execute(select(func.set_config(name, value, True)))
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(sql_case((condition, 1), else_=0)), 0)
+
+
+def _working_minutes(clock: Any) -> ColumnElement[int]:
+    """Working minutes a closed clock took: target + minutes over (negative when early).
+
+    close_clock stores minutes_over = between(due_at, completed_at) on the clock's calendar,
+    and due_at = add(started_at, target + paused), so target + minutes_over is the working
+    time from start to completion less the time on hold (docs/reports.md proves it)."""
+    return clock.target_minutes + clock.minutes_over
+
+
+def _closed(clock: Any) -> ColumnElement[bool]:
+    return and_(clock.state.in_(CLOSED_CLOCK_STATES), clock.completed_at.is_not(None))
+
+
+def _percentiles(values: Subquery, keys: Sequence[str], value: str,
+                 fractions: Sequence[tuple[int, int]],
+                 ) -> dict[tuple[Any, ...], dict[tuple[int, int], float]]:
+    """Percentiles of ``values.c[value]`` per group of ``keys``, in one portable query.
+
+    Definition (PostgreSQL's percentile_cont, Excel's PERCENTILE.INC): over the n sorted
+    values v0..v(n-1), p falls at position h = p(n-1); the result is v[floor h] + (h - floor
+    h)(v[ceil h] - v[floor h]). ROW_NUMBER and COUNT windows rank each group; integer
+    arithmetic on p = num/den picks the two neighbours, so both engines agree exactly.
+    """
+    key_cols = [values.c[k] for k in keys]
+    ranked = select(
+        *key_cols, values.c[value].label("v"),
+        (func.row_number().over(partition_by=key_cols, order_by=values.c[value]) - 1).label("k"),
+        func.count().over(partition_by=key_cols).label("n"),
+    ).subquery("ranked")
+    k, n, v = ranked.c.k, ranked.c.n, ranked.c.v
+    wanted = []
+    columns = []
+    for num, den in fractions:
+        scaled = (n - 1) * num
+        low = scaled // den
+        high = low + sql_case((scaled % den > 0, 1), else_=0)
+        wanted.extend([k == low, k == high])
+        low_value = func.max(sql_case((k == low, v)))
+        high_value = func.max(sql_case((k == high, v)))
+        share = (func.max(n) - 1) * num % den
+        columns.append((low_value * den + (high_value - low_value) * share) * 1.0 / den)
+    query = (
+        select(*[ranked.c[key] for key in keys], *columns)
+        .where(or_(*wanted))
+        .group_by(*[ranked.c[key] for key in keys])
+    )
+    result: dict[tuple[Any, ...], dict[tuple[int, int], float]] = {}
+    for row in db.session.execute(query):
+        group = tuple(row[: len(keys)])
+        result[group] = {
+            fraction: round(float(row[len(keys) + i]), 1) for i, fraction in enumerate(fractions)
+        }
+    return result
+
+
+def _share(numerator: int, denominator: int) -> float | None:
+    if denominator <= 0:
+        return None
+    return float(round_half_up(Fraction(numerator, denominator), 4))
+
+
+class _Lookups:
+    """Codes and names of units and categories (small tables), and filter codes as ids."""
+
+    def __init__(self) -> None:
+        self.units = {r.id: (r.code, r.name) for r in db.session.execute(
+            select(Unit.id, Unit.code, Unit.name))}
+        self.categories = {r.id: r.code for r in db.session.execute(
+            select(Category.id, Category.code))}
+        self._unit_ids = {code: uid for uid, (code, _) in self.units.items()}
+        self._category_ids = {code: cid for cid, code in self.categories.items()}
+
+    def unit_id(self, code: str) -> int:
+        return self._unit_ids.get(code, -1)  # unknown code: matches nothing
+
+    def category_id(self, code: str) -> int:
+        return self._category_ids.get(code, -1)
+
+    def unit_code(self, unit_id: int) -> str:
+        return self.units[unit_id][0]
+
+    def unit_name(self, unit_id: int) -> str:
+        return self.units[unit_id][1]
+
+
+def _period_where(column: Any, filters: ReportFilters) -> list[ColumnElement[bool]]:
+    clauses = []
+    if filters.since is not None:
+        clauses.append(column >= filters.since)
+    if filters.until is not None:
+        clauses.append(column < filters.until)
+    return clauses
+
+
+def _case_where(actor: Actor, filters: ReportFilters, lookups: _Lookups, *,
+                unit_column: Any = None) -> list[ColumnElement[bool]]:
+    """Scope, the received_at range, the owner unit (or ``unit_column``) and the category."""
+    clauses = [readable_cases(actor), *_period_where(Case.received_at, filters)]
+    if filters.unit:
+        column = unit_column if unit_column is not None else Case.owner_unit_id
+        clauses.append(column == lookups.unit_id(filters.unit))
+    if filters.category:
+        clauses.append(Case.category_id == lookups.category_id(filters.category))
+    return clauses
+
+
+# -- SLA compliance ----------------------------------------------------------------------------
+
+SLA_DIMENSIONS = ("unit", "category", "month")
+SLA_COLUMNS = (
+    "unit", "unit_name", "category", "month", "cases", "open", "resolved", "resolved_on_time",
+    "breached", "open_overdue", "on_time_share", "response_minutes_median",
+    "response_minutes_p90", "resolution_minutes_median", "resolution_minutes_p90",
+)
+
+
+def sla_report(actor: Actor, filters: ReportFilters, now: datetime, *,
+               by: Sequence[str] = SLA_DIMENSIONS, portable: bool | None = None,
+               percentiles: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """SLA compliance per owner unit, category and WIB month of received_at (or the subset of
+    those dimensions in ``by``), over the cases ``actor`` may read. Figures: docs/reports.md.
+    ``portable`` forces the window-function percentiles on PostgreSQL too (tests compare);
+    ``percentiles`` limits which percentile columns are computed (the others are None)."""
+    require_report_reader(actor)
+    _prepare_session()
+    lookups = _Lookups()
+    response = aliased(SlaClock, name="response_clock")
+    resolution = aliased(SlaClock, name="resolution_clock")
+    dimension_columns = {
+        "unit": Case.owner_unit_id.label("unit"),
+        "category": Case.category_id.label("category"),
+        "month": wib_month(Case.received_at).label("month"),
+    }
+    keys = [d for d in SLA_DIMENSIONS if d in by]
+    open_case = Case.status.in_(OPEN_STATUS_VALUES)
+    source = (
+        select(Case.id)
+        .select_from(Case)
+        .outerjoin(response, and_(response.case_id == Case.id,
+                                  response.name == ClockName.RESPONSE.value))
+        .outerjoin(resolution, and_(resolution.case_id == Case.id,
+                                    resolution.name == ClockName.RESOLUTION.value))
+        .where(*_case_where(actor, filters, lookups))
+    )
+    counts = [
+        func.count().label("cases"),
+        _count_if(open_case).label("open"),
+        _count_if(Case.status.in_(DONE_STATUSES)).label("resolved"),
+        _count_if(resolution.state == ClockState.MET.value).label("resolved_on_time"),
+        _count_if(or_(resolution.state == ClockState.BREACHED.value,
+                      response.state == ClockState.BREACHED.value)).label("breached"),
+        _count_if(and_(
+            open_case,
+            # A paused clock's due_at moves on resume: on hold is not overdue unless the
+            # clock had already breached (a breached clock is never paused).
+            resolution.state.in_([ClockState.RUNNING.value, ClockState.BREACHED.value]),
+            resolution.due_at < now,
+        )).label("open_overdue"),
+    ]
+    metrics = {
+        "response": (_working_minutes(response), _closed(response)),
+        "resolution": (_working_minutes(resolution), _closed(resolution)),
+    }
+    every = [(f"{metric}_minutes_{name}", metric, fraction)
+             for metric in metrics for name, fraction in (("median", MEDIAN), ("p90", P90))]
+    wanted = [w for w in every if percentiles is None or w[0] in percentiles]
+    rows = _aggregate(source, [dimension_columns[k] for k in keys], counts, metrics, wanted,
+                      portable=portable)
+
+    report = []
+    for key, row in rows.items():
+        item: dict[str, Any] = {}
+        for name, value in zip(keys, key, strict=True):
+            if name == "unit":
+                item["unit"] = lookups.unit_code(value)
+                item["unit_name"] = lookups.unit_name(value)
+            elif name == "category":
+                item["category"] = lookups.categories[value]
+            else:
+                item[name] = _period_label(value, "month")
+        counted = {c: int(row[c]) for c in ("cases", "open", "resolved", "resolved_on_time",
+                                            "breached", "open_overdue")}
+        item.update(counted)
+        item["on_time_share"] = _share(counted["resolved_on_time"],
+                                       counted["resolved"] + counted["open_overdue"])
+        for label, _metric, _fraction in every:
+            item[label] = row.get(label)
+        report.append(item)
+    report.sort(key=lambda r: tuple(str(r.get(k, "")) for k in keys))
+    return report
+
+
+def _aggregate(source: Select[Any], keys: list[Any], counts: list[Any],
+               metrics: dict[str, tuple[Any, ColumnElement[bool]]],
+               wanted: list[tuple[str, str, tuple[int, int]]], *,
+               portable: bool | None = None) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Group ``source`` (its FROM, joins and WHERE) by ``keys``: the ``counts`` columns and,
+    per (label, metric, fraction) in ``wanted``, that percentile of the metric's values
+    (``metrics``: value expression and the condition for a row to have one).
+
+    PostgreSQL computes the percentiles in the same pass with ``percentile_cont``; elsewhere
+    (or with ``portable``) the window-function query of ``_percentiles`` does, with the same
+    definition, so both engines give the same numbers."""
+    use_window = (not _is_postgres()) if portable is None else portable
+    columns = list(counts)
+    if not use_window:
+        for label, metric, (num, den) in wanted:
+            value, present = metrics[metric]
+            columns.append(func.percentile_cont(Fraction(num, den).__float__())
+                           .within_group(sql_case((present, value))).label(label))
+    query = source.with_only_columns(*keys, *columns).group_by(*keys)
+    result: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in db.session.execute(query):
+        data = dict(row._mapping)
+        for label, _metric, _fraction in wanted:
+            if label in data and data[label] is not None:
+                data[label] = round(float(data[label]), 1)
+        result[tuple(row[: len(keys)])] = data
+    if not use_window or not result:
+        return result
+    per_metric = [
+        source.with_only_columns(*keys, literal(metric).label("metric"), value.label("minutes"))
+        .where(present)
+        for metric, (value, present) in metrics.items()
+    ]
+    values = (per_metric[0] if len(per_metric) == 1 else union_all(*per_metric)).subquery("values")
+    key_names = [k.name for k in keys]
+    fractions = sorted({fraction for _label, _metric, fraction in wanted})
+    found = _percentiles(values, [*key_names, "metric"], "minutes", fractions)
+    for key, data in result.items():
+        for label, metric, fraction in wanted:
+            data[label] = found.get((*key, metric), {}).get(fraction)
+    return result
+
+
+# -- handoffs ----------------------------------------------------------------------------------
+
+HANDOFF_COLUMNS = (
+    "unit", "unit_name", "handoffs", "acknowledged", "acknowledged_on_time", "pending",
+    "ack_minutes_median", "rejected", *(f"rejected_{r}" for r in REJECT_REASONS), "bounced_cases",
+)
+BOUNCED_COLUMNS = ("case_id", "tracking_code", "owner_unit", "bounced_at", "still_bounced",
+                   "ownership_moves", "route")
+
+
+def handoff_report(actor: Actor, filters: ReportFilters, *,
+                   portable: bool | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Handoffs per receiving unit (requested in the period, on cases ``actor`` may read), and
+    the bounced cases among them with their route of owners. Figures: docs/reports.md."""
+    require_report_reader(actor)
+    _prepare_session()
+    lookups = _Lookups()
+    ack = aliased(SlaClock, name="ack_clock")
+    where = [readable_cases(actor), *_period_where(Handoff.requested_at, filters)]
+    if filters.unit:
+        where.append(Handoff.to_unit_id == lookups.unit_id(filters.unit))
+    if filters.category:
+        where.append(Case.category_id == lookups.category_id(filters.category))
+    acknowledged = or_(Handoff.status.in_(ACKNOWLEDGED_STATUSES), _closed(ack))
+    bounced_transfer = and_(Case.bounced_at.is_not(None),
+                            Handoff.kind == HandoffKind.TRANSFER.value)
+    source = (
+        select(Handoff.id)
+        .select_from(Handoff)
+        .join(Case, Case.id == Handoff.case_id)
+        .outerjoin(ack, and_(ack.handoff_id == Handoff.id,
+                             ack.name == ClockName.HANDOFF_ACK.value))
+        .where(*where)
+    )
+    counts = [
+        func.count().label("handoffs"),
+        _count_if(acknowledged).label("acknowledged"),
+        _count_if(ack.state == ClockState.MET.value).label("acknowledged_on_time"),
+        _count_if(Handoff.status == HandoffStatus.PENDING.value).label("pending"),
+        _count_if(Handoff.status == HandoffStatus.REJECTED.value).label("rejected"),
+        *(_count_if(Handoff.reject_reason == r).label(f"rejected_{r}") for r in REJECT_REASONS),
+        func.count(func.distinct(sql_case((bounced_transfer, Case.id)))).label("bounced_cases"),
+    ]
+    rows = _aggregate(source, [Handoff.to_unit_id.label("unit")], counts,
+                      {"ack": (_working_minutes(ack), _closed(ack))},
+                      [("ack_minutes_median", "ack", MEDIAN)], portable=portable)
+    report = []
+    for (unit_id,), data in rows.items():
+        item: dict[str, Any] = {"unit": lookups.unit_code(unit_id),
+                                "unit_name": lookups.unit_name(unit_id)}
+        for column in HANDOFF_COLUMNS[2:]:
+            value = data[column]
+            item[column] = value if column == "ack_minutes_median" else int(value)
+        item["rejections"] = {r: item[f"rejected_{r}"] for r in REJECT_REASONS}
+        report.append(item)
+    report.sort(key=lambda r: r["unit"])
+    if not report:
+        return {"rows": [], "bounced": []}
+    bounced_ids = source.with_only_columns(Handoff.case_id).where(bounced_transfer).distinct()
+    return {"rows": report, "bounced": _bounced_cases(bounced_ids, lookups)}
+
+
+def _bounced_cases(case_ids: Select[Any], lookups: _Lookups) -> list[dict[str, Any]]:
+    """The bounced cases with their route: the first owner, then the receiver of each
+    accepted transfer in the order of the handoff.accepted events (one row per move)."""
+    cases = db.session.execute(
+        select(Case.id, Case.tracking_code, Case.owner_unit_id, Case.bounced_at, Case.bounced,
+               Case.ownership_moves)
+        .where(Case.id.in_(case_ids))
+        .order_by(Case.bounced_at, Case.id)
+    ).all()
+    if not cases:
+        return []
+    routes: dict[int, list[str]] = {}
+    moves = db.session.execute(
+        select(CaseEvent.case_id, Handoff.from_unit_id, Handoff.to_unit_id)
+        .join(Handoff, Handoff.id == CaseEvent.handoff_id)
+        .where(CaseEvent.type == "handoff.accepted", Handoff.kind == HandoffKind.TRANSFER.value,
+               CaseEvent.case_id.in_(case_ids))
+        .order_by(CaseEvent.case_id, CaseEvent.id)
+    )
+    for case_id, from_unit, to_unit in moves:
+        route = routes.setdefault(case_id, [lookups.unit_code(from_unit)])
+        route.append(lookups.unit_code(to_unit))
+    return [
+        {"case_id": c.id, "tracking_code": format_tracking_code(c.tracking_code),
+         "owner_unit": lookups.unit_code(c.owner_unit_id), "bounced_at": c.bounced_at,
+         "still_bounced": c.bounced, "ownership_moves": c.ownership_moves,
+         "route": routes.get(c.id, [])}
+        for c in cases
+    ]
+
+
+# -- backlog -----------------------------------------------------------------------------------
+
+BACKLOG_COLUMNS = ("unit", "unit_name", "open", *(f"age_{label}" for label, _, _ in AGE_BUCKETS))
+
+
+def backlog_report(actor: Actor, filters: ReportFilters, now: datetime) -> list[dict[str, Any]]:
+    """Open cases per owner unit by age: whole days elapsed since received_at at ``now``
+    (0-2, 3-5, 6-14, 15-30, 31+). Each bucket is a range of received_at, so SQL compares
+    instants and no date arithmetic differs between the engines."""
+    require_report_reader(actor)
+    _prepare_session()
+    lookups = _Lookups()
+    buckets = []
+    for label, _first, last in AGE_BUCKETS:
+        # age <= last days  <=>  now - received_at < last + 1 days  <=>  received_at > boundary
+        if last is None:
+            condition: ColumnElement[bool] = true()
+        else:
+            condition = Case.received_at > now - timedelta(days=last + 1)
+        buckets.append((label, condition))
+    # CASE picks the first matching (youngest) bucket, so each case lands in exactly one.
+    bucket = sql_case(*[(c, label) for label, c in buckets[:-1]], else_=buckets[-1][0])
+    query = (
+        select(Case.owner_unit_id.label("unit"), func.count().label("open"),
+               *(_count_if(bucket == label).label(f"age_{label}") for label, _ in buckets))
+        .where(Case.status.in_(OPEN_STATUS_VALUES), *_case_where(actor, filters, lookups))
+        .group_by(Case.owner_unit_id)
+    )
+    report = []
+    for row in db.session.execute(query):
+        data = row._mapping
+        item: dict[str, Any] = {"unit": lookups.unit_code(data["unit"]),
+                                "unit_name": lookups.unit_name(data["unit"])}
+        for column in BACKLOG_COLUMNS[2:]:
+            item[column] = int(data[column])
+        report.append(item)
+    report.sort(key=lambda r: r["unit"])
+    return report
+
+
+# -- IKM (SKM survey index) --------------------------------------------------------------------
+
+IKM_COLUMNS = ("unit", "unit_name", "period", "respondents",
+               *(f"nrr_{e}" for e in ELEMENTS), "ikm", "band", "band_label")
+
+
+def ikm_weight() -> Fraction:
+    return parse_weight(current_app.config.get("COORD_IKM_WEIGHT"))
+
+
+def ikm_report(actor: Actor, filters: ReportFilters, *, period: str = "month",
+               weight: Fraction | None = None) -> list[dict[str, Any]]:
+    """IKM per resolving unit and WIB period (month, quarter or year) of the answers'
+    submission, over feedback on cases ``actor`` may read. The database counts and sums the
+    answers per element; coord.domain.ikm weighs, rounds and bands them."""
+    require_report_reader(actor)
+    if period not in PERIODS:
+        raise InvalidInput.field("period", f"must be one of {', '.join(PERIODS)}")
+    weight = ikm_weight() if weight is None else weight
+    _prepare_session()
+    lookups = _Lookups()
+    period_column = PERIOD_FUNCTIONS[period](Feedback.submitted_at).label("period")
+    where = [*_period_where(Feedback.submitted_at, filters)]
+    if not isinstance(actor, SystemActor):
+        where.append(readable_cases(actor))
+    if filters.unit:
+        where.append(Feedback.unit_id == lookups.unit_id(filters.unit))
+    if filters.category:
+        where.append(Case.category_id == lookups.category_id(filters.category))
+    element_columns = []
+    for element in ELEMENTS:
+        column = getattr(Feedback, element)
+        element_columns.append(func.count(column).label(f"{element}_answers"))
+        element_columns.append(func.coalesce(func.sum(column), 0).label(f"{element}_total"))
+    query = (
+        select(Feedback.unit_id.label("unit"), period_column, func.count().label("respondents"),
+               *element_columns)
+        .select_from(Feedback)
+        .where(*where)
+        .group_by(Feedback.unit_id, period_column)
+    )
+    if not (isinstance(actor, SystemActor) and not filters.category):
+        # The case decides the scope and the category; the public figures need neither.
+        query = query.join(Case, Case.id == Feedback.case_id)
+    report = []
+    for row in db.session.execute(query):
+        data = row._mapping
+        totals = {e: ElementTotal(int(data[f"{e}_answers"]), int(data[f"{e}_total"]))
+                  for e in ELEMENTS}
+        result = compute_ikm(int(data["respondents"]), totals, weight)
+        item: dict[str, Any] = {"unit": lookups.unit_code(data["unit"]),
+                                "unit_name": lookups.unit_name(data["unit"]),
+                                "period": _period_label(data["period"], period),
+                                "respondents": result.respondents}
+        shown = result.nrr_rounded()
+        item["nrr"] = {e: None if (v := shown[e]) is None else float(v) for e in ELEMENTS}
+        item.update({f"nrr_{e}": item["nrr"][e] for e in ELEMENTS})
+        item["ikm"] = None if result.index is None else float(result.index)
+        item["band"] = result.band.code if result.band else None
+        item["band_label"] = result.band.label if result.band else None
+        report.append(item)
+    report.sort(key=lambda r: (r["unit"], r["period"]))
+    return report
+
+
+def weight_label(weight: Fraction) -> str:
+    return next((label for label, value in WEIGHTS.items() if value == weight), str(weight))
+
+
+# -- public statistics (GET /public/v1/stats) --------------------------------------------------
+
+PUBLIC_COLUMNS = ("unit", "unit_name", "month", "cases", "resolved", "on_time_share",
+                  "resolution_minutes_median", "ikm", "band", "respondents")
+PUBLIC_DEFAULT_MONTHS = 12
+
+
+def default_public_range(now: datetime) -> tuple[datetime, datetime]:
+    """The last twelve WIB months, the current one included."""
+    local = now.astimezone(WIB)
+    index = local.year * 12 + local.month - 1 - (PUBLIC_DEFAULT_MONTHS - 1)
+    since, _ = month_range(f"{index // 12:04d}-{index % 12 + 1:02d}")
+    _, until = month_range(f"{local.year:04d}-{local.month:02d}")
+    return since, until
+
+
+def public_stats(filters: ReportFilters, now: datetime) -> list[dict[str, Any]]:
+    """Per unit and WIB month: cases received (by owner unit), resolved, on-time share and
+    median working minutes to resolution, and the IKM of the answers submitted that month
+    for the unit that resolved. Unit codes and names and counts only: no case, no person."""
+    sla = sla_report(SYSTEM, filters, now, by=("unit", "month"),
+                     percentiles=["resolution_minutes_median"])
+    ikm = ikm_report(SYSTEM, filters, period="month")
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in sla:
+        merged[(row["unit"], row["month"])] = {
+            "unit": row["unit"], "unit_name": row["unit_name"], "month": row["month"],
+            "cases": row["cases"], "resolved": row["resolved"],
+            "on_time_share": row["on_time_share"],
+            "resolution_minutes_median": row["resolution_minutes_median"],
+            "ikm": None, "band": None, "respondents": 0,
+        }
+    for row in ikm:
+        item = merged.setdefault((row["unit"], row["period"]), {
+            "unit": row["unit"], "unit_name": row["unit_name"], "month": row["period"],
+            "cases": 0, "resolved": 0, "on_time_share": None, "resolution_minutes_median": None,
+        })
+        item.update(ikm=row["ikm"], band=row["band"], respondents=row["respondents"])
+    return [merged[key] for key in sorted(merged)]
+
+
+__all__ = [
+    "BACKLOG_COLUMNS", "BOUNCED_COLUMNS", "BREACH_COLUMNS", "HANDOFF_COLUMNS", "IKM_COLUMNS",
+    "SLA_COLUMNS",
+    "ReportFilters", "backlog_report", "breaches", "handoff_report", "ikm_report", "ikm_weight",
+    "default_public_range", "month_range", "public_stats", "require_report_reader", "sla_report",
+    "weight_label",
+]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -57,6 +58,14 @@ def install_session_hooks() -> None:
         event.listen(Session, "after_soft_rollback", _drop_on_rollback)
 
 
+_COMMAND: ContextVar[bool] = ContextVar("coord_command", default=False)
+
+
+def in_command() -> bool:
+    """True inside ``unit_of_work`` (SQLite then begins its transaction IMMEDIATE)."""
+    return _COMMAND.get()
+
+
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """Commit once at the end; roll back everything on any error.
@@ -64,6 +73,11 @@ def unit_of_work() -> Iterator[Session]:
     A stale version or a unique-key race from a concurrent writer becomes ``Conflict``.
     """
     session = db.session()
+    if session.in_transaction() and session.get_bind().dialect.name == "sqlite" \
+            and not (session.new or session.dirty or session.deleted):
+        # End the read snapshot so the command starts its own write transaction.
+        session.commit()
+    token = _COMMAND.set(True)
     try:
         yield session
         session.commit()
@@ -81,6 +95,8 @@ def unit_of_work() -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+    finally:
+        _COMMAND.reset(token)
 
 
 def _is_lock_conflict(exc: OperationalError) -> bool:

@@ -557,8 +557,7 @@ def _recipients(typed: list[tuple[PublishedEvent, str]]) -> list[set[int]]:
         previous_owners = dict(
             db.session.execute(  # type: ignore[arg-type]
                 select(Unit.code, Unit.id).where(Unit.code.in_(previous_owner_codes))
-            )
-            .all()
+            ).all()
         )
 
     result: list[set[int]] = []
@@ -596,14 +595,12 @@ def _payloads(typed: list[tuple[PublishedEvent, str]]) -> list[dict[str, Any]]:
     codes: dict[int, str] = dict(
         db.session.execute(  # type: ignore[arg-type]
             select(Unit.id, Unit.code).where(Unit.id.in_(unit_ids))
-        )
-        .all()
+        ).all()
     )
     statuses: dict[int, str] = dict(
         db.session.execute(  # type: ignore[arg-type]
             select(Case.id, Case.status).where(Case.id.in_({ev.case_id for ev, _ in typed}))
-        )
-        .all()
+        ).all()
     )
     handoffs: dict[int, tuple[str, str]] = {}
     if handoff_ids:
@@ -933,6 +930,11 @@ def post_once(
         return Attempt(error=f"no response within {timeout:g} s")
     except requests.RequestException as exc:
         return Attempt(error=f"request failed: {_short(exc)}")
+    except Exception as exc:  # never let one message wedge the batch under an endless lease
+        log.exception(
+            "webhook delivery %s to endpoint %s failed unexpectedly", claimed.id, target.id
+        )
+        return Attempt(error=f"unexpected error: {type(exc).__name__}")
     with response:
         snippet = _read_some(response, deadline)
     attempt = Attempt(

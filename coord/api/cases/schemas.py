@@ -49,12 +49,21 @@ class CaseCreate(Schema):
     owner_unit = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
+class LocationEdit(Schema):
+    """Only the parts sent change."""
+
+    region_code = ma.fields.String(validate=validate.Length(min=1, max=20))
+    address = Text(max_length=500, allow_none=True)
+    latitude = ma.fields.Float(allow_none=True, validate=validate.Range(-90, 90))
+    longitude = ma.fields.Float(allow_none=True, validate=validate.Range(-180, 180))
+
+
 class CaseEdit(Schema):
     title = Text(max_length=200)
     description = Text(max_length=10_000)
     category = ma.fields.String(validate=validate.Length(min=1, max=64))
     priority = ma.fields.String(validate=one_of(Priority))
-    location = ma.fields.Nested(LocationIn)
+    location = ma.fields.Nested(LocationEdit)
 
     @validates_schema
     def _not_empty(self, data, **kwargs):  # type: ignore[no-untyped-def]
@@ -164,7 +173,7 @@ class ActionIn(Schema):
     """Body of ``POST /cases/{id}/{action}``; which fields are required depends on the action."""
 
     note = Text(max_length=10_000, load_default=None, allow_none=True)
-    reason = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=2000))
+    reason = Text(max_length=2000, load_default=None, allow_none=True)
     assignee_id = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 2**63 - 1))
     owner_unit = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     duplicate_of = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 2**63 - 1))
