@@ -77,6 +77,9 @@ class Case(db.Model):
         Index("ix_cases_updated_at", "updated_at"),
         Index("ix_cases_resolution_due_at", "resolution_due_at"),
         Index("ix_cases_category_priority", "category_id", "priority"),
+        # Reports by period read these columns from the index alone (PostgreSQL).
+        Index("ix_cases_received_at", "received_at",
+              postgresql_include=["id", "owner_unit_id", "category_id", "status", "region_code"]),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -189,6 +192,7 @@ class Handoff(db.Model):
         Index("ix_handoffs_from_status", "from_unit_id", "status"),
         Index("ix_handoffs_case", "case_id"),
         Index("ix_handoffs_ack_due_at", "ack_due_at"),
+        Index("ix_handoffs_requested_at", "requested_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

@@ -22,6 +22,7 @@ class Feedback(db.Model):
         UniqueConstraint("case_id", "resolution_number"),
         *(CheckConstraint(f"{e} IS NULL OR {e} BETWEEN 1 AND 4", name=f"{e}_range") for e in SKM_ELEMENTS),
         Index("ix_feedback_unit_at", "unit_id", "submitted_at"),
+        Index("ix_feedback_submitted_at", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
