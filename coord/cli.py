@@ -77,3 +77,16 @@ def worker_command(queue_names: tuple[str, ...], burst: bool, fork: bool, name: 
     worker = make_worker(current_app._get_current_object(), list(queue_names) or None,  # type: ignore[attr-defined]
                          fork=fork, name=name)
     worker.work(burst=burst, with_scheduler=False)
+
+
+@coord_cli.command("create-open311-key")
+@click.argument("name")
+def create_open311_key_command(name: str) -> None:
+    """Register an Open311 app NAME and print its api_key (once; only its hash is stored)."""
+    from coord.services.open311 import create_client
+
+    with unit_of_work():
+        client, key = create_client(name, now_utc())
+    click.echo(f"Open311 client '{client.name}' (id {client.id}, key prefix {client.prefix}):",
+               err=True)
+    click.echo(key)

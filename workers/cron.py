@@ -22,6 +22,8 @@ class Periodic:
 SCHEDULE: tuple[Periodic, ...] = (
     Periodic("workers.sla.sweep_sla", 30, queues.SLA,
              "fire SLA warnings and breaches that fell due"),
+    Periodic("workers.notifications.notify_recent_sla_events", 600, queues.DEFAULT,
+             "notify SLA events of the last hours whose fan-out job was lost"),
     Periodic("workers.notifications.send_due_emails", 60, queues.DEFAULT,
              "e-mail notifications whose recipients' office is now open"),
     Periodic("workers.webhooks.sweep_outbox", 15, queues.DEFAULT,
