@@ -9,16 +9,27 @@ from zoneinfo import ZoneInfo
 import flask_smorest
 import marshmallow as ma
 from marshmallow import ValidationError, pre_load
+from webargs.flaskparser import FlaskParser, abort
 
 WIB = ZoneInfo("Asia/Jakarta")
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
+def _unstorable(text: str) -> str | None:
+    """Why ``text`` cannot be stored as UTF-8 text, if it cannot."""
+    if "\x00" in text:
+        return "must not contain NUL characters"
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        return "must be valid Unicode text (lone surrogate characters found)"
+    return None
+
+
 def _find_nul(value: Any, path: str, found: dict[str, list[str]]) -> None:
     if isinstance(value, str):
-        if "\x00" in value:
-            found[path or "_schema"] = ["must not contain NUL characters"]
+        problem = _unstorable(value)
+        if problem:
+            found[path or "_schema"] = [problem]
     elif isinstance(value, dict):
         for key, item in value.items():
             _find_nul(item, str(key) if not path else f"{path}.{key}", found)
@@ -28,7 +39,7 @@ def _find_nul(value: Any, path: str, found: dict[str, list[str]]) -> None:
 
 
 class Schema(ma.Schema):
-    """Unknown fields are errors; NUL characters (which PostgreSQL cannot store) are too."""
+    """Unknown fields are errors; so is text PostgreSQL cannot store (NUL, lone surrogates)."""
 
     class Meta:
         unknown = ma.RAISE
@@ -79,8 +90,35 @@ class Text(ma.fields.String):
         return result.strip()
 
 
+MAX_PAGE = 100_000
+
+
+class CoordParser(FlaskParser):
+    """webargs' parser, refusing bodies Python's json module chokes on (too deeply nested,
+    integers over 4300 digits) with a 400 instead of an internal error."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        try:
+            return super()._raw_load_json(req)
+        except (RecursionError, ValueError):
+            abort(400, messages={"json": ["Invalid JSON body (too deeply nested, or a number too long)."]})
+
+
+class PaginationParser(CoordParser):
+    """Pages are bounded, so an absurd page number is a 422, not a database overflow."""
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        params = super().parse(*args, **kwargs)
+        if getattr(params, "page", 0) > MAX_PAGE:
+            abort(422, messages={"query": {"page": [f"Must be at most {MAX_PAGE}."]}})
+        return params
+
+
 class Blueprint(flask_smorest.Blueprint):
-    """Project Blueprint: a place for API-wide defaults."""
+    """Project Blueprint: the API-wide parsers live here."""
+
+    ARGUMENTS_PARSER = CoordParser()
+    PAGINATION_ARGUMENTS_PARSER = PaginationParser()
 
 
 class PageArgs(Schema):

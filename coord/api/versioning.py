@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Response, request
 
 from coord.services.errors import PreconditionFailed, PreconditionRequired
@@ -29,6 +31,6 @@ def expected_version(required: bool) -> int | None:
     if tag.startswith("W/"):
         tag = tag[2:]
     tag = tag.strip('"')
-    if not tag.isdigit() or len(tag) > 18:
+    if not re.fullmatch(r"[0-9]{1,18}", tag):
         raise PreconditionFailed("If-Match does not name a version of this case; GET it again.")
     return int(tag)

@@ -9,8 +9,8 @@ from coord.api.base import Instant, Schema, Text
 from coord.domain.states import CASE_ACTIONS, CaseStatus, HandoffKind, RejectReason
 from coord.models import CancelReason, Channel, Priority, ReporterPrivacy, Visibility
 
-NIK = validate.Regexp(r"^\d{16}$", error="NIK has 16 digits")
-PHONE = validate.Regexp(r"^\+?[0-9][0-9 \-]{5,19}$", error="a phone number of digits, e.g. 081234567890")
+NIK = validate.Regexp(r"\A[0-9]{16}\Z", error="NIK has 16 digits")
+PHONE = validate.Regexp(r"\A\+?[0-9][0-9 \-]{5,19}\Z", error="a phone number of digits, e.g. 081234567890")
 
 
 def one_of(enum) -> validate.OneOf:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from coord.services.uow import unit_of_work
 
 blp = Blueprint("units", __name__, url_prefix="/api/v1/units", description="Units and offices")
 
-CODE = validate.Regexp(r"^[a-z0-9][a-z0-9\-_.]{1,63}$", error="lower-case letters, digits, - _ .")
+CODE = validate.Regexp(r"\A[a-z0-9][a-z0-9\-_.]{1,63}\Z", error="lower-case letters, digits, - _ .")
 
 
 class UnitOut(Schema):
