@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from coord.extensions import db
 from coord.models import ApiToken, Role, Unit, User, UserRole
@@ -76,9 +77,10 @@ def issue_token(user: User, now: datetime, *, name: str = "login",
 
 
 def user_for_token(plain: str, now: datetime) -> User:
+    # One query for the token, its user and unit (every API request pays this).
     token = db.session.execute(
-        select(ApiToken).where(ApiToken.token_hash == _digest(plain))
-    ).scalar_one_or_none()
+        select(ApiToken).where(ApiToken.token_hash == _digest(plain)).options(joinedload(ApiToken.user))
+    ).unique().scalar_one_or_none()
     if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
         raise NotAuthenticated("The token is unknown, revoked or expired; log in again.")
     user = token.user
