@@ -10,24 +10,41 @@ from coord.api.base import Instant, Schema, Text
 from coord.models import DeliveryStatus
 from coord.services.webhooks import SUBSCRIBABLE_TYPES
 
+
+def _encodable(value: str) -> None:
+    # The base Schema refuses NUL only; a lone surrogate would reach the database and fail there.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ma.ValidationError("must be valid Unicode text") from None
+
+
+def _url_characters(value: str) -> None:
+    _encodable(value)
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in value):
+        raise ma.ValidationError("must not contain spaces or control characters")
+
+
 EVENT_TYPE = ma.fields.String(validate=validate.OneOf(SUBSCRIBABLE_TYPES))
 
 
 class EndpointCreate(Schema):
-    url = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    url = ma.fields.String(
+        required=True, validate=[validate.Length(min=1, max=2000), _url_characters]
+    )
     event_types = ma.fields.List(
         EVENT_TYPE, required=True, validate=validate.Length(min=1, max=len(SUBSCRIBABLE_TYPES) * 2)
     )
-    description = Text(max_length=500, load_default=None, allow_none=True)
+    description = Text(max_length=500, load_default=None, allow_none=True, validate=[_encodable])
     active = ma.fields.Boolean(load_default=True)
 
 
 class EndpointEdit(Schema):
-    url = ma.fields.String(validate=validate.Length(min=1, max=2000))
+    url = ma.fields.String(validate=[validate.Length(min=1, max=2000), _url_characters])
     event_types = ma.fields.List(
         EVENT_TYPE, validate=validate.Length(min=1, max=len(SUBSCRIBABLE_TYPES) * 2)
     )
-    description = Text(max_length=500, allow_none=True)
+    description = Text(max_length=500, allow_none=True, validate=[_encodable])
     active = ma.fields.Boolean()
 
 
