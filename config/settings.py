@@ -37,6 +37,12 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in ("1", "true", "yes", "on")
 
 
+def _with_connect_timeout(url: str | None) -> str | None:
+    if not url or "socket_connect_timeout" in url:
+        return url
+    return url + ("&" if "?" in url else "?") + "socket_connect_timeout=2"
+
+
 def normalise_database_url(url: str) -> str:
     """Accept ``postgres://`` and ``postgresql://`` URLs and use the psycopg 3 driver."""
     if url.startswith("postgres://"):
@@ -65,7 +71,9 @@ class BaseConfig:
             "SQLALCHEMY_DATABASE_URI": database_url,
             "SQLALCHEMY_RECORD_QUERIES": False,
             "REDIS_URL": redis_url,
-            "RQ_CONNECTION": redis_url,
+            # A connect timeout, so an unreachable Redis cannot hold up a request's
+            # after-commit enqueue (read timeouts would break workers' blocking dequeues).
+            "RQ_CONNECTION": _with_connect_timeout(redis_url),
             "RQ_QUEUES": ["default", "webhooks", "sla"],
             "RQ_ASYNC": True,
             "MAX_CONTENT_LENGTH": _env_int("COORD_MAX_BODY_BYTES", 1 * 1024 * 1024),
