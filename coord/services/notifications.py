@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
@@ -22,11 +22,36 @@ from sqlalchemy import insert, select, update
 
 from coord.domain.tracking import format_tracking_code
 from coord.extensions import db
-from coord.models import Notification, Role, Unit, User, UserRole
+from coord.models import (
+    Case,
+    CaseEvent,
+    ClockName,
+    Handoff,
+    Notification,
+    Role,
+    Unit,
+    UnitKind,
+    User,
+    UserRole,
+)
+from coord.services.bulk import insert_ignoring_duplicates
 from coord.services.sla import unit_calendar
 from coord.services.uow import unit_of_work
 
 log = logging.getLogger(__name__)
+
+CLOCK_LABEL = {
+    ClockName.RESPONSE.value: "respons pertama",
+    ClockName.RESOLUTION.value: "penyelesaian",
+    ClockName.HANDOFF_ACK.value: "tanggapan disposisi",
+}
+STAFF_ROLES = (Role.STAFF.value, Role.LIAISON.value)
+# SLA events that notify people (``case.escalated`` accompanies ``sla.breached``, whose
+# notification already tells the managers).
+SLA_NOTIFIED_TYPES = ("sla.warning", "sla.breached")
+# How far back (by event instant) the safety net looks for SLA events left without
+# notifications; see notify_recent_sla_events.
+SLA_NOTIFY_LOOKBACK = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -168,3 +193,140 @@ def _send(messages: list[tuple[int, EmailMessage]]) -> None:
             smtp.login(config["COORD_SMTP_USER"], config.get("COORD_SMTP_PASSWORD", ""))
         for _, message in messages:
             smtp.send_message(message)
+
+
+# -- SLA fan-out: after the sweep's commit, in a job of its own ------------------------------
+
+
+def notify_sla_events(event_ids: Sequence[int], now: datetime) -> int:
+    """Write the notifications of these SLA events; returns how many events were handled.
+
+    The sweep records the events and enqueues this (``workers.notifications.
+    notify_sla_events``) after its commit, so the sweep's transaction does not carry the
+    notification rows. Idempotent: the unique ``(user_id, event_id)`` on notifications makes
+    a second run (a retried job, the safety net, a racing copy) insert nothing new. Ids of
+    other event types or of events that no longer exist are ignored.
+
+    Who: warnings go to the people who work the item (the receiving unit's liaisons and
+    managers for a handoff, else the owner unit's staff and liaisons); a breach also goes to
+    the managers of the camat office of the case's kecamatan. When: ``deliver_after`` is the
+    recipient unit's next working minute at or after the event's instant.
+    """
+    if not event_ids:
+        return 0
+    rows = db.session.execute(
+        select(
+            CaseEvent.id, CaseEvent.type, CaseEvent.at, CaseEvent.case_id, CaseEvent.handoff_id,
+            CaseEvent.changes, Case.tracking_code, Case.title, Case.owner_unit_id,
+            Case.region_code, Handoff.to_unit_id,
+        )
+        .join(Case, Case.id == CaseEvent.case_id)
+        .outerjoin(Handoff, Handoff.id == CaseEvent.handoff_id)
+        .where(CaseEvent.id.in_(sorted(set(event_ids))), CaseEvent.type.in_(SLA_NOTIFIED_TYPES))
+        .order_by(CaseEvent.id)
+    ).all()
+    if not rows:
+        return 0
+    offices = {
+        region: (unit_id, code) for unit_id, code, region in db.session.execute(
+            select(Unit.id, Unit.code, Unit.region_code).where(Unit.kind == UnitKind.CAMAT_OFFICE.value)
+        )
+    }
+
+    def office_of(region_code: str) -> int | None:
+        found = offices.get(".".join(region_code.split(".")[:3]))
+        return found[0] if found else None
+
+    unit_ids: set[int] = set()
+    for r in rows:
+        unit_ids.add(r.to_unit_id if r.handoff_id is not None and r.to_unit_id else r.owner_unit_id)
+        office = office_of(r.region_code)
+        if office is not None:
+            unit_ids.add(office)
+    directory = Directory(unit_ids)
+    email_on = bool(current_app.config.get("COORD_SMTP_HOST"))
+    # Per-batch caches: many events share an instant, a unit and a due time.
+    deliver_cache: dict[tuple[int, datetime], datetime] = {}
+    users_cache: dict[Recipients, set[int]] = {}
+    due_text: dict[str, str] = {}
+
+    notifications: list[dict[str, object]] = []
+    for r in rows:
+        changes = r.changes or {}
+        label = case_label(r.tracking_code, r.title)
+        what = CLOCK_LABEL.get(changes.get("clock"), str(changes.get("clock")))
+        raw_due = changes.get("due_at") or ""
+        due = due_text.get(raw_due)
+        if due is None:
+            due = due_text[raw_due] = local_text(datetime.fromisoformat(raw_due)) if raw_due else "-"
+        if r.handoff_id is not None and r.to_unit_id is not None:
+            workers = Recipients(r.to_unit_id, (Role.LIAISON.value, Role.MANAGER.value))
+        else:
+            workers = Recipients(r.owner_unit_id, STAFF_ROLES)
+        recipients = [workers]
+        if r.type == "sla.warning":
+            threshold = changes.get("threshold")
+            subject = f"Peringatan SLA {threshold}%: {label}"
+            body = f"Waktu {what} untuk kasus {label} sudah terpakai {threshold}%. Batas waktu: {due}."
+        else:
+            office = office_of(r.region_code)
+            if office is not None:
+                recipients.append(Recipients(office, (Role.MANAGER.value,)))
+            subject = f"Pelanggaran SLA: {label}"
+            body = (f"Batas waktu {what} untuk kasus {label} terlewati pada {due}. "
+                    "Kasus ini dieskalasi ke pimpinan kecamatan.")
+        seen: set[int] = set()
+        for who in recipients:
+            deliver = deliver_cache.get((who.unit_id, r.at))
+            if deliver is None:
+                deliver = deliver_cache[(who.unit_id, r.at)] = directory.deliver_after(who.unit_id, r.at)
+            users = users_cache.get(who)
+            if users is None:
+                users = users_cache[who] = directory.users(who)
+            for user_id in sorted(users - seen):
+                seen.add(user_id)
+                notifications.append({
+                    "user_id": user_id, "case_id": r.case_id, "event_id": r.id, "kind": r.type,
+                    "subject": subject, "body": body, "created_at": now, "deliver_after": deliver,
+                    "email_wanted": email_on and bool(directory.emails.get(user_id)),
+                })
+    insert_ignoring_duplicates(Notification.__table__, notifications, ("user_id", "event_id"))
+    return len(rows)
+
+
+def notify_recent_sla_events(now: datetime, lookback: timedelta = SLA_NOTIFY_LOOKBACK,
+                             batch: int = 2000) -> int:
+    """Safety net for the fan-out job: notify every SLA event of the last ``lookback`` (by
+    event instant) again; returns how many events it looked at.
+
+    The sweep enqueues ``notify_sla_events`` after its commit, and when Redis refuses the job
+    it fans out itself right away (coord.services.sla_sweep). What is left is a job lost
+    later (the worker killed between commit and enqueue, Redis flushed before the job ran).
+    This periodic job (workers/cron.py) repairs that: it runs ``notify_sla_events`` over the
+    SLA events whose instant is within ``lookback`` of ``now``, and the unique
+    ``(user_id, event_id)`` key skips every notification that exists already.
+
+    Cost: the events are found through ``ix_case_events_type_at`` (type, at), and each
+    candidate notification costs one probe of the unique index, so a run costs the SLA events
+    of the last ``lookback`` hours, not the history. There is no index on
+    ``notifications.event_id`` to find "events without notifications" directly, and an
+    anti-join would scan every notification. Limit: an event recorded more than ``lookback``
+    after its instant (a sweep backlog) whose job is then lost is not repaired.
+    """
+    since = now - lookback
+    total = 0
+    last_id = 0
+    while True:
+        ids = db.session.execute(
+            select(CaseEvent.id)
+            .where(CaseEvent.type.in_(SLA_NOTIFIED_TYPES), CaseEvent.at >= since,
+                   CaseEvent.at <= now, CaseEvent.id > last_id)
+            .order_by(CaseEvent.id).limit(batch)
+        ).scalars().all()
+        if not ids:
+            return total
+        with unit_of_work():
+            total += notify_sla_events(ids, now)
+        last_id = ids[-1]
+        if len(ids) < batch:
+            return total

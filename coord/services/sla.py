@@ -84,8 +84,18 @@ def _case_calendar_config(case: Case, policy: SlaPolicy) -> tuple[dict[str, Any]
 # -- scheduling --------------------------------------------------------------------------
 
 
+def threshold_percents(warning_percents: list[int]) -> list[int]:
+    """The thresholds a clock fires, in order: its warning percents, then 100 (the breach)."""
+    return sorted({int(p) for p in warning_percents if 0 < int(p) < 100} | {100})
+
+
 def thresholds(clock: SlaClock) -> list[int]:
-    return sorted({int(p) for p in clock.warning_percents if 0 < int(p) < 100} | {100})
+    return threshold_percents(clock.warning_percents)
+
+
+def calendar_from_text(raw: str) -> WorkingCalendar:
+    """A clock's calendar from its JSON text, parsed once per distinct text (cached)."""
+    return _calendar_from_json(raw)
 
 
 def threshold_instant(clock: SlaClock, percent: int) -> datetime:
@@ -104,6 +114,30 @@ def schedule_next(clock: SlaClock, after: int | None) -> None:
         return
     clock.next_threshold = pending[0]
     clock.next_threshold_at = threshold_instant(clock, pending[0])
+
+
+def next_threshold_after(calendar: WorkingCalendar, *, started_at: datetime, target_minutes: int,
+                         paused_minutes: int, percents: list[int], after: int,
+                         after_at: datetime) -> tuple[int | None, datetime | None]:
+    """For a running clock whose threshold ``after`` fell due at ``after_at``: the next
+    threshold and its instant, or ``(None, None)`` when none is left. ``percents`` is
+    ``threshold_percents(...)``. Used by the sweep instead of ``schedule_next``.
+
+    The instant is the same as ``threshold_instant``'s, counted on from ``after_at`` rather
+    than from ``started_at``: ``after_at`` is ``add(started_at, target * after / 100 +
+    paused)`` (the instant ``schedule_next`` stored), and ``add`` is additive
+    (``add(add(t, a), b) == add(t, a + b)``, tests/domain/test_calendar.py), so the calendar
+    walks only the gap between the two thresholds instead of the whole elapsed target. When
+    either offset is not a whole number of minutes it counts from ``started_at`` as before.
+    """
+    pending = [p for p in percents if p > after]
+    if not pending:
+        return None, None
+    nxt = pending[0]
+    done, upto = target_minutes * after, target_minutes * nxt
+    if done % 100 == 0 and upto % 100 == 0:
+        return nxt, calendar.add(after_at, (upto - done) // 100)
+    return nxt, calendar.add(started_at, target_minutes * nxt / 100 + paused_minutes)
 
 
 def _refresh_due(clock: SlaClock) -> None:
@@ -249,13 +283,23 @@ def stop_clocks(case: Case, now: datetime, *, handoff_id: int | None = None) -> 
             clock.next_threshold = clock.next_threshold_at = None
 
 
+def _mark_case_breach(case: Case, clock: SlaClock | None) -> None:
+    """A clock that closed late is a breach of the case even if no sweep saw it yet."""
+    if clock is not None and clock.state == ClockState.BREACHED.value:
+        case.breached = True
+
+
 def first_response(case: Case, now: datetime) -> None:
-    close_clock(_clock(case, ClockName.RESPONSE), now)
+    clock = _clock(case, ClockName.RESPONSE)
+    close_clock(clock, now)
+    _mark_case_breach(case, clock)
 
 
 def case_resolved(case: Case, now: datetime) -> None:
-    close_clock(_clock(case, ClockName.RESPONSE), now)
-    close_clock(_clock(case, ClockName.RESOLUTION), now)
+    for name in (ClockName.RESPONSE, ClockName.RESOLUTION):
+        clock = _clock(case, name)
+        close_clock(clock, now)
+        _mark_case_breach(case, clock)
 
 
 def case_reopened(case: Case) -> None:
@@ -264,7 +308,10 @@ def case_reopened(case: Case) -> None:
 
 def handoff_answered(case: Case, handoff: Handoff, now: datetime) -> None:
     """Accepting or rejecting acknowledges the handoff: its clock closes met or late."""
-    close_clock(_clock(case, ClockName.HANDOFF_ACK, handoff.id), now)
+    clock = _clock(case, ClockName.HANDOFF_ACK, handoff.id)
+    close_clock(clock, now)
+    if clock is not None and clock.state == ClockState.BREACHED.value:
+        handoff.breached = True
 
 
 def pause_case_clocks(case: Case, now: datetime) -> None:

@@ -3,9 +3,19 @@
 Due clocks are found through the partial index on ``next_threshold_at`` and claimed with
 ``FOR UPDATE SKIP LOCKED`` (PostgreSQL), so any number of sweeps can run side by side and the
 cost follows the number of due items, not the number of open cases. Each fired threshold
-writes an ``SlaAlert`` (unique per clock and threshold: the exactly-once guarantee), the
-case event at the threshold's exact instant, the notifications and the webhook outbox rows,
-all in the batch's one transaction.
+writes an ``SlaAlert`` (unique per clock and threshold: the exactly-once guarantee) and the
+case event at the threshold's exact instant; the webhook outbox rows are written by the event
+subscribers, all in the batch's one transaction.
+
+The work is set-based, a fixed number of statements per batch of ``batch_size`` clocks
+(docs/performance-sla.md): Core rows of the needed columns instead of ORM objects, one
+``UPDATE`` for the clocks, one for the breached cases and one for the breached handoffs, and
+bulk inserts (``COPY`` on PostgreSQL) for alerts and events (coord.services.bulk).
+
+Notifications are written after the commit by ``workers.notifications.notify_sla_events``
+(enqueued with the batch's event ids); if Redis refuses the job, the sweep writes them itself
+right after the batch commits, and ``notify_recent_sla_events`` (workers/cron.py) repairs a job
+lost later. ``notify="inline"`` writes them in the sweep's own transaction instead.
 """
 
 from __future__ import annotations
@@ -13,159 +23,259 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import insert, select
+from sqlalchemy import Text, cast, select, update
 
+from coord.domain.calendar import WorkingCalendar
 from coord.extensions import db
 from coord.models import (
     Case,
     CaseEvent,
-    ClockName,
     ClockState,
     Handoff,
-    Role,
     SlaAlert,
     SlaClock,
     Unit,
     UnitKind,
     Visibility,
 )
-from coord.services.cases import touch
+from coord.services.bulk import bulk_insert, id_in, update_rows
+from coord.services.dispatch import enqueue_now
 from coord.services.errors import Conflict
 from coord.services.events import PublishedEvent, publish
-from coord.services.notifications import (
-    Directory,
-    Recipients,
-    case_label,
-    insert_notifications,
-    local_text,
-    notification_rows,
+from coord.services.notifications import (  # noqa: F401 - CLOCK_LABEL, STAFF_ROLES re-exported
+    CLOCK_LABEL,
+    SLA_NOTIFIED_TYPES,
+    STAFF_ROLES,
+    notify_sla_events,
 )
-from coord.services.sla import schedule_next
-from coord.services.uow import unit_of_work
+from coord.services.sla import calendar_from_text, next_threshold_after, threshold_percents
+from coord.services.uow import TOUCHED_KEY, after_commit, unit_of_work
 
 log = logging.getLogger(__name__)
 
-CLOCK_LABEL = {
-    ClockName.RESPONSE.value: "respons pertama",
-    ClockName.RESOLUTION.value: "penyelesaian",
-    ClockName.HANDOFF_ACK.value: "tanggapan disposisi",
-}
-STAFF_ROLES = (Role.STAFF.value, Role.LIAISON.value)
+NOTIFY_QUEUE = "default"  # workers.queues.DEFAULT (coord does not import workers)
+NOTIFY_JOB = "workers.notifications.notify_sla_events"
+
+_clocks = SlaClock.__table__
+_cases = Case.__table__
+_handoffs = Handoff.__table__
 
 
-@dataclass
+@dataclass(slots=True)
+class _Clock:
+    id: int
+    case_id: int
+    handoff_id: int | None
+    name: str
+    calendar: WorkingCalendar
+    started_at: datetime
+    target_minutes: int
+    percents: list[int]
+    paused_minutes: int
+    due_at: datetime
+    state: str
+    next_threshold: int | None
+    next_threshold_at: datetime | None
+    breached_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class _Case:
+    id: int
+    tracking_code: str
+    region_code: str
+    owner_unit_id: int
+    version: int
+    breached: bool
+
+
+@dataclass(slots=True)
+class _Handoff:
+    id: int
+    from_unit_id: int
+    to_unit_id: int
+    breached: bool
+
+
+@dataclass(slots=True)
 class _Fired:
-    clock: SlaClock
-    case: Case
-    handoff: Handoff | None
+    clock: _Clock
+    case: _Case
+    handoff: _Handoff | None
     threshold: int
     instant: datetime
 
 
-def sweep(now: datetime, batch_size: int = 1000) -> int:
-    """Fire everything due at ``now``; returns the number of thresholds fired."""
+def sweep(now: datetime, batch_size: int = 1000, *,
+          notify: Literal["job", "inline"] = "job") -> int:
+    """Fire everything due at ``now``; returns the number of thresholds fired.
+
+    ``notify="job"`` (the default) leaves the notifications to a job enqueued after each
+    batch commits; ``"inline"`` writes them in the batch's transaction.
+    """
     total = 0
     while True:
+        unsent: list[int] = []  # event ids whose fan-out job Redis refused
         try:
             with unit_of_work():
-                claimed, fired = _sweep_batch(now, batch_size)
+                claimed, fired = _sweep_batch(now, batch_size, notify, unsent)
         except Conflict:
             # Another sweep fired the same thresholds first (SQLite has no SKIP LOCKED):
             # its work stands; look again for what is still due.
             log.info("sla sweep lost a race; retrying")
             continue
+        if unsent:
+            # Redis is down: do not leave people uninformed until the safety net runs.
+            with unit_of_work():
+                notify_sla_events(unsent, now)
         total += fired
         if claimed < batch_size:
             return total
 
 
-def _claim(now: datetime, batch_size: int) -> list[SlaClock]:
+def _claim(now: datetime, batch_size: int) -> list[Any]:
+    c = _clocks.c
     return list(db.session.execute(
-        select(SlaClock)
-        .where(SlaClock.next_threshold_at.is_not(None), SlaClock.next_threshold_at <= now)
-        .order_by(SlaClock.next_threshold_at)
+        select(c.id, c.case_id, c.handoff_id, c.name, cast(c.calendar, Text).label("calendar"),
+               c.started_at, c.target_minutes, c.warning_percents, c.paused_minutes, c.due_at,
+               c.state, c.next_threshold, c.next_threshold_at)
+        .where(c.next_threshold_at.is_not(None), c.next_threshold_at <= now)
+        .order_by(c.next_threshold_at)
         .limit(batch_size)
         .with_for_update(skip_locked=True)
-    ).scalars())
+    ))
 
 
-def _sweep_batch(now: datetime, batch_size: int) -> tuple[int, int]:
-    clocks = _claim(now, batch_size)
-    if not clocks:
+def _lock_cases(case_ids: set[int]) -> dict[int, _Case]:
+    # Skip any case a user is changing right now (its clocks wait for the next sweep). Never
+    # waiting here is what keeps the sweep free of deadlocks with commands, which lock the
+    # case first and its clocks second. FOR NO KEY UPDATE: the sweep changes no key, so
+    # concurrent inserts referencing the case (their KEY SHARE locks) are not blocked.
+    c = _cases.c
+    return {r.id: _Case(*r) for r in db.session.execute(
+        select(c.id, c.tracking_code, c.region_code, c.owner_unit_id, c.version, c.breached)
+        .where(id_in(c.id, sorted(case_ids)))
+        .with_for_update(skip_locked=True, key_share=True)
+    )}
+
+
+def _sweep_batch(now: datetime, batch_size: int, notify: str, unsent: list[int]) -> tuple[int, int]:
+    rows = _claim(now, batch_size)
+    if not rows:
         return 0, 0
-    # Lock the cases too, skipping any a user is changing right now (their clocks wait for
-    # the next sweep). Never waiting here is what keeps the sweep free of deadlocks with
-    # commands, which lock the case first and its clocks second.
-    cases = {c.id: c for c in db.session.execute(
-        select(Case).where(Case.id.in_({c.case_id for c in clocks}))
-        .with_for_update(of=Case, skip_locked=True)).unique().scalars()}
-    clocks = [c for c in clocks if c.case_id in cases]
-    handoff_ids = {c.handoff_id for c in clocks if c.handoff_id is not None}
-    handoffs = {h.id: h for h in db.session.execute(
-        select(Handoff).where(Handoff.id.in_(handoff_ids))).unique().scalars()} if handoff_ids else {}
+    cases = _lock_cases({r.case_id for r in rows})
+    clocks = [
+        _Clock(r.id, r.case_id, r.handoff_id, r.name, calendar_from_text(r.calendar), r.started_at,
+               r.target_minutes, threshold_percents(r.warning_percents), r.paused_minutes,
+               r.due_at, r.state, r.next_threshold, r.next_threshold_at)
+        for r in rows if r.case_id in cases
+    ]
+    handoff_ids = sorted({c.handoff_id for c in clocks if c.handoff_id is not None})
+    h = _handoffs.c
+    handoffs = {r.id: _Handoff(*r) for r in db.session.execute(
+        select(h.id, h.from_unit_id, h.to_unit_id, h.breached).where(id_in(h.id, handoff_ids))
+    )} if handoff_ids else {}
 
     fired: list[_Fired] = []
+    changed: list[_Clock] = []
     for clock in clocks:
+        if clock.state != ClockState.RUNNING.value:
+            continue  # not reachable (only running clocks have an instant); never fire one
+        moved = False
         while clock.next_threshold is not None and clock.next_threshold_at is not None \
                 and clock.next_threshold_at <= now:
             threshold, instant = clock.next_threshold, clock.next_threshold_at
             fired.append(_Fired(clock, cases[clock.case_id],
                                 handoffs.get(clock.handoff_id) if clock.handoff_id else None,
                                 threshold, instant))
+            moved = True
             if threshold >= 100:
                 clock.state = ClockState.BREACHED.value
                 clock.breached_at = instant
-            schedule_next(clock, threshold)
+                clock.next_threshold = clock.next_threshold_at = None
+            else:
+                clock.next_threshold, clock.next_threshold_at = next_threshold_after(
+                    clock.calendar, started_at=clock.started_at, target_minutes=clock.target_minutes,
+                    paused_minutes=clock.paused_minutes, percents=clock.percents, after=threshold,
+                    after_at=instant)
+        if moved:
+            changed.append(clock)
     if not fired:
-        return len(clocks), 0
+        return len(rows), 0
 
-    db.session.execute(insert(SlaAlert), [
+    # The exactly-once guard first: a duplicate (clock, threshold) raises and rolls back.
+    bulk_insert(SlaAlert.__table__, [
         {"clock_id": f.clock.id, "threshold": f.threshold, "fired_at": now, "due_instant": f.instant}
         for f in fired
     ])
+    update_rows(_clocks, [
+        {"id": c.id, "state": c.state, "breached_at": c.breached_at,
+         "next_threshold": c.next_threshold, "next_threshold_at": c.next_threshold_at}
+        for c in changed
+    ])
     _mark_breaches(fired, now)
-    db.session.flush()
-    _write_events_and_notifications(fired, now)
-    return len(clocks), len(fired)
+    event_ids = _write_events(fired)
+    if notify == "inline":
+        notify_sla_events(event_ids, now)
+    else:
+        after_commit(lambda: enqueue_now(NOTIFY_QUEUE, NOTIFY_JOB, event_ids) or unsent.extend(event_ids))
+    return len(rows), len(fired)
 
 
 def _mark_breaches(fired: list[_Fired], now: datetime) -> None:
-    for f in fired:
-        if f.threshold < 100:
-            continue
-        if f.handoff is not None:
-            f.handoff.breached = True
-        elif not f.case.breached:
-            f.case.breached = True
-            touch(f.case, now)
+    """A breach marks the case (or handoff) breached for good. For a case this is a change
+    like ``coord.services.cases.touch`` makes: ``updated_at`` and one version bump."""
+    case_ids = {f.case.id for f in fired
+                if f.threshold >= 100 and f.handoff is None and not f.case.breached}
+    if case_ids:
+        c = _cases.c
+        db.session.execute(
+            update(_cases).where(id_in(c.id, sorted(case_ids)), c.breached.is_(False))
+            .values(breached=True, version=c.version + 1, updated_at=now)
+        )
+        touched: set[int] = db.session.info.setdefault(TOUCHED_KEY, set())
+        for f in fired:
+            if f.case.id in case_ids and not f.case.breached:
+                f.case.breached = True
+                f.case.version += 1
+        touched.update(case_ids)
+    handoff_ids = {f.handoff.id for f in fired
+                   if f.threshold >= 100 and f.handoff is not None and not f.handoff.breached}
+    if handoff_ids:
+        h = _handoffs.c
+        db.session.execute(
+            update(_handoffs).where(id_in(h.id, sorted(handoff_ids)), h.breached.is_(False))
+            .values(breached=True, version=h.version + 1)
+        )
+        for f in fired:
+            if f.handoff is not None and f.handoff.id in handoff_ids:
+                f.handoff.breached = True
 
 
-def _camat_offices() -> dict[str, Unit]:
-    return {u.region_code: u for u in db.session.execute(
-        select(Unit).where(Unit.kind == UnitKind.CAMAT_OFFICE.value)).scalars()}
+def _camat_offices() -> dict[str, str]:
+    """Camat office code by the office's region code (its kecamatan)."""
+    return {region: code for code, region in db.session.execute(
+        select(Unit.code, Unit.region_code).where(Unit.kind == UnitKind.CAMAT_OFFICE.value))}
 
 
-def _office_for(offices: dict[str, Unit], region_code: str) -> Unit | None:
-    return offices.get(".".join(region_code.split(".")[:3]))
-
-
-def _write_events_and_notifications(fired: list[_Fired], now: datetime) -> None:
+def _write_events(fired: list[_Fired]) -> list[int]:
+    """The case events at the thresholds' instants, published to the subscribers (the
+    webhook outbox) in this transaction; returns the ids of the events that notify people."""
     offices = _camat_offices()
     event_rows: list[dict[str, Any]] = []
     meta: list[tuple[_Fired, str]] = []
     for f in fired:
-        office = _office_for(offices, f.case.region_code)
         changes = {
             "clock": f.clock.name, "threshold": f.threshold, "due_at": f.clock.due_at.isoformat(),
             "handoff_id": f.clock.handoff_id,
         }
-        kinds = ["sla.warning"] if f.threshold < 100 else ["sla.breached", "case.escalated"]
+        kinds = ("sla.warning",) if f.threshold < 100 else ("sla.breached", "case.escalated")
         for kind in kinds:
             data = dict(changes)
             if kind == "case.escalated":
-                data["escalated_to"] = office.code if office else None
+                data["escalated_to"] = offices.get(".".join(f.case.region_code.split(".")[:3]))
             event_rows.append({
                 "case_id": f.case.id, "handoff_id": f.clock.handoff_id, "type": kind, "at": f.instant,
                 "actor_user_id": None, "actor_unit_id": None, "actor_label": "sistem SLA",
@@ -173,21 +283,8 @@ def _write_events_and_notifications(fired: list[_Fired], now: datetime) -> None:
                 "body": None, "changes": data,
             })
             meta.append((f, kind))
-    ids = db.session.execute(
-        insert(CaseEvent).returning(CaseEvent.id, sort_by_parameter_order=True), event_rows
-    ).scalars().all()
+    ids = bulk_insert(CaseEvent.__table__, event_rows, return_ids=True)
 
-    unit_ids: set[int] = set()
-    for f, _ in meta:
-        unit_ids.add(f.case.owner_unit_id)
-        if f.handoff is not None:
-            unit_ids.add(f.handoff.to_unit_id)
-        office = _office_for(offices, f.case.region_code)
-        if office is not None:
-            unit_ids.add(office.id)
-    directory = Directory(unit_ids)
-
-    notifications: list[dict[str, object]] = []
     published: list[PublishedEvent] = []
     for event_id, (f, kind) in zip(ids, meta, strict=True):
         published.append(PublishedEvent(
@@ -199,39 +296,5 @@ def _write_events_and_notifications(fired: list[_Fired], now: datetime) -> None:
             handoff_to_unit_id=f.handoff.to_unit_id if f.handoff else None,
             details={"clock": f.clock.name, "threshold": f.threshold},
         ))
-        if kind == "case.escalated":
-            continue  # the sla.breached notification already tells the managers
-        notifications.extend(_notifications_for(directory, offices, f, kind, event_id, now))
-    insert_notifications(notifications)
     publish(published)
-
-
-def _notifications_for(directory: Directory, offices: dict[str, Unit], f: _Fired, kind: str,
-                       event_id: int, now: datetime) -> list[dict[str, object]]:
-    label = case_label(f.case.tracking_code, f.case.title)
-    what = CLOCK_LABEL[f.clock.name]
-    due = local_text(f.clock.due_at)
-    # Who works the item: the assisting/receiving unit's liaisons for a handoff, else the owner.
-    if f.handoff is not None:
-        workers = Recipients(f.handoff.to_unit_id, (Role.LIAISON.value, Role.MANAGER.value))
-    else:
-        workers = Recipients(f.case.owner_unit_id, STAFF_ROLES)
-    if kind == "sla.warning":
-        return notification_rows(
-            directory, event_id=event_id, case_id=f.case.id, kind=kind, at=f.instant, now=now,
-            subject=f"Peringatan SLA {f.threshold}%: {label}",
-            body=(f"Waktu {what} untuk kasus {label} sudah terpakai {f.threshold}%. "
-                  f"Batas waktu: {due}."),
-            recipients=[workers],
-        )
-    office = _office_for(offices, f.case.region_code)
-    recipients = [workers]
-    if office is not None:
-        recipients.append(Recipients(office.id, (Role.MANAGER.value,)))
-    return notification_rows(
-        directory, event_id=event_id, case_id=f.case.id, kind=kind, at=f.instant, now=now,
-        subject=f"Pelanggaran SLA: {label}",
-        body=(f"Batas waktu {what} untuk kasus {label} terlewati pada {due}. "
-              "Kasus ini dieskalasi ke pimpinan kecamatan."),
-        recipients=recipients,
-    )
+    return [event_id for event_id, (_, kind) in zip(ids, meta, strict=True) if kind in SLA_NOTIFIED_TYPES]

@@ -45,9 +45,10 @@ def test_case_shows_every_deadline_with_its_state(client, world, tuesday):  # ty
     assert ack["state"] == "running" and ack["due_at"] == "2026-03-25T07:00:00Z"
 
 
-def test_attention_feed_and_breach_report(client, world, tuesday):  # type: ignore[no-untyped-def]
+def test_attention_feed_and_breach_report(client, world, tuesday, run_worker):  # type: ignore[no-untyped-def]
     case = make_case(world)
     sweep(wib(2026, 3, 27, 14))
+    run_worker()  # the notification fan-out the sweep enqueued after its commit
     clock.set_frozen(wib(2026, 3, 27, 15))
     manager = world.headers("camat-a", "manager")
     feed = client.get("/api/v1/me/attention", headers=manager)

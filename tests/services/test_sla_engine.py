@@ -135,7 +135,7 @@ def test_hold_and_resume_move_deadlines_by_the_paused_working_time(world, at_nye
     assert ("sla.breached", after.due_at.astimezone(WIB), "resolution", 100) in sla_events(case.id)
 
 
-def test_handoff_acknowledgement_clock_on_the_receivers_calendar(world, at_nyepi_week):  # type: ignore[no-untyped-def]
+def test_handoff_acknowledgement_clock_on_the_receivers_calendar(world, at_nyepi_week, run_worker):  # type: ignore[no-untyped-def]
     case = make_case(world)
     staff = world.user("kel-a1", "staff")
     with unit_of_work():
@@ -144,6 +144,7 @@ def test_handoff_acknowledgement_clock_on_the_receivers_calendar(world, at_nyepi
     # One working day after Tuesday 14:00 falls after Nyepi and Lebaran: 25 March 14:00.
     assert handoff.ack_due_at == wib(2026, 3, 25, 14)
     sweep(wib(2026, 3, 25, 14))
+    run_worker()  # the notification fan-out the sweep enqueued after its commit
     ack_events = [e for e in sla_events(case.id) if e[2] == "handoff_ack"]
     assert [e[0] for e in ack_events] == ["sla.warning", "sla.warning", "sla.breached"]
     assert db.session.get(type(handoff), handoff.id).breached is True
@@ -155,9 +156,10 @@ def test_handoff_acknowledgement_clock_on_the_receivers_calendar(world, at_nyepi
     assert kinds == ["sla.warning", "sla.warning", "sla.breached"]
 
 
-def test_breach_escalates_to_the_camat_office_managers(world, at_nyepi_week):  # type: ignore[no-untyped-def]
+def test_breach_escalates_to_the_camat_office_managers(world, at_nyepi_week, run_worker):  # type: ignore[no-untyped-def]
     case = make_case(world)
     sweep(wib(2026, 3, 27, 14))
+    run_worker()  # the notification fan-out the sweep enqueued
     manager = world.user("camat-a", "manager")
     other_manager = world.user("camat-b", "manager")
     feed = attention_feed(manager, wib(2026, 3, 27, 14, 5))
@@ -166,7 +168,7 @@ def test_breach_escalates_to_the_camat_office_managers(world, at_nyepi_week):  #
     assert attention_feed(other_manager, wib(2026, 3, 27, 14, 5))["notifications"] == []
 
 
-def test_night_warning_reaches_people_when_the_office_opens(world, app_ctx):  # type: ignore[no-untyped-def]
+def test_night_warning_reaches_people_when_the_office_opens(world, app_ctx, run_worker):  # type: ignore[no-untyped-def]
     # A fallen tree at 18:00 WIB on a Wednesday: urgent, 24x7, 8 hours to resolve.
     clock.set_frozen(wib(2026, 3, 4, 18))
     try:
@@ -180,6 +182,7 @@ def test_night_warning_reaches_people_when_the_office_opens(world, app_ctx):  # 
         case = make_case(world, category="sampah", priority="urgent", at=wib(2026, 3, 4, 18))
         assert case.resolution_due_at == wib(2026, 3, 5, 2)  # 24x7: 8 plain hours
         sweep(wib(2026, 3, 4, 22, 30))
+        run_worker()  # the notification fan-out the sweep enqueued
         staff = world.user("kel-a1", "staff")
         warning_at = [e for e in sla_events(case.id) if e[2] == "resolution"][0][1]
         assert warning_at == wib(2026, 3, 4, 22)  # recorded at its exact time
@@ -264,3 +267,99 @@ def test_cancelled_case_stops_its_clocks(world, at_nyepi_week):  # type: ignore[
         case_service.cancel_case(world.user("camat-a", "manager"), case.id, "spam", wib(2026, 3, 17, 15))
     assert sweep(wib(2026, 5, 1, 9)) == 0
     assert {c.state for c in db.session.execute(select(SlaClock)).scalars()} == {"stopped"}
+
+
+def test_incremental_schedule_matches_the_full_count() -> None:
+    """The sweep counts the next threshold on from the one that fired; the instants are
+    exactly those counted from the clock's start (the calendar's ``add`` is additive)."""
+    import random
+
+    from coord.domain.calendar import ALWAYS_OPEN
+    from coord.services.sla import next_threshold_after, threshold_percents
+
+    rng = random.Random(20260317)
+    base = wib(2025, 12, 1, 0)
+    compared = 0
+    for _ in range(150):
+        calendar = rng.choice([DEFAULT_CALENDAR, ALWAYS_OPEN])
+        started = base + timedelta(minutes=rng.randrange(0, 400 * 1440), seconds=rng.randrange(60))
+        target = rng.choice([60, 120, 480, 1440, 2400, 7200, 43200])
+        paused = rng.choice([0, 0, rng.randrange(1, 5000)])
+        percents = threshold_percents(rng.choice([[50, 80], [25, 50, 75], [80], [33, 66]]))
+
+        def full(p: int) -> datetime:
+            return calendar.add(started, target * p / 100 + paused)  # noqa: B023
+
+        for after, nxt in zip(percents, percents[1:], strict=False):
+            got = next_threshold_after(calendar, started_at=started, target_minutes=target,
+                                       paused_minutes=paused, percents=percents, after=after,
+                                       after_at=full(after))
+            assert got == (nxt, full(nxt)), (calendar.always_open, started, target, paused, after)
+            compared += 1
+        assert next_threshold_after(calendar, started_at=started, target_minutes=target,
+                                    paused_minutes=paused, percents=percents, after=100,
+                                    after_at=full(100)) == (None, None)
+    assert compared > 150
+
+
+def test_lost_notification_jobs_are_made_up_for(world, at_nyepi_week, monkeypatch):  # type: ignore[no-untyped-def]
+    from coord.services import sla_sweep
+    from coord.services.notifications import notify_recent_sla_events, notify_sla_events
+
+    def notifications() -> list[tuple[int, int]]:
+        db.session.rollback()  # a fresh read (SQLite keeps a snapshot per transaction)
+        return sorted((u, e) for u, e in db.session.execute(select(Notification.user_id, Notification.event_id)))
+
+    manager = world.user("camat-a", "manager")
+    # Redis refuses the fan-out job at commit: the sweep writes the notifications itself.
+    first = make_case(world)
+    monkeypatch.setattr(sla_sweep, "enqueue_now", lambda *a, **k: False)
+    assert sweep(wib(2026, 3, 26, 10)) == 1
+    warned = notifications()
+    assert warned and {e for _, e in warned} == set(db.session.execute(
+        select(CaseEvent.id).where(CaseEvent.case_id == first.id, CaseEvent.type == "sla.warning")).scalars())
+
+    # The job is accepted and then lost (worker killed, Redis flushed): nothing is written ...
+    monkeypatch.setattr(sla_sweep, "enqueue_now", lambda *a, **k: True)
+    assert sweep(wib(2026, 3, 27, 14)) == 3
+    assert notifications() == warned
+    # ... until the periodic safety net notifies the recent SLA events that lack them.
+    notify_recent_sla_events(wib(2026, 3, 27, 14, 10))
+    repaired = notifications()
+    breach_id = db.session.execute(
+        select(CaseEvent.id).where(CaseEvent.case_id == first.id, CaseEvent.type == "sla.breached")
+    ).scalar_one()
+    assert (manager.id, breach_id) in repaired
+    assert len(repaired) > len(warned)
+    # Every fan-out is idempotent: running any of them again writes nothing new.
+    notify_recent_sla_events(wib(2026, 3, 27, 14, 20))
+    with unit_of_work():
+        notify_sla_events([e for _, e in repaired], wib(2026, 3, 27, 14, 30))
+    assert notifications() == repaired
+    # The same notifications as the inline fan-out writes in the sweep's own transaction.
+    second = make_case(world, at=wib(2026, 3, 17, 14))
+    assert sweep(wib(2026, 3, 27, 14, 1), notify="inline") == 4  # 3 warnings and the breach
+    inline = {e for _, e in notifications() if e not in {e for _, e in repaired}}
+    assert inline == set(db.session.execute(
+        select(CaseEvent.id).where(CaseEvent.case_id == second.id,
+                                   CaseEvent.type.in_(("sla.warning", "sla.breached")))).scalars())
+
+
+def test_sla_events_are_published_to_subscribers(world, at_nyepi_week, monkeypatch):  # type: ignore[no-untyped-def]
+    from coord.services import events as event_service
+
+    seen: list = []
+    monkeypatch.setattr(event_service, "EVENT_SUBSCRIBERS",
+                        [*event_service.EVENT_SUBSCRIBERS, seen.extend])
+    case = make_case(world)
+    seen.clear()
+    assert sweep(wib(2026, 3, 27, 14)) == 4  # 3 warnings and the response breach
+    rows = db.session.execute(
+        select(CaseEvent.id, CaseEvent.type, CaseEvent.at, CaseEvent.case_version)
+        .where(CaseEvent.case_id == case.id, CaseEvent.type != "case.created").order_by(CaseEvent.id)
+    ).all()
+    assert sorted(r.type for r in rows) == ["case.escalated", "sla.breached", "sla.warning",
+                                            "sla.warning", "sla.warning"]
+    assert [(e.event_id, e.type, e.at, e.case_version) for e in seen] == [tuple(r) for r in rows]
+    # One version bump for the breach, carried by every event of the batch.
+    assert {r.case_version for r in rows} == {db.session.get(Case, case.id).version}
