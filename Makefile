@@ -63,7 +63,9 @@ run: venv translations migrate ## migrate, seed the demo data, start web + worke
 	@echo
 	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile
 
-test: venv translations ## run the whole suite on PostgreSQL, then on SQLite; fails if either fails
+test: venv translations ## lint, then the whole suite on PostgreSQL and on SQLite; fails if any fails
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	@failed=""; \
 	$(MAKE) --no-print-directory test-pg || failed="$$failed PostgreSQL"; \
 	$(MAKE) --no-print-directory test-sqlite || failed="$$failed SQLite"; \

@@ -92,8 +92,9 @@ def run_checked(cmd: list[str], env: dict[str, str], what: str, timeout: float =
 
 def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     fh = open(log, "ab")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
+    )
     fh.close()
     _STARTED.append(proc)
     return proc
@@ -125,17 +126,34 @@ def cleanup() -> None:
 
 def gunicorn_cmd(args: argparse.Namespace, app: str, log: Path) -> list[str]:
     return [
-        _tool("gunicorn"), "--bind", f"127.0.0.1:{args.port}",
-        "--workers", str(args.workers), "--worker-class", args.worker_class,
-        "--threads", str(args.threads), "--backlog", "2048",
-        "--keep-alive", "5", "--log-level", "warning", "--error-logfile", str(log),
-        "--timeout", "60", app,
+        _tool("gunicorn"),
+        "--bind",
+        f"127.0.0.1:{args.port}",
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        args.worker_class,
+        "--threads",
+        str(args.threads),
+        "--backlog",
+        "2048",
+        "--keep-alive",
+        "5",
+        "--log-level",
+        "warning",
+        "--error-logfile",
+        str(log),
+        "--timeout",
+        "60",
+        app,
     ]
 
 
 def gunicorn_settings(args: argparse.Namespace) -> str:
-    return (f"--workers {args.workers} --worker-class {args.worker_class} "
-            f"--threads {args.threads} --backlog 2048 --keep-alive 5")
+    return (
+        f"--workers {args.workers} --worker-class {args.worker_class} "
+        f"--threads {args.threads} --backlog 2048 --keep-alive 5"
+    )
 
 
 def ensure_port_free(port: int) -> None:
@@ -171,8 +189,11 @@ def wait_workers_ready(master: int, expected: int, timeout: float = 90) -> None:
     while time.monotonic() < deadline:
         pids = worker_pids(master)
         now = {pid: cpu_seconds(pid) for pid in pids}
-        if (len(pids) >= expected and previous.keys() == now.keys()
-                and all(now[p] - previous[p] < 0.05 for p in pids)):
+        if (
+            len(pids) >= expected
+            and previous.keys() == now.keys()
+            and all(now[p] - previous[p] < 0.05 for p in pids)
+        ):
             return
         previous = now
         time.sleep(0.5)
@@ -201,6 +222,7 @@ def worker_pids(master: int) -> list[int]:
 
 def machine_idle(seconds: float = 2.0) -> float:
     """Share of the machine's CPU left idle over ``seconds`` (other people's work shows)."""
+
     def sample() -> tuple[int, int]:
         with open("/proc/stat", encoding="ascii") as fh:
             values = [int(v) for v in fh.readline().split()[1:]]
@@ -269,8 +291,11 @@ def make_fixture(path: str) -> None:
     app = create_app()
     with app.app_context():
         units = {u.code: u for u in db.session.execute(select(Unit)).scalars()}
-        kelurahan = [u for u in units.values()
-                     if u.kind == "kelurahan" and u.region_code.startswith("12.71.08.")]
+        kelurahan = [
+            u
+            for u in units.values()
+            if u.kind == "kelurahan" and u.region_code.startswith("12.71.08.")
+        ]
         agencies = [u for u in units.values() if u.kind == "agency"]
         users = {u.username: u for u in db.session.execute(select(User)).scalars()}
         now = now_utc()
@@ -280,10 +305,17 @@ def make_fixture(path: str) -> None:
             for unit in sorted(kelurahan, key=lambda u: u.code):
                 user = users[f"{unit.code}.staff"]
                 _, plain = issue_token(user, now, name="bench", lifetime=timedelta(days=1))
-                staff.append({"username": user.username, "token": plain, "user_id": user.id,
-                              "unit_id": unit.id, "unit_code": unit.code,
-                              "region_code": unit.region_code,
-                              "label": f"{user.full_name} ({unit.name})"})
+                staff.append(
+                    {
+                        "username": user.username,
+                        "token": plain,
+                        "user_id": user.id,
+                        "unit_id": unit.id,
+                        "unit_code": unit.code,
+                        "region_code": unit.region_code,
+                        "label": f"{user.full_name} ({unit.name})",
+                    }
+                )
             for unit in sorted(agencies, key=lambda u: u.code):
                 user = users[f"{unit.code}.liaison"]
                 _, plain = issue_token(user, now, name="bench", lifetime=timedelta(days=1))
@@ -293,45 +325,85 @@ def make_fixture(path: str) -> None:
             default = c.default_unit.code if c.default_unit is not None else None
             categories[c.code] = default if default in liaisons else None
         policies = [
-            [p.category_id, p.category.code, p.priority, p.id, p.response_minutes,
-             p.resolution_minutes]
+            [
+                p.category_id,
+                p.category.code,
+                p.priority,
+                p.id,
+                p.response_minutes,
+                p.resolution_minutes,
+            ]
             for p in db.session.execute(
                 select(SlaPolicy).where(SlaPolicy.superseded_at.is_(None))
             ).scalars()
-            if p.category.code in {"jalan-rusak", "sampah", "drainase-banjir", "lampu-jalan",
-                                   "air-bersih", "ketertiban-umum"}
+            if p.category.code
+            in {
+                "jalan-rusak",
+                "sampah",
+                "drainase-banjir",
+                "lampu-jalan",
+                "air-bersih",
+                "ketertiban-umum",
+            }
         ]
         # One case created through the service: what a creation writes, row by row, is
         # what D must write too (and its SLA clock rows are D's templates).
         writer = users[staff[0]["username"]]
         with unit_of_work():
-            case, _ = case_service.create_case(writer, case_service.NewCase(
-                title="Template", description="Template case for the D limit",
-                category="jalan-rusak", region_code=staff[0]["region_code"],
-                reporter_privacy="named", reporter_name="Siti Aminah",
-                reporter_phone="081234567890", address="Jl. Demo No. 1"), now_utc())
+            case, _ = case_service.create_case(
+                writer,
+                case_service.NewCase(
+                    title="Template",
+                    description="Template case for the D limit",
+                    category="jalan-rusak",
+                    region_code=staff[0]["region_code"],
+                    reporter_privacy="named",
+                    reporter_name="Siti Aminah",
+                    reporter_phone="081234567890",
+                    address="Jl. Demo No. 1",
+                ),
+                now_utc(),
+            )
         written = rows_referencing_case(case.id)
         clocks = []
         if "sla_clocks" in written:
-            for row in db.session.execute(text(
-                "SELECT name, calendar, notify_unit_id, started_at, target_minutes,"
-                " warning_percents, paused_minutes, due_at, state, next_threshold,"
-                " next_threshold_at FROM sla_clocks WHERE case_id = :id ORDER BY id"
-            ), {"id": case.id}).mappings():
-                clocks.append({
-                    "name": row["name"], "calendar": row["calendar"],
-                    "notify_unit_id": row["notify_unit_id"],
-                    "target_minutes": row["target_minutes"],
-                    "warning_percents": row["warning_percents"],
-                    "state": row["state"], "next_threshold": row["next_threshold"],
-                    "due_after_s": (row["due_at"] - row["started_at"]).total_seconds(),
-                    "next_after_s": ((row["next_threshold_at"] - row["started_at"]).total_seconds()
-                                     if row["next_threshold_at"] is not None else None),
-                })
-    Path(path).write_text(json.dumps({
-        "staff": staff, "liaisons": liaisons, "categories": categories, "policies": policies,
-        "create_writes": written, "clock_templates": clocks,
-    }))
+            for row in db.session.execute(
+                text(
+                    "SELECT name, calendar, notify_unit_id, started_at, target_minutes,"
+                    " warning_percents, paused_minutes, due_at, state, next_threshold,"
+                    " next_threshold_at FROM sla_clocks WHERE case_id = :id ORDER BY id"
+                ),
+                {"id": case.id},
+            ).mappings():
+                clocks.append(
+                    {
+                        "name": row["name"],
+                        "calendar": row["calendar"],
+                        "notify_unit_id": row["notify_unit_id"],
+                        "target_minutes": row["target_minutes"],
+                        "warning_percents": row["warning_percents"],
+                        "state": row["state"],
+                        "next_threshold": row["next_threshold"],
+                        "due_after_s": (row["due_at"] - row["started_at"]).total_seconds(),
+                        "next_after_s": (
+                            (row["next_threshold_at"] - row["started_at"]).total_seconds()
+                            if row["next_threshold_at"] is not None
+                            else None
+                        ),
+                    }
+                )
+    Path(path).write_text(
+        json.dumps(
+            {
+                "staff": staff,
+                "liaisons": liaisons,
+                "categories": categories,
+                "policies": policies,
+                "create_writes": written,
+                "clock_templates": clocks,
+            }
+        )
+    )
 
 
 def rows_referencing_case(case_id: int) -> dict[str, int]:
@@ -341,12 +413,14 @@ def rows_referencing_case(case_id: int) -> dict[str, int]:
     from coord.extensions import db
 
     found = {"cases": 1}
-    refs = db.session.execute(text(
-        "SELECT c.conrelid::regclass::text, a.attname FROM pg_constraint c"
-        " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
-        " WHERE c.contype = 'f' AND c.confrelid = 'cases'::regclass"
-        " AND array_length(c.conkey, 1) = 1"
-    )).all()
+    refs = db.session.execute(
+        text(
+            "SELECT c.conrelid::regclass::text, a.attname FROM pg_constraint c"
+            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
+            " WHERE c.contype = 'f' AND c.confrelid = 'cases'::regclass"
+            " AND array_length(c.conkey, 1) = 1"
+        )
+    ).all()
     for table, column in refs:
         if table == "cases":
             continue
@@ -374,27 +448,57 @@ def handoff_pool(url: str, fixture: dict[str, Any], limit: int) -> list[dict[str
     pool = []
     for i, (case_id, owner_unit_id, category) in enumerate(rows):
         target = fixture["categories"].get(category) or agencies[i % len(agencies)]
-        pool.append({"case_id": case_id, "owner_token": by_unit[owner_unit_id]["token"],
-                     "to_unit": target, "liaison_token": fixture["liaisons"][target]})
+        pool.append(
+            {
+                "case_id": case_id,
+                "owner_token": by_unit[owner_unit_id]["token"],
+                "to_unit": target,
+                "liaison_token": fixture["liaisons"][target],
+            }
+        )
     return pool
 
 
 # -- load ----------------------------------------------------------------------------------
 
 
-def loadgen(args: argparse.Namespace, scenario: str, plan: dict[str, Any], workdir: Path,
-            *, seconds: float | None = None, warmup: float | None = None,
-            server: subprocess.Popen[bytes] | None = None) -> dict[str, Any]:
+def loadgen(
+    args: argparse.Namespace,
+    scenario: str,
+    plan: dict[str, Any],
+    workdir: Path,
+    *,
+    seconds: float | None = None,
+    warmup: float | None = None,
+    server: subprocess.Popen[bytes] | None = None,
+) -> dict[str, Any]:
     seconds = args.seconds if seconds is None else seconds
     warmup = args.warmup if warmup is None else warmup
     plan_path = workdir / f"plan-{scenario}.json"
     out_path = workdir / f"result-{scenario}.json"
     plan_path.write_text(json.dumps(plan))
-    cmd = [sys.executable, str(ROOT / "bench" / "loadgen.py"), "--scenario", scenario,
-           "--url", f"http://127.0.0.1:{args.port}", "--plan", str(plan_path),
-           "--concurrency", str(args.concurrency), "--processes", str(args.load_processes),
-           "--warmup", str(warmup), "--seconds", str(seconds), "--output", str(out_path),
-           "--dbname", dbname_of(args.database_url)]
+    cmd = [
+        sys.executable,
+        str(ROOT / "bench" / "loadgen.py"),
+        "--scenario",
+        scenario,
+        "--url",
+        f"http://127.0.0.1:{args.port}",
+        "--plan",
+        str(plan_path),
+        "--concurrency",
+        str(args.concurrency),
+        "--processes",
+        str(args.load_processes),
+        "--warmup",
+        str(warmup),
+        "--seconds",
+        str(seconds),
+        "--output",
+        str(out_path),
+        "--dbname",
+        dbname_of(args.database_url),
+    ]
     if server is not None:
         cmd += ["--server-pid", str(server.pid)]
     proc = start(cmd, dict(os.environ), workdir / f"loadgen-{scenario}.log")
@@ -411,15 +515,29 @@ def loadgen(args: argparse.Namespace, scenario: str, plan: dict[str, Any], workd
     return result
 
 
-def profiler(args: argparse.Namespace, master: int, name: str, workdir: Path,
-             duration: float) -> subprocess.Popen[bytes] | None:
+def profiler(
+    args: argparse.Namespace, master: int, name: str, workdir: Path, duration: float
+) -> subprocess.Popen[bytes] | None:
     if not args.profile:
         return None
     out = Path(args.profile)
     out.mkdir(parents=True, exist_ok=True)
-    cmd = [_tool("py-spy"), "record", "--pid", str(master), "--subprocesses", "--rate", "250",
-           "--duration", str(int(duration)), "--format", "raw", "--nonblocking",
-           "--output", str(out / f"{name}.folded.txt")]
+    cmd = [
+        _tool("py-spy"),
+        "record",
+        "--pid",
+        str(master),
+        "--subprocesses",
+        "--rate",
+        "250",
+        "--duration",
+        str(int(duration)),
+        "--format",
+        "raw",
+        "--nonblocking",
+        "--output",
+        str(out / f"{name}.folded.txt"),
+    ]
     return start(cmd, dict(os.environ), workdir / f"py-spy-{name}.log")
 
 
@@ -434,12 +552,17 @@ def verdict(rate: float, p99: float, errors: int, limit: float) -> str:
 def cpu_report(results: dict[str, Any]) -> list[str]:
     """CPU milliseconds per request (per transaction for D) in the timed window, and the rate
     each would reach if it had the machine's cores to itself (cores / CPU per request)."""
-    rows = [("F bare Flask", results["F"], "ping"), ("D raw transaction", results["D"], "db"),
-            ("(a) create", results["create"], "create"),
-            ("(b) forward/accept", results["handoff"], "requests")]
+    rows = [
+        ("F bare Flask", results["F"], "ping"),
+        ("D raw transaction", results["D"], "db"),
+        ("(a) create", results["create"], "create"),
+        ("(b) forward/accept", results["handoff"], "requests"),
+    ]
     cores = os.cpu_count() or 1
-    lines = [f"{'CPU ms per request':26} {'server':>7} {'database':>9} {'client':>7} "
-             f"{'others':>7} {'alone/s':>8}   machine busy (others)"]
+    lines = [
+        f"{'CPU ms per request':26} {'server':>7} {'database':>9} {'client':>7} "
+        f"{'others':>7} {'alone/s':>8}   machine busy (others)"
+    ]
     noisy = False
     alone: dict[str, float] = {}
     for name, res, op in rows:
@@ -453,16 +576,22 @@ def cpu_report(results: dict[str, Any]) -> list[str]:
         other_share = cpu["other"] / cpu["machine_capacity"] if cpu["machine_capacity"] else 0
         noisy = noisy or other_share > 0.10
         server = f"{per['server']:7.2f}" if "server" in cpu else f"{'-':>7}"
-        lines.append(f"{name:26} {server} {per['database']:9.2f} {per['client']:7.2f} "
-                     f"{per['other']:7.2f} {alone[op]:8.0f}   {busy:4.0%} ({other_share:.0%})")
+        lines.append(
+            f"{name:26} {server} {per['database']:9.2f} {per['client']:7.2f} "
+            f"{per['other']:7.2f} {alone[op]:8.0f}   {busy:4.0%} ({other_share:.0%})"
+        )
     if {"ping", "db", "create", "requests"} <= alone.keys():
         limit = 1 / (1 / alone["ping"] + 1 / alone["db"])
-        lines.append(f"  by CPU alone: limit {limit:.0f}/s, (a) at {alone['create'] / limit:.1%} "
-                     f"of it, (b) at {alone['requests'] / limit:.1%}")
+        lines.append(
+            f"  by CPU alone: limit {limit:.0f}/s, (a) at {alone['create'] / limit:.1%} "
+            f"of it, (b) at {alone['requests'] / limit:.1%}"
+        )
     if noisy:
-        lines.append("  warning: other processes used more than 10 % of the machine in a timed "
-                     "window: the rates above are understated and CPU per request is inflated "
-                     "(contention); compare runs on a quiet machine")
+        lines.append(
+            "  warning: other processes used more than 10 % of the machine in a timed "
+            "window: the rates above are understated and CPU per request is inflated "
+            "(contention); compare runs on a quiet machine"
+        )
     return lines
 
 
@@ -478,8 +607,13 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
     fwd, acc, both = b["forward"], b["accept"], b["requests"]
     rows.append(("(b) forward POST /cases/{id}/handoffs", fwd, ""))
     rows.append(("(b) accept POST /handoffs/{id}/accept", acc, ""))
-    rows.append(("(b) forward + accept, all requests", both,
-                 verdict(both["rate"], both["p99_ms"], both["errors"], limit)))
+    rows.append(
+        (
+            "(b) forward + accept, all requests",
+            both,
+            verdict(both["rate"], both["p99_ms"], both["errors"], limit),
+        )
+    )
     lines = [
         f"coord API benchmark  {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
         f"machine: {platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -493,34 +627,47 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
     ]
     lines.append("-" * len(lines[-1]))
     for name, r, status in rows:
-        lines.append(f"{name:42} {r['rate']:8.1f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
-                     f"{r['errors']:7d} {r['rate'] / limit:8.1%}  {status}")
+        lines.append(
+            f"{name:42} {r['rate']:8.1f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
+            f"{r['errors']:7d} {r['rate'] / limit:8.1%}  {status}"
+        )
     lines.append("")
-    lines.append(f"{'F bare Flask JSON endpoint (same gunicorn)':42} {big_f:8.1f} "
-                 f"{f['p50_ms']:8.2f} {f['p99_ms']:8.2f} {f['errors']:7d}")
-    lines.append(f"{'D raw psycopg case-creation transaction':42} {big_d:8.1f} "
-                 f"{d['p50_ms']:8.2f} {d['p99_ms']:8.2f} {d['errors']:7d}")
+    lines.append(
+        f"{'F bare Flask JSON endpoint (same gunicorn)':42} {big_f:8.1f} "
+        f"{f['p50_ms']:8.2f} {f['p99_ms']:8.2f} {f['errors']:7d}"
+    )
+    lines.append(
+        f"{'D raw psycopg case-creation transaction':42} {big_d:8.1f} "
+        f"{d['p50_ms']:8.2f} {d['p99_ms']:8.2f} {d['errors']:7d}"
+    )
     lines.append(f"{'limit 1/(1/F + 1/D)':42} {limit:8.1f}")
-    lines.append("  D writes per transaction: " + ", ".join(
-        f"{t} x{n}" for t, n in results["d_writes"].items()))
-    lines.append("  a case creation through the service writes: " + ", ".join(
-        f"{t} x{n}" for t, n in results["create_writes"].items()))
-    missing = {t: n for t, n in results["create_writes"].items()
-               if results["d_writes"].get(t) != n}
+    lines.append(
+        "  D writes per transaction: "
+        + ", ".join(f"{t} x{n}" for t, n in results["d_writes"].items())
+    )
+    lines.append(
+        "  a case creation through the service writes: "
+        + ", ".join(f"{t} x{n}" for t, n in results["create_writes"].items())
+    )
+    missing = {t: n for t, n in results["create_writes"].items() if results["d_writes"].get(t) != n}
     if missing:
         lines.append(f"  warning: D does not write the same rows as a creation: {missing}")
-    lines.append(f"{'DESIGN target: 70 % of the limit':42} {TARGET_SHARE * limit:8.1f}   "
-                 f"p99 < {TARGET_P99_MS:g} ms, no errors")
+    lines.append(
+        f"{'DESIGN target: 70 % of the limit':42} {TARGET_SHARE * limit:8.1f}   "
+        f"p99 < {TARGET_P99_MS:g} ms, no errors"
+    )
     lines.append("")
     lines += cpu_report(results)
     lines.append("")
     rss = results["rss"]
     workers = ", ".join(f"{v:.1f}" for v in rss["workers_mb"])
     worst = max(rss["workers_mb"]) if rss["workers_mb"] else float("nan")
-    lines.append(f"RSS after the run: gunicorn master {rss['master_mb']:.1f} MB, "
-                 f"workers {workers} MB"
-                 f"  (target < {TARGET_RSS_MB:g} MB per web process: "
-                 f"{'PASS' if worst < TARGET_RSS_MB else 'FAIL'})")
+    lines.append(
+        f"RSS after the run: gunicorn master {rss['master_mb']:.1f} MB, "
+        f"workers {workers} MB"
+        f"  (target < {TARGET_RSS_MB:g} MB per web process: "
+        f"{'PASS' if worst < TARGET_RSS_MB else 'FAIL'})"
+    )
     for label, res in (("create", results["create"]), ("handoff", results["handoff"])):
         for op, r in res["ops"].items():
             if op == "requests":
@@ -539,9 +686,14 @@ D_WRITES = {"cases": 1, "case_units": 2, "case_events": 1}
 
 
 def d_plan(args: argparse.Namespace, fixture: dict[str, Any]) -> dict[str, Any]:
-    return {"dsn": args.database_url, "fixture": {
-        "writers": fixture["staff"], "policies": fixture["policies"],
-        "clocks": fixture["clock_templates"]}}
+    return {
+        "dsn": args.database_url,
+        "fixture": {
+            "writers": fixture["staff"],
+            "policies": fixture["policies"],
+            "clocks": fixture["clock_templates"],
+        },
+    }
 
 
 def d_writes(fixture: dict[str, Any]) -> dict[str, int]:
@@ -558,11 +710,17 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         print("preparing database", args.database_url, flush=True)
         reset_database(args.database_url)
         run_checked([_tool("flask"), "--app", "wsgi", "db", "upgrade"], env, "flask db upgrade")
-        run_checked([_tool("flask"), "--app", "wsgi", "coord", "seed-demo", "--cases", "0"], env,
-                    "flask coord seed-demo")
+        run_checked(
+            [_tool("flask"), "--app", "wsgi", "coord", "seed-demo", "--cases", "0"],
+            env,
+            "flask coord seed-demo",
+        )
     fixture_path = workdir / "fixture.json"
-    run_checked([sys.executable, str(Path(__file__).resolve()), "--internal-fixture",
-                 str(fixture_path)], env, "token and fixture creation")
+    run_checked(
+        [sys.executable, str(Path(__file__).resolve()), "--internal-fixture", str(fixture_path)],
+        env,
+        "token and fixture creation",
+    )
     fixture = json.loads(fixture_path.read_text())
     results["create_writes"] = fixture["create_writes"]
     results["d_writes"] = d_writes(fixture)
@@ -579,8 +737,11 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     # F: the bare Flask app under the same gunicorn settings.
     print(f"F: bare Flask app, gunicorn {gunicorn_settings(args)}", flush=True)
     ensure_port_free(args.port)
-    server = start(gunicorn_cmd(args, "bench.bare_app:app", workdir / "gunicorn-bare.log"),
-                   env, workdir / "gunicorn-bare.out")
+    server = start(
+        gunicorn_cmd(args, "bench.bare_app:app", workdir / "gunicorn-bare.log"),
+        env,
+        workdir / "gunicorn-bare.out",
+    )
     try:
         wait_http(f"http://127.0.0.1:{args.port}/ping", server)
         wait_workers_ready(server.pid, args.workers)
@@ -595,18 +756,27 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     # The service.
     print(f"coord: wsgi:app, gunicorn {gunicorn_settings(args)}", flush=True)
     ensure_port_free(args.port)
-    server = start(gunicorn_cmd(args, "wsgi:app", workdir / "gunicorn-app.log"), env,
-                   workdir / "gunicorn-app.out")
+    server = start(
+        gunicorn_cmd(args, "wsgi:app", workdir / "gunicorn-app.log"),
+        env,
+        workdir / "gunicorn-app.out",
+    )
     try:
         wait_http(f"http://127.0.0.1:{args.port}/healthz", server)
         wait_workers_ready(server.pid, args.workers)
         span = args.warmup + args.seconds
         print("(a) POST /api/v1/cases", flush=True)
         prof = profiler(args, server.pid, "create", workdir, span)
-        results["create"] = loadgen(args, "create", {
-            "staff": fixture["staff"],
-            "categories": sorted(fixture["categories"]),
-        }, workdir, server=server)
+        results["create"] = loadgen(
+            args,
+            "create",
+            {
+                "staff": fixture["staff"],
+                "categories": sorted(fixture["categories"]),
+            },
+            workdir,
+            server=server,
+        )
         if prof is not None:
             prof.wait(timeout=span + 60)
             stop(prof)
@@ -628,8 +798,10 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             stop(prof)
 
         workers = worker_pids(server.pid)
-        results["rss"] = {"master_mb": rss_mb(server.pid),
-                          "workers_mb": [rss_mb(p) for p in workers]}
+        results["rss"] = {
+            "master_mb": rss_mb(server.pid),
+            "workers_mb": [rss_mb(p) for p in workers],
+        }
     finally:
         stop(server)
     return results
@@ -639,26 +811,47 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15.0, help="timed seconds per scenario")
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per scenario")
-    parser.add_argument("--concurrency", type=int, default=8,
-                        help="closed-loop connections (and D threads)")
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="closed-loop connections (and D threads)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4,
-                        help="gunicorn threads per worker (more than 1: gthread worker)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        help="gunicorn threads per worker (more than 1: gthread worker)",
+    )
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
-    parser.add_argument("--load-processes", type=int, default=1,
-                        help="processes of the load generator (threads are split over them)")
+    parser.add_argument(
+        "--load-processes",
+        type=int,
+        default=1,
+        help="processes of the load generator (threads are split over them)",
+    )
     parser.add_argument("--port", type=int, default=8111)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))
-    parser.add_argument("--skip-prepare", action="store_true",
-                        help="keep the database as it is (no reset, migration or seed)")
-    parser.add_argument("--profile", metavar="DIR",
-                        help="record py-spy profiles of the workers during (a) and (b)")
-    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
-                        help="wait up to this long for the machine to be 85 %% idle first")
+    parser.add_argument(
+        "--skip-prepare",
+        action="store_true",
+        help="keep the database as it is (no reset, migration or seed)",
+    )
+    parser.add_argument(
+        "--profile", metavar="DIR", help="record py-spy profiles of the workers during (a) and (b)"
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="wait up to this long for the machine to be 85 %% idle first",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write all results as JSON here")
-    parser.add_argument("--keep-workdir", action="store_true",
-                        help="keep the temporary directory with logs and raw results")
+    parser.add_argument(
+        "--keep-workdir",
+        action="store_true",
+        help="keep the temporary directory with logs and raw results",
+    )
     parser.add_argument("--internal-fixture", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -679,8 +872,9 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(text)
         if args.json:
-            Path(args.json).write_text(json.dumps({"settings": vars(args), "results": results},
-                                                  indent=2, default=str))
+            Path(args.json).write_text(
+                json.dumps({"settings": vars(args), "results": results}, indent=2, default=str)
+            )
         return 0
     except KeyboardInterrupt:
         print("interrupted; stopping everything", file=sys.stderr)

@@ -174,8 +174,9 @@ class _ClosedBeforeResponse(Exception):
     pass
 
 
-def build_request(method: str, path: str, host: str, *, token: str | None = None,
-                  body: Any = None) -> bytes:
+def build_request(
+    method: str, path: str, host: str, *, token: str | None = None, body: Any = None
+) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Accept: application/json"]
     payload = b""
     if token:
@@ -238,9 +239,16 @@ class Recorder:
                 stats.samples.append(detail[:300])
 
     def export(self) -> dict[str, Any]:
-        return {op: {"latencies": s.latencies, "errors": s.errors, "warmup_ok": s.warmup_ok,
-                     "warmup_errors": s.warmup_errors, "samples": s.samples}
-                for op, s in self.ops.items()}
+        return {
+            op: {
+                "latencies": s.latencies,
+                "errors": s.errors,
+                "warmup_ok": s.warmup_ok,
+                "warmup_errors": s.warmup_errors,
+                "samples": s.samples,
+            }
+            for op, s in self.ops.items()
+        }
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -295,23 +303,49 @@ def run_ping(index: int, plan: dict[str, Any], rec: Recorder, deadline: float) -
 
 
 TITLES = [
-    ("jalan-rusak", "Jalan berlubang di depan sekolah",
-     "Lubang besar di badan jalan, sudah dua minggu, membahayakan pengendara sepeda motor "
-     "terutama pada malam hari."),
-    ("sampah", "Sampah tidak diangkut seminggu",
-     "Tumpukan sampah di TPS gang mulai berbau dan dikerumuni lalat; warga minta jadwal "
-     "pengangkutan."),
-    ("drainase-banjir", "Parit tersumbat, air meluap",
-     "Parit di depan rumah warga tersumbat lumpur dan plastik; setiap hujan air meluap ke jalan."),
-    ("lampu-jalan", "Lampu jalan padam",
-     "Tiga lampu penerangan jalan padam sejak awal bulan, jalan gelap dan rawan."),
-    ("air-bersih", "Air PDAM tidak mengalir",
-     "Air PDAM tidak mengalir sejak tiga hari di satu lingkungan, warga membeli air galon."),
-    ("ketertiban-umum", "Parkir liar menutup jalan",
-     "Kendaraan parkir di kedua sisi jalan sehingga angkot dan ambulans sulit lewat."),
+    (
+        "jalan-rusak",
+        "Jalan berlubang di depan sekolah",
+        "Lubang besar di badan jalan, sudah dua minggu, membahayakan pengendara sepeda motor "
+        "terutama pada malam hari.",
+    ),
+    (
+        "sampah",
+        "Sampah tidak diangkut seminggu",
+        "Tumpukan sampah di TPS gang mulai berbau dan dikerumuni lalat; warga minta jadwal "
+        "pengangkutan.",
+    ),
+    (
+        "drainase-banjir",
+        "Parit tersumbat, air meluap",
+        "Parit di depan rumah warga tersumbat lumpur dan plastik; setiap hujan air meluap ke jalan.",
+    ),
+    (
+        "lampu-jalan",
+        "Lampu jalan padam",
+        "Tiga lampu penerangan jalan padam sejak awal bulan, jalan gelap dan rawan.",
+    ),
+    (
+        "air-bersih",
+        "Air PDAM tidak mengalir",
+        "Air PDAM tidak mengalir sejak tiga hari di satu lingkungan, warga membeli air galon.",
+    ),
+    (
+        "ketertiban-umum",
+        "Parkir liar menutup jalan",
+        "Kendaraan parkir di kedua sisi jalan sehingga angkot dan ambulans sulit lewat.",
+    ),
 ]
-NAMES = ["Siti Aminah", "Budi Santoso", "Rahmat Hidayat", "Dewi Lestari", "Ahmad Nasution",
-         "Rina Siregar", "Joko Lubis", "Maria Simanjuntak"]
+NAMES = [
+    "Siti Aminah",
+    "Budi Santoso",
+    "Rahmat Hidayat",
+    "Dewi Lestari",
+    "Ahmad Nasution",
+    "Rina Siregar",
+    "Joko Lubis",
+    "Maria Simanjuntak",
+]
 CHANNELS = ["walk_in", "phone", "whatsapp", "letter", "web"]
 PRIORITIES = ["normal", "normal", "normal", "high", "low", "urgent"]
 
@@ -324,12 +358,18 @@ def case_body(rng: random.Random, region_code: str, categories: set[str]) -> dic
     if privacy != "anonymous":
         reporter.update(name=rng.choice(NAMES), phone=f"0812{rng.randint(10_000_000, 99_999_999)}")
     return {
-        "title": title, "description": description, "category": category,
-        "priority": rng.choice(PRIORITIES), "channel": rng.choice(CHANNELS),
+        "title": title,
+        "description": description,
+        "category": category,
+        "priority": rng.choice(PRIORITIES),
+        "channel": rng.choice(CHANNELS),
         "reporter": reporter,
-        "location": {"region_code": region_code, "address": f"Jl. Demo No. {rng.randint(1, 200)}",
-                     "latitude": round(3.57 + rng.random() / 100, 6),
-                     "longitude": round(98.69 + rng.random() / 100, 6)},
+        "location": {
+            "region_code": region_code,
+            "address": f"Jl. Demo No. {rng.randint(1, 200)}",
+            "latitude": round(3.57 + rng.random() / 100, 6),
+            "longitude": round(98.69 + rng.random() / 100, 6),
+        },
     }
 
 
@@ -339,9 +379,16 @@ def run_create(index: int, plan: dict[str, Any], rec: Recorder, deadline: float)
     staff = plan["staff"]
     me = staff[index % len(staff)]  # each thread acts as one kelurahan's staff
     categories = set(plan.get("categories", []))
-    requests_ = [build_request("POST", "/api/v1/cases", f"{host}:{port}", token=me["token"],
-                               body=case_body(rng, me["region_code"], categories))
-                 for _ in range(32)]
+    requests_ = [
+        build_request(
+            "POST",
+            "/api/v1/cases",
+            f"{host}:{port}",
+            token=me["token"],
+            body=case_body(rng, me["region_code"], categories),
+        )
+        for _ in range(32)
+    ]
     conn = Connection(host, port)
     i = 0
     while time.monotonic() < deadline:
@@ -362,8 +409,13 @@ def run_handoff(index: int, plan: dict[str, Any], rec: Recorder, deadline: float
     for item in mine:
         if time.monotonic() >= deadline:
             break
-        data = build_request("POST", f"/api/v1/cases/{item['case_id']}/handoffs", hostport,
-                             token=item["owner_token"], body=dict(note, to_unit=item["to_unit"]))
+        data = build_request(
+            "POST",
+            f"/api/v1/cases/{item['case_id']}/handoffs",
+            hostport,
+            token=item["owner_token"],
+            body=dict(note, to_unit=item["to_unit"]),
+        )
         status, body, started, ended, detail = _timed_request(conn, data)
         ok = status == 201
         rec.record("forward", started, ended, ok, detail or f"{status} {body[:300]!r}")
@@ -375,9 +427,13 @@ def run_handoff(index: int, plan: dict[str, Any], rec: Recorder, deadline: float
         except (ValueError, KeyError) as exc:
             rec.record("forward", started, ended, False, f"unreadable body: {exc}")
             continue
-        data = build_request("POST", f"/api/v1/handoffs/{handoff_id}/accept", hostport,
-                             token=item["liaison_token"],
-                             body={"note": "Diterima, segera ditangani."})
+        data = build_request(
+            "POST",
+            f"/api/v1/handoffs/{handoff_id}/accept",
+            hostport,
+            token=item["liaison_token"],
+            body={"note": "Diterima, segera ditangani."},
+        )
         status, body, started, ended, detail = _timed_request(conn, data)
         ok = status == 200
         rec.record("accept", started, ended, ok, detail or f"{status} {body[:300]!r}")
@@ -410,8 +466,10 @@ def run_db(index: int, plan: dict[str, Any], rec: Recorder, deadline: float) -> 
         " %s, %s, 0, false, %s, %s + %s * interval '1 minute', %s + %s * interval '1 minute',"
         " false, 1) RETURNING id"
     )
-    insert_units = ("INSERT INTO case_units (case_id, unit_id, relation) VALUES"
-                    " (%s, %s, 'recorder'), (%s, %s, 'owner')")
+    insert_units = (
+        "INSERT INTO case_units (case_id, unit_id, relation) VALUES"
+        " (%s, %s, 'recorder'), (%s, %s, 'owner')"
+    )
     insert_event = (
         "INSERT INTO case_events (case_id, handoff_id, type, at, actor_user_id, actor_unit_id,"
         " actor_label, visibility, case_version, body, changes)"
@@ -441,33 +499,75 @@ def run_db(index: int, plan: dict[str, Any], rec: Recorder, deadline: float) -> 
                 started = time.monotonic()
                 now = datetime.now(UTC)
                 try:
-                    cur.execute(insert_case, (
-                        code, title[1], title[2], category_id, priority, rng.choice(CHANNELS),
-                        now, now, now, privacy, rng.choice(NAMES) if named else None,
-                        f"0812{rng.randint(10_000_000, 99_999_999)}" if named else None,
-                        me["region_code"], f"Jl. Demo No. {rng.randint(1, 200)}",
-                        3.57 + rng.random() / 100, 98.69 + rng.random() / 100,
-                        me["unit_id"], me["user_id"], me["unit_id"], policy_id,
-                        now, resp, now, resol,
-                    ))
+                    cur.execute(
+                        insert_case,
+                        (
+                            code,
+                            title[1],
+                            title[2],
+                            category_id,
+                            priority,
+                            rng.choice(CHANNELS),
+                            now,
+                            now,
+                            now,
+                            privacy,
+                            rng.choice(NAMES) if named else None,
+                            f"0812{rng.randint(10_000_000, 99_999_999)}" if named else None,
+                            me["region_code"],
+                            f"Jl. Demo No. {rng.randint(1, 200)}",
+                            3.57 + rng.random() / 100,
+                            98.69 + rng.random() / 100,
+                            me["unit_id"],
+                            me["user_id"],
+                            me["unit_id"],
+                            policy_id,
+                            now,
+                            resp,
+                            now,
+                            resol,
+                        ),
+                    )
                     case_id = cur.fetchone()[0]  # type: ignore[index]
                     cur.execute(insert_units, (case_id, me["unit_id"], case_id, me["unit_id"]))
-                    cur.execute(insert_event, (
-                        case_id, now, me["user_id"], me["unit_id"], me["label"],
-                        Jsonb({"status": [None, "new"], "owner_unit": [None, me["unit_code"]],
-                               "channel": "walk_in", "category": category_code,
-                               "priority": priority}),
-                    ))
+                    cur.execute(
+                        insert_event,
+                        (
+                            case_id,
+                            now,
+                            me["user_id"],
+                            me["unit_id"],
+                            me["label"],
+                            Jsonb(
+                                {
+                                    "status": [None, "new"],
+                                    "owner_unit": [None, me["unit_code"]],
+                                    "channel": "walk_in",
+                                    "category": category_code,
+                                    "priority": priority,
+                                }
+                            ),
+                        ),
+                    )
                     if insert_clocks is not None:
                         params: list[Any] = []
                         for i, c in enumerate(clocks):
                             target = resp if c["name"] == "response" else resol
-                            params += [case_id, c["name"], calendars[i], c["notify_unit_id"], now,
-                                       target, percents[i],
-                                       now + timedelta(seconds=c["due_after_s"]), c["state"],
-                                       c["next_threshold"],
-                                       (now + timedelta(seconds=c["next_after_s"]))
-                                       if c["next_after_s"] is not None else None]
+                            params += [
+                                case_id,
+                                c["name"],
+                                calendars[i],
+                                c["notify_unit_id"],
+                                now,
+                                target,
+                                percents[i],
+                                now + timedelta(seconds=c["due_after_s"]),
+                                c["state"],
+                                c["next_threshold"],
+                                (now + timedelta(seconds=c["next_after_s"]))
+                                if c["next_after_s"] is not None
+                                else None,
+                            ]
                         cur.execute(insert_clocks, params)
                     conn.commit()
                     ok, detail = True, ""
@@ -586,8 +686,14 @@ class CpuWatch:
 # -- orchestration within the load process -------------------------------------------------
 
 
-def run_threads(scenario: str, plan: dict[str, Any], threads: int, start_at: float,
-                warmup: float, seconds: float) -> dict[str, Any]:
+def run_threads(
+    scenario: str,
+    plan: dict[str, Any],
+    threads: int,
+    start_at: float,
+    warmup: float,
+    seconds: float,
+) -> dict[str, Any]:
     window_start = start_at + warmup
     window_end = window_start + seconds
     recorders = [Recorder(window_start, window_end) for _ in range(threads)]
@@ -612,25 +718,51 @@ def run_threads(scenario: str, plan: dict[str, Any], threads: int, start_at: flo
     for r in recorders:
         for op, data in r.export().items():
             merged.setdefault(op, OpStats()).merge(data)
-    return {"ops": {op: {"latencies": s.latencies, "errors": s.errors, "warmup_ok": s.warmup_ok,
-                         "warmup_errors": s.warmup_errors, "samples": s.samples}
-                    for op, s in merged.items()},
-            "crashed": crashed}
+    return {
+        "ops": {
+            op: {
+                "latencies": s.latencies,
+                "errors": s.errors,
+                "warmup_ok": s.warmup_ok,
+                "warmup_errors": s.warmup_errors,
+                "samples": s.samples,
+            }
+            for op, s in merged.items()
+        },
+        "crashed": crashed,
+    }
 
 
-def _child(scenario: str, plan: dict[str, Any], threads: int, start_at: float, warmup: float,
-           seconds: float, out: Any) -> None:
+def _child(
+    scenario: str,
+    plan: dict[str, Any],
+    threads: int,
+    start_at: float,
+    warmup: float,
+    seconds: float,
+    out: Any,
+) -> None:
     out.put(run_threads(scenario, plan, threads, start_at, warmup, seconds))
 
 
-def run(scenario: str, plan: dict[str, Any], concurrency: int, processes: int, warmup: float,
-        seconds: float, watch: CpuWatch | None = None) -> dict[str, Any]:
+def run(
+    scenario: str,
+    plan: dict[str, Any],
+    concurrency: int,
+    processes: int,
+    warmup: float,
+    seconds: float,
+    watch: CpuWatch | None = None,
+) -> dict[str, Any]:
     processes = max(1, min(processes, concurrency))
-    shares = [concurrency // processes + (1 if i < concurrency % processes else 0)
-              for i in range(processes)]
+    shares = [
+        concurrency // processes + (1 if i < concurrency % processes else 0)
+        for i in range(processes)
+    ]
     start_at = time.monotonic() + 0.5 + 0.2 * processes
     cpu: dict[str, float] = {}
     if watch is not None:
+
         def _watch() -> None:
             time.sleep(max(0.0, start_at + warmup - time.monotonic()))
             watch.begin()
@@ -652,8 +784,11 @@ def run(scenario: str, plan: dict[str, Any], concurrency: int, processes: int, w
         for share in shares:
             child_plan = dict(plan, threads_total=concurrency, thread_offset=offset)
             offset += share
-            p = ctx.Process(target=_child, args=(scenario, child_plan, share, start_at, warmup,
-                                                 seconds, queue), daemon=True)
+            p = ctx.Process(
+                target=_child,
+                args=(scenario, child_plan, share, start_at, warmup, seconds, queue),
+                daemon=True,
+            )
             p.start()
             children.append(p)
         results = []
@@ -668,24 +803,35 @@ def run(scenario: str, plan: dict[str, Any], concurrency: int, processes: int, w
     if watch is not None:
         watcher.join(timeout=5)
     summary = summarise(merged, seconds)
-    return {"scenario": scenario, "concurrency": concurrency, "processes": processes,
-            "warmup_s": warmup, "seconds": seconds, "ops": summary, "crashed": crashed,
-            "cpu_s": cpu}
+    return {
+        "scenario": scenario,
+        "concurrency": concurrency,
+        "processes": processes,
+        "warmup_s": warmup,
+        "seconds": seconds,
+        "ops": summary,
+        "crashed": crashed,
+        "cpu_s": cpu,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), required=True)
-    parser.add_argument("--url", default="http://127.0.0.1:8111",
-                        help="server base URL (loopback only)")
+    parser.add_argument(
+        "--url", default="http://127.0.0.1:8111", help="server base URL (loopback only)"
+    )
     parser.add_argument("--plan", help="JSON file with tokens, ids, dsn (from bench/api.py)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--output", help="write the JSON result here instead of stdout")
-    parser.add_argument("--server-pid", type=int,
-                        help="gunicorn master: account its workers' CPU time in the window")
+    parser.add_argument(
+        "--server-pid",
+        type=int,
+        help="gunicorn master: account its workers' CPU time in the window",
+    )
     parser.add_argument("--dbname", help="account the CPU time of this database's backends")
     args = parser.parse_args(argv)
 
@@ -699,8 +845,9 @@ def main(argv: list[str] | None = None) -> int:
             plan = json.load(fh)
     plan.update(host=host, port=url.port or 80)
     watch = CpuWatch(args.server_pid, args.dbname)
-    result = run(args.scenario, plan, args.concurrency, args.processes, args.warmup, args.seconds,
-                 watch)
+    result = run(
+        args.scenario, plan, args.concurrency, args.processes, args.warmup, args.seconds, watch
+    )
     text = json.dumps(result, indent=2)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:

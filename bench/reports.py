@@ -52,10 +52,26 @@ WALL_PER_WORKING_MINUTE = 4.2
 TARGET_SECONDS = 1.0
 
 KECAMATAN = [
-    "Medan Tuntungan", "Medan Johor", "Medan Amplas", "Medan Denai", "Medan Area",
-    "Medan Kota", "Medan Maimun", "Medan Polonia", "Medan Baru", "Medan Selayang",
-    "Medan Sunggal", "Medan Helvetia", "Medan Petisah", "Medan Barat", "Medan Timur",
-    "Medan Perjuangan", "Medan Tembung", "Medan Deli", "Medan Labuhan", "Medan Marelan",
+    "Medan Tuntungan",
+    "Medan Johor",
+    "Medan Amplas",
+    "Medan Denai",
+    "Medan Area",
+    "Medan Kota",
+    "Medan Maimun",
+    "Medan Polonia",
+    "Medan Baru",
+    "Medan Selayang",
+    "Medan Sunggal",
+    "Medan Helvetia",
+    "Medan Petisah",
+    "Medan Barat",
+    "Medan Timur",
+    "Medan Perjuangan",
+    "Medan Tembung",
+    "Medan Deli",
+    "Medan Labuhan",
+    "Medan Marelan",
     "Medan Belawan",
 ]
 # 146 kelurahan over the 21 kecamatan (Kota Medan has 151; near enough for timing).
@@ -67,14 +83,18 @@ PRIORITIES = (["normal", "high", "low", "urgent"], [70, 15, 10, 5])
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url",
-                        default=os.environ.get("BENCH_REPORTS_DATABASE_URL", DEFAULT_DB))
+    parser.add_argument(
+        "--database-url", default=os.environ.get("BENCH_REPORTS_DATABASE_URL", DEFAULT_DB)
+    )
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--skip-load", action="store_true", help="reuse the loaded database")
-    parser.add_argument("--indexes", action="store_true",
-                        help="also time with the candidate report indexes (created here only)")
+    parser.add_argument(
+        "--indexes",
+        action="store_true",
+        help="also time with the candidate report indexes (created here only)",
+    )
     return parser.parse_args()
 
 
@@ -96,10 +116,21 @@ def reset_database(url: str) -> None:
 
 
 def migrate(url: str) -> None:
-    env = dict(os.environ, DATABASE_URL=url, COORD_ENV="development", FLASK_APP="wsgi",
-               PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        COORD_ENV="development",
+        FLASK_APP="wsgi",
+        PYTHONPATH=str(ROOT),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"flask db upgrade failed:\n{proc.stdout}\n{proc.stderr}")
 
@@ -136,8 +167,10 @@ class Structure:
     def __init__(self) -> None:
         from coord.demo import AGENCIES, CATEGORIES, DAY, PRIORITY_FACTOR, URGENT_24X7
 
-        self.regions: list[tuple[Any, ...]] = [("12", "Sumatera Utara", "province", None),
-                                               ("12.71", "Kota Medan", "city", "12")]
+        self.regions: list[tuple[Any, ...]] = [
+            ("12", "Sumatera Utara", "province", None),
+            ("12.71", "Kota Medan", "city", "12"),
+        ]
         self.units: list[tuple[Any, ...]] = []
         self.kelurahan: list[tuple[int, str, int]] = []  # unit id, region, camat unit id
         self.camat_by_kecamatan: dict[str, int] = {}
@@ -146,8 +179,21 @@ class Structure:
         def unit(code: str, name: str, kind: str, region: str) -> int:
             nonlocal unit_id
             unit_id += 1
-            self.units.append((unit_id, code, name, kind, region, "Asia/Jakarta", None,
-                               f"{code}@bench.medan.go.id", None, None, True))
+            self.units.append(
+                (
+                    unit_id,
+                    code,
+                    name,
+                    kind,
+                    region,
+                    "Asia/Jakarta",
+                    None,
+                    f"{code}@bench.medan.go.id",
+                    None,
+                    None,
+                    True,
+                )
+            )
             return unit_id
 
         for k, (name, count) in enumerate(zip(KECAMATAN, KELURAHAN_PER_KECAMATAN, strict=True)):
@@ -159,8 +205,15 @@ class Structure:
             for j in range(count):
                 kel = f"{kec}.{1001 + j}"
                 self.regions.append((kel, f"Kelurahan {name} {j + 1}", "kelurahan", kec))
-                self.kelurahan.append((unit(f"kel-{slug}-{j + 1}", f"Kantor Lurah {name} {j + 1}",
-                                            "kelurahan", kel), kel, camat))
+                self.kelurahan.append(
+                    (
+                        unit(
+                            f"kel-{slug}-{j + 1}", f"Kantor Lurah {name} {j + 1}", "kelurahan", kel
+                        ),
+                        kel,
+                        camat,
+                    )
+                )
         self.agencies: dict[str, int] = {}
         for code, name in AGENCIES:
             self.agencies[code] = unit(code, name, "agency", "12.71")
@@ -175,48 +228,170 @@ class Structure:
         for cid, (code, name_id, name_en, default, public, tier) in enumerate(CATEGORIES, start=1):
             agency = self.agencies[default] if default else None
             self.category_agency[cid] = agency
-            self.categories.append((cid, code, name_id, name_en, None, agency,
-                                    None if default else "kelurahan", public, True))
+            self.categories.append(
+                (
+                    cid,
+                    code,
+                    name_id,
+                    name_en,
+                    None,
+                    agency,
+                    None if default else "kelurahan",
+                    public,
+                    True,
+                )
+            )
             for priority, factor in PRIORITY_FACTOR.items():
                 policy_id += 1
                 always = code in URGENT_24X7 and priority == "urgent"
                 response = int(3 * DAY * min(factor, 1.0)) if not always else 240
                 resolution = int(tier * DAY * factor) if not always else 1440
                 ack = DAY if not always else 120
-                self.policies.append((policy_id, cid, priority, 1, response, resolution, ack,
-                                      "[50, 80]", "24x7" if always else "business", START, None))
+                self.policies.append(
+                    (
+                        policy_id,
+                        cid,
+                        priority,
+                        1,
+                        response,
+                        resolution,
+                        ack,
+                        "[50, 80]",
+                        "24x7" if always else "business",
+                        START,
+                        None,
+                    )
+                )
                 self.policy[(cid, priority)] = (policy_id, response, resolution, ack)
         self.category_weights = [12, 10, 9, 8, 9, 10, 8, 6, 7, 6, 10, 5][: len(self.categories)]
         self.users = [
-            (1, "setda-medan.manager", "Manajer Setda Kota Medan", None, None, self.secretariat,
-             False, True, "id", START),
-            (2, "camat-medan-area.manager", "Manajer Kantor Camat Medan Area", None, None,
-             self.medan_area_camat, False, True, "id", START),
+            (
+                1,
+                "setda-medan.manager",
+                "Manajer Setda Kota Medan",
+                None,
+                None,
+                self.secretariat,
+                False,
+                True,
+                "id",
+                START,
+            ),
+            (
+                2,
+                "camat-medan-area.manager",
+                "Manajer Kantor Camat Medan Area",
+                None,
+                None,
+                self.medan_area_camat,
+                False,
+                True,
+                "id",
+                START,
+            ),
         ]
         self.user_roles = [(1, "manager"), (2, "manager")]
 
 
 CASE_COLUMNS = (
-    "id", "tracking_code", "title", "description", "category_id", "priority", "channel", "status",
-    "status_before_transfer", "received_at", "created_at", "updated_at", "reporter_privacy",
-    "reporter_name", "region_code", "recorded_by_unit_id", "owner_unit_id", "hold_reason",
-    "resolution_note", "cancel_reason", "resolved_at", "closed_at", "ownership_moves", "bounced",
-    "bounced_at", "sla_policy_id", "first_response_at", "response_due_at", "resolution_due_at",
-    "paused_at", "breached", "resolution_count", "version",
+    "id",
+    "tracking_code",
+    "title",
+    "description",
+    "category_id",
+    "priority",
+    "channel",
+    "status",
+    "status_before_transfer",
+    "received_at",
+    "created_at",
+    "updated_at",
+    "reporter_privacy",
+    "reporter_name",
+    "region_code",
+    "recorded_by_unit_id",
+    "owner_unit_id",
+    "hold_reason",
+    "resolution_note",
+    "cancel_reason",
+    "resolved_at",
+    "closed_at",
+    "ownership_moves",
+    "bounced",
+    "bounced_at",
+    "sla_policy_id",
+    "first_response_at",
+    "response_due_at",
+    "resolution_due_at",
+    "paused_at",
+    "breached",
+    "resolution_count",
+    "version",
 )
 CLOCK_COLUMNS = (
-    "id", "case_id", "handoff_id", "name", "calendar", "notify_unit_id", "started_at",
-    "target_minutes", "warning_percents", "paused_minutes", "paused_at", "due_at", "state",
-    "next_threshold", "next_threshold_at", "breached_at", "completed_at", "minutes_over",
+    "id",
+    "case_id",
+    "handoff_id",
+    "name",
+    "calendar",
+    "notify_unit_id",
+    "started_at",
+    "target_minutes",
+    "warning_percents",
+    "paused_minutes",
+    "paused_at",
+    "due_at",
+    "state",
+    "next_threshold",
+    "next_threshold_at",
+    "breached_at",
+    "completed_at",
+    "minutes_over",
 )
 HANDOFF_COLUMNS = (
-    "id", "case_id", "kind", "from_unit_id", "to_unit_id", "note", "status", "requested_at",
-    "ack_due_at", "acted_at", "reject_reason", "reject_note", "completed_at", "breached", "version",
+    "id",
+    "case_id",
+    "kind",
+    "from_unit_id",
+    "to_unit_id",
+    "note",
+    "status",
+    "requested_at",
+    "ack_due_at",
+    "acted_at",
+    "reject_reason",
+    "reject_note",
+    "completed_at",
+    "breached",
+    "version",
 )
-EVENT_COLUMNS = ("id", "case_id", "handoff_id", "type", "at", "actor_label", "visibility",
-                 "case_version", "changes")
-FEEDBACK_COLUMNS = ("id", "case_id", "resolution_number", "unit_id", "submitted_at",
-                    "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9")
+EVENT_COLUMNS = (
+    "id",
+    "case_id",
+    "handoff_id",
+    "type",
+    "at",
+    "actor_label",
+    "visibility",
+    "case_version",
+    "changes",
+)
+FEEDBACK_COLUMNS = (
+    "id",
+    "case_id",
+    "resolution_number",
+    "unit_id",
+    "submitted_at",
+    "u1",
+    "u2",
+    "u3",
+    "u4",
+    "u5",
+    "u6",
+    "u7",
+    "u8",
+    "u9",
+)
 CALENDAR = '{"timezone": "Asia/Jakarta"}'
 
 
@@ -237,16 +412,31 @@ class CaseGenerator:
         self.feedback: list[tuple[Any, ...]] = []
 
     def flush(self) -> dict[str, list[tuple[Any, ...]]]:
-        out = {"cases": self.cases, "case_units": self.case_units, "handoffs": self.handoffs,
-               "sla_clocks": self.clocks, "case_events": self.events, "feedback": self.feedback}
+        out = {
+            "cases": self.cases,
+            "case_units": self.case_units,
+            "handoffs": self.handoffs,
+            "sla_clocks": self.clocks,
+            "case_events": self.events,
+            "feedback": self.feedback,
+        }
         self.cases, self.case_units, self.clocks = [], [], []
         self.handoffs, self.events, self.feedback = [], [], []
         return out
 
-    def clock(self, case_id: int, name: str, started: datetime, target: int, notify: int, *,
-              handoff_id: int | None = None, closed_over: int | None = None,
-              stopped_at: datetime | None = None,
-              paused_at: datetime | None = None) -> tuple[str, datetime, datetime | None]:
+    def clock(
+        self,
+        case_id: int,
+        name: str,
+        started: datetime,
+        target: int,
+        notify: int,
+        *,
+        handoff_id: int | None = None,
+        closed_over: int | None = None,
+        stopped_at: datetime | None = None,
+        paused_at: datetime | None = None,
+    ) -> tuple[str, datetime, datetime | None]:
         """Append one clock; returns (state, due_at, completed_at)."""
         due = started + wall(target)
         breached_at = completed = None
@@ -265,32 +455,97 @@ class CaseGenerator:
         else:
             state = "running"
         threshold_at = due if state == "running" else None
-        self.clocks.append((self.ids("sla_clocks"), case_id, handoff_id, name, CALENDAR, notify,
-                            started, target, "[50, 80]", 0,
-                            paused_at if state == "paused" else None, due, state,
-                            100 if threshold_at else None, threshold_at, breached_at, completed,
-                            over))
+        self.clocks.append(
+            (
+                self.ids("sla_clocks"),
+                case_id,
+                handoff_id,
+                name,
+                CALENDAR,
+                notify,
+                started,
+                target,
+                "[50, 80]",
+                0,
+                paused_at if state == "paused" else None,
+                due,
+                state,
+                100 if threshold_at else None,
+                threshold_at,
+                breached_at,
+                completed,
+                over,
+            )
+        )
         return state, due, completed
 
-    def handoff(self, case_id: int, kind: str, from_unit: int, to_unit: int, at: datetime,
-                ack_target: int, status: str, notify_camat: int) -> datetime:
+    def handoff(
+        self,
+        case_id: int,
+        kind: str,
+        from_unit: int,
+        to_unit: int,
+        at: datetime,
+        ack_target: int,
+        status: str,
+        notify_camat: int,
+    ) -> datetime:
         """Append a handoff, its ack clock and events; returns when it was answered."""
         rng = self.rng
         handoff_id = self.ids("handoffs")
         answered = status in ("accepted", "rejected", "completed")
         over = int(ack_target * (rng.gammavariate(2.0, 0.45) - 1)) if answered else None
-        state, due, acted = self.clock(case_id, "handoff_ack", at, ack_target, to_unit,
-                                       handoff_id=handoff_id, closed_over=over)
+        state, due, acted = self.clock(
+            case_id, "handoff_ack", at, ack_target, to_unit, handoff_id=handoff_id, closed_over=over
+        )
         reason = rng.choice(REJECT_REASONS) if status == "rejected" else None
-        self.handoffs.append((handoff_id, case_id, kind, from_unit, to_unit, None, status, at, due,
-                              acted, reason, "lihat catatan" if reason == "other" else None,
-                              acted if status == "completed" else None, state == "breached", 1))
-        self.events.append((self.ids("case_events"), case_id, handoff_id, "handoff.requested", at,
-                            "bench", "internal", 1, "{}"))
+        self.handoffs.append(
+            (
+                handoff_id,
+                case_id,
+                kind,
+                from_unit,
+                to_unit,
+                None,
+                status,
+                at,
+                due,
+                acted,
+                reason,
+                "lihat catatan" if reason == "other" else None,
+                acted if status == "completed" else None,
+                state == "breached",
+                1,
+            )
+        )
+        self.events.append(
+            (
+                self.ids("case_events"),
+                case_id,
+                handoff_id,
+                "handoff.requested",
+                at,
+                "bench",
+                "internal",
+                1,
+                "{}",
+            )
+        )
         if answered and acted is not None:
             kind_event = "handoff.rejected" if status == "rejected" else "handoff.accepted"
-            self.events.append((self.ids("case_events"), case_id, handoff_id, kind_event, acted,
-                                "bench", "internal", 1, "{}"))
+            self.events.append(
+                (
+                    self.ids("case_events"),
+                    case_id,
+                    handoff_id,
+                    kind_event,
+                    acted,
+                    "bench",
+                    "internal",
+                    1,
+                    "{}",
+                )
+            )
         return acted or at
 
     def case(self) -> None:
@@ -336,20 +591,31 @@ class CaseGenerator:
         if pending_transfer:
             status = "pending_transfer"
         elif age_days > 45:
-            status = rng.choices(["closed", "resolved", "cancelled", "in_progress", "on_hold"],
-                                 [85, 7, 3, 3, 2])[0]
+            status = rng.choices(
+                ["closed", "resolved", "cancelled", "in_progress", "on_hold"], [85, 7, 3, 3, 2]
+            )[0]
         else:
             status = rng.choices(
                 ["new", "in_progress", "on_hold", "resolved", "closed", "cancelled"],
-                [8, 30, 5, 30, 25, 2])[0]
+                [8, 30, 5, 30, 25, 2],
+            )[0]
         done = status in ("resolved", "closed")
         # Response clock: answered unless still new (or cancelled while new).
         responded = status not in ("new",)
-        r_over = (int(response * (rng.betavariate(2, 4) * 1.5 - 1))
-                  if responded and status != "cancelled" else None)
+        r_over = (
+            int(response * (rng.betavariate(2, 4) * 1.5 - 1))
+            if responded and status != "cancelled"
+            else None
+        )
         r_state, r_due, r_done = self.clock(
-            case_id, "response", received, response, camat, closed_over=r_over,
-            stopped_at=(received + wall(60)) if status == "cancelled" else None)
+            case_id,
+            "response",
+            received,
+            response,
+            camat,
+            closed_over=r_over,
+            stopped_at=(received + wall(60)) if status == "cancelled" else None,
+        )
         resolved_at = closed_at = paused_at = None
         s_over = None
         if done:
@@ -358,8 +624,15 @@ class CaseGenerator:
         if hold is not None and hold > NOW:
             hold = NOW - timedelta(hours=1)
         s_state, s_due, s_done = self.clock(
-            case_id, "resolution", received, resolution, camat, closed_over=s_over,
-            stopped_at=(received + wall(90)) if status == "cancelled" else None, paused_at=hold)
+            case_id,
+            "resolution",
+            received,
+            resolution,
+            camat,
+            closed_over=s_over,
+            stopped_at=(received + wall(90)) if status == "cancelled" else None,
+            paused_at=hold,
+        )
         if done:
             resolved_at = s_done
             if status == "closed" and s_done is not None:
@@ -368,16 +641,43 @@ class CaseGenerator:
             paused_at = hold
         breached = "breached" in (r_state, s_state)
         title = "Laporan warga"
-        self.cases.append((
-            case_id, tracking_code(case_id), title, "Uraian laporan", category, priority,
-            rng.choice(CHANNELS), status, "in_progress" if pending_transfer else None, received,
-            received, max(received, r_done or received), "anonymous", None, region, kel_unit,
-            owner, "menunggu warga" if status == "on_hold" else None,
-            "selesai ditangani" if done else None, "invalid" if status == "cancelled" else None,
-            resolved_at, closed_at, moves, bounced, bounced_at, policy_id,
-            r_done if r_state in ("met", "breached") and r_done else None, r_due, s_due,
-            paused_at, breached, 1 if done else 0, 1,
-        ))
+        self.cases.append(
+            (
+                case_id,
+                tracking_code(case_id),
+                title,
+                "Uraian laporan",
+                category,
+                priority,
+                rng.choice(CHANNELS),
+                status,
+                "in_progress" if pending_transfer else None,
+                received,
+                received,
+                max(received, r_done or received),
+                "anonymous",
+                None,
+                region,
+                kel_unit,
+                owner,
+                "menunggu warga" if status == "on_hold" else None,
+                "selesai ditangani" if done else None,
+                "invalid" if status == "cancelled" else None,
+                resolved_at,
+                closed_at,
+                moves,
+                bounced,
+                bounced_at,
+                policy_id,
+                r_done if r_state in ("met", "breached") and r_done else None,
+                r_due,
+                s_due,
+                paused_at,
+                breached,
+                1 if done else 0,
+                1,
+            )
+        )
         for unit_id, relation in units:
             self.case_units.append((case_id, unit_id, relation))
         if done and resolved_at is not None and rng.random() < 0.3:
@@ -408,19 +708,75 @@ def load(url: str, cases: int, seed: int) -> None:
     with psycopg.connect(url) as conn:
         conn.execute("SET session_replication_role = replica")
         copy_rows(conn, "regions", ("code", "name", "level", "parent_code"), structure.regions)
-        copy_rows(conn, "units", ("id", "code", "name", "kind", "region_code", "timezone",
-                                  "calendar", "email", "phone", "address", "active"),
-                  structure.units)
-        copy_rows(conn, "categories", ("id", "code", "name_id", "name_en", "description",
-                                       "default_unit_id", "default_unit_kind", "public", "active"),
-                  structure.categories)
-        copy_rows(conn, "sla_policies", ("id", "category_id", "priority", "version",
-                                         "response_minutes", "resolution_minutes",
-                                         "handoff_ack_minutes", "warning_percents", "clock",
-                                         "created_at", "superseded_at"), structure.policies)
-        copy_rows(conn, "users", ("id", "username", "full_name", "email", "password_hash",
-                                  "unit_id", "is_service", "active", "locale", "created_at"),
-                  structure.users)
+        copy_rows(
+            conn,
+            "units",
+            (
+                "id",
+                "code",
+                "name",
+                "kind",
+                "region_code",
+                "timezone",
+                "calendar",
+                "email",
+                "phone",
+                "address",
+                "active",
+            ),
+            structure.units,
+        )
+        copy_rows(
+            conn,
+            "categories",
+            (
+                "id",
+                "code",
+                "name_id",
+                "name_en",
+                "description",
+                "default_unit_id",
+                "default_unit_kind",
+                "public",
+                "active",
+            ),
+            structure.categories,
+        )
+        copy_rows(
+            conn,
+            "sla_policies",
+            (
+                "id",
+                "category_id",
+                "priority",
+                "version",
+                "response_minutes",
+                "resolution_minutes",
+                "handoff_ack_minutes",
+                "warning_percents",
+                "clock",
+                "created_at",
+                "superseded_at",
+            ),
+            structure.policies,
+        )
+        copy_rows(
+            conn,
+            "users",
+            (
+                "id",
+                "username",
+                "full_name",
+                "email",
+                "password_hash",
+                "unit_id",
+                "is_service",
+                "active",
+                "locale",
+                "created_at",
+            ),
+            structure.users,
+        )
         copy_rows(conn, "user_roles", ("user_id", "role"), structure.user_roles)
         generator = CaseGenerator(structure, seed)
         chunk = 100_000
@@ -436,10 +792,21 @@ def load(url: str, cases: int, seed: int) -> None:
             copy_rows(conn, "feedback", FEEDBACK_COLUMNS, batch["feedback"])
             elapsed = time.monotonic() - started
             print(f"  loaded {start + chunk:>9,} cases  ({elapsed:5.0f} s)", flush=True)
-        for table in ("units", "categories", "sla_policies", "users", "cases", "handoffs",
-                      "sla_clocks", "case_events", "feedback"):
-            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                         f"(SELECT coalesce(max(id), 1) FROM {table}))")
+        for table in (
+            "units",
+            "categories",
+            "sla_policies",
+            "users",
+            "cases",
+            "handoffs",
+            "sla_clocks",
+            "case_events",
+            "feedback",
+        ):
+            conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT coalesce(max(id), 1) FROM {table}))"
+            )
         conn.commit()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
@@ -450,9 +817,10 @@ def counts(url: str) -> dict[str, int]:
     import psycopg
 
     with psycopg.connect(url) as conn:
-        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore[index]
-                for t in ("cases", "sla_clocks", "handoffs", "case_units", "case_events",
-                          "feedback")}
+        return {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore[index]
+            for t in ("cases", "sla_clocks", "handoffs", "case_units", "case_events", "feedback")
+        }
 
 
 # -- timing ------------------------------------------------------------------------------------
@@ -460,19 +828,16 @@ def counts(url: str) -> dict[str, int]:
 CANDIDATE_INDEXES = {
     # Period filters on received_at, narrow enough for index-only scans of the case columns
     # the reports group and filter by.
-    "bench_ix_cases_received_cover":
-        "cases (received_at) INCLUDE (id, owner_unit_id, category_id, status, region_code)",
+    "bench_ix_cases_received_cover": "cases (received_at) INCLUDE (id, owner_unit_id, category_id, status, region_code)",
     # Case columns that handoff and IKM rows look up by case id.
     "bench_ix_cases_id_cover": "cases (id) INCLUDE (region_code, category_id, bounced_at, "
-                               "owner_unit_id)",
+    "owner_unit_id)",
     # A case's response or resolution clock by (case_id, name), index-only.
-    "bench_ix_sla_clocks_case_name_cover":
-        "sla_clocks (case_id, name) "
-        "INCLUDE (state, target_minutes, minutes_over, due_at, completed_at)",
+    "bench_ix_sla_clocks_case_name_cover": "sla_clocks (case_id, name) "
+    "INCLUDE (state, target_minutes, minutes_over, due_at, completed_at)",
     # A handoff's acknowledgement clock.
-    "bench_ix_sla_clocks_handoff":
-        "sla_clocks (handoff_id) INCLUDE (name, state, target_minutes, minutes_over, completed_at) "
-        "WHERE handoff_id IS NOT NULL",
+    "bench_ix_sla_clocks_handoff": "sla_clocks (handoff_id) INCLUDE (name, state, target_minutes, minutes_over, completed_at) "
+    "WHERE handoff_id IS NOT NULL",
     "bench_ix_handoffs_requested_at": "handoffs (requested_at)",
     "bench_ix_feedback_submitted_at": "feedback (submitted_at)",
 }
@@ -498,8 +863,11 @@ def reports_to_time(app: Any) -> Iterator[tuple[str, str, Callable[[], Any]]]:
             yield scope, "backlog", lambda a=actor, f=filters: reports.backlog_report(a, f, NOW)
             yield scope, "ikm", lambda a=actor, f=filters: reports.ikm_report(a, f, period="month")
     last_year = reports.ReportFilters(*reports.default_public_range(NOW))
-    yield ("public (no login), last 12 months", "public stats",
-           lambda: reports.public_stats(last_year, NOW))
+    yield (
+        "public (no login), last 12 months",
+        "public stats",
+        lambda: reports.public_stats(last_year, NOW),
+    )
     del app
 
 
@@ -522,8 +890,11 @@ def time_reports(url: str, repeat: int) -> list[tuple[str, str, float, float, in
                 times.append(time.perf_counter() - started)
                 size = len(out["rows"]) if isinstance(out, dict) else len(out)
             results.append((scope, name, min(times), statistics.median(times), size))
-            print(f"  {scope:<36} {name:<13} best {min(times) * 1000:7.0f} ms  "
-                  f"median {statistics.median(times) * 1000:7.0f} ms  rows {size}", flush=True)
+            print(
+                f"  {scope:<36} {name:<13} best {min(times) * 1000:7.0f} ms  "
+                f"median {statistics.median(times) * 1000:7.0f} ms  rows {size}",
+                flush=True,
+            )
         db.session.rollback()
     return results
 
@@ -534,8 +905,9 @@ def print_table(title: str, results: list[tuple[str, str, float, float, int]]) -
     print(f"  {'scope':<36} {'report':<13} {'best':>8} {'median':>8} {'rows':>6}  target < 1 s")
     for scope, name, best, median, size in results:
         ok = "ok" if median < TARGET_SECONDS else "SLOW"
-        print(f"  {scope:<36} {name:<13} {best * 1000:6.0f}ms {median * 1000:6.0f}ms "
-              f"{size:>6}  {ok}")
+        print(
+            f"  {scope:<36} {name:<13} {best * 1000:6.0f}ms {median * 1000:6.0f}ms {size:>6}  {ok}"
+        )
 
 
 def create_candidate_indexes(url: str) -> None:

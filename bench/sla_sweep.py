@@ -1178,9 +1178,15 @@ def run_fanout(app: Any, url: str) -> tuple[float, float, float, int]:
             rq.get_queue("default").empty()
         except Exception as exc:  # noqa: BLE001 - Redis is optional for the benchmark
             log(f"  (could not empty the RQ queue: {exc})")
-        ids = db.session.execute(
-            select(CaseEvent.id).where(CaseEvent.type.in_(SLA_NOTIFIED_TYPES)).order_by(CaseEvent.id)
-        ).scalars().all()
+        ids = (
+            db.session.execute(
+                select(CaseEvent.id)
+                .where(CaseEvent.type.in_(SLA_NOTIFIED_TYPES))
+                .order_by(CaseEvent.id)
+            )
+            .scalars()
+            .all()
+        )
         db.session.remove()
         s0, c0, t0 = postgres_cpu(), time.process_time(), time.perf_counter()
         for i in range(0, len(ids), 2000):

@@ -61,7 +61,9 @@ class BaseConfig:
 
     @classmethod
     def load(cls) -> dict[str, Any]:
-        database_url = normalise_database_url(_env("DATABASE_URL", DEFAULT_SQLITE) or DEFAULT_SQLITE)
+        database_url = normalise_database_url(
+            _env("DATABASE_URL", DEFAULT_SQLITE) or DEFAULT_SQLITE
+        )
         redis_url = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
         return {
             "COORD_ENV": cls.ENV_NAME,
@@ -120,10 +122,12 @@ class BaseConfig:
                 "COORD_OPEN311_KEY_SERVICE",
                 "api_key diterbitkan oleh admin coord (flask coord create-open311-key NAMA).",
             ),
-            "COORD_OPEN311_READ_RATE_LIMIT": _env("COORD_OPEN311_READ_RATE_LIMIT",
-                                                  "120 per minute"),
-            "COORD_OPEN311_WRITE_RATE_LIMIT": _env("COORD_OPEN311_WRITE_RATE_LIMIT",
-                                                   "30 per minute"),
+            "COORD_OPEN311_READ_RATE_LIMIT": _env(
+                "COORD_OPEN311_READ_RATE_LIMIT", "120 per minute"
+            ),
+            "COORD_OPEN311_WRITE_RATE_LIMIT": _env(
+                "COORD_OPEN311_WRITE_RATE_LIMIT", "30 per minute"
+            ),
             "COORD_LOG_JSON": _env_bool("COORD_LOG_JSON", True),
             "COORD_LOG_LEVEL": _env("COORD_LOG_LEVEL", "INFO"),
             # Rate limits (Flask-Limiter); storage is Redis, falling back to memory when down.
@@ -144,7 +148,9 @@ class BaseConfig:
             "COORD_WEBHOOK_TIMEOUT": _env_int("COORD_WEBHOOK_TIMEOUT", 10),
             "COORD_WEBHOOK_BATCH": _env_int("COORD_WEBHOOK_BATCH", 100),
             "COORD_WEBHOOK_LEASE_SECONDS": _env_int("COORD_WEBHOOK_LEASE_SECONDS", 120),
-            "COORD_WEBHOOK_ROTATION_OVERLAP_HOURS": _env_int("COORD_WEBHOOK_ROTATION_OVERLAP_HOURS", 24),
+            "COORD_WEBHOOK_ROTATION_OVERLAP_HOURS": _env_int(
+                "COORD_WEBHOOK_ROTATION_OVERLAP_HOURS", 24
+            ),
             "COORD_PASSWORD_HASH_MEMORY_KIB": _env_int("COORD_PASSWORD_HASH_MEMORY_KIB", 65536),
             # E-mail for notifications (off unless COORD_SMTP_HOST is set).
             "COORD_SMTP_HOST": _env("COORD_SMTP_HOST"),
@@ -204,7 +210,9 @@ def engine_options_for(database_url: str) -> dict[str, Any]:
     }
 
 
-def load_config(env: str | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def load_config(
+    env: str | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Return the settings for ``env`` (default ``COORD_ENV``, else development)."""
     name = env or _env("COORD_ENV", "development") or "development"
     try:
@@ -215,5 +223,7 @@ def load_config(env: str | None = None, overrides: Mapping[str, Any] | None = No
     if overrides:
         values.update(overrides)
     values["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(values["SQLALCHEMY_DATABASE_URI"])
-    values.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options_for(values["SQLALCHEMY_DATABASE_URI"]))
+    values.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS", engine_options_for(values["SQLALCHEMY_DATABASE_URI"])
+    )
     return values

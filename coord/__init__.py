@@ -25,8 +25,12 @@ class IdConverter(IntegerConverter):
 
 def create_app(test_config: Mapping[str, Any] | None = None, env: str | None = None) -> Flask:
     """Build the app: config -> extensions -> blueprints -> errors -> cli -> logging."""
-    app = Flask(__name__, instance_relative_config=True, static_folder="web/static",
-                template_folder="web/templates")
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        static_folder="web/static",
+        template_folder="web/templates",
+    )
     app.config.update(load_config(env, test_config))
     app.url_map.converters["id"] = IdConverter
     app.json.sort_keys = False  # keep the schemas' field order: id and status first

@@ -32,20 +32,42 @@ def seed_demo_command(case_count: int) -> None:
 @click.argument("username")
 @click.option("--name", "full_name", required=True)
 @click.option("--unit", "unit_code", required=True, help="Unit code, e.g. kel-sukaramai-1")
-@click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice(["staff", "liaison", "manager", "admin"]))
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(["staff", "liaison", "manager", "admin"]),
+)
 @click.option("--email", default=None)
 @click.option("--service", is_flag=True, help="A machine client (token only, no password login).")
 @click.password_option(required=False, default=None, prompt=False)
-def create_user_command(username: str, full_name: str, unit_code: str, roles: tuple[str, ...],
-                        email: str | None, service: bool, password: str | None) -> None:
+def create_user_command(
+    username: str,
+    full_name: str,
+    unit_code: str,
+    roles: tuple[str, ...],
+    email: str | None,
+    service: bool,
+    password: str | None,
+) -> None:
     """Create a user of a unit with one or more roles."""
     if not service and not password:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with unit_of_work():
-        user = create_user(username, full_name, unit_code, list(roles), now_utc(), password=password,
-                           email=email, is_service=service)
-    click.echo(f"created user {user.username} (id {user.id}) in {unit_code} with roles {', '.join(roles)}")
+        user = create_user(
+            username,
+            full_name,
+            unit_code,
+            list(roles),
+            now_utc(),
+            password=password,
+            email=email,
+            is_service=service,
+        )
+    click.echo(
+        f"created user {user.username} (id {user.id}) in {unit_code} with roles {', '.join(roles)}"
+    )
 
 
 @coord_cli.command("create-token")
@@ -58,8 +80,12 @@ def create_token_command(username: str, name: str, days: int | None) -> None:
     if user is None:
         raise click.ClickException(f"no user '{username}'")
     with unit_of_work():
-        token, plain = issue_token(user, now_utc(), name=name,
-                                   lifetime=timedelta(days=days) if days else timedelta(days=36500))
+        token, plain = issue_token(
+            user,
+            now_utc(),
+            name=name,
+            lifetime=timedelta(days=days) if days else timedelta(days=36500),
+        )
     click.echo(plain)
 
 
@@ -74,8 +100,12 @@ def worker_command(queue_names: tuple[str, ...], burst: bool, fork: bool, name: 
 
     from workers.runtime import make_worker
 
-    worker = make_worker(current_app._get_current_object(), list(queue_names) or None,  # type: ignore[attr-defined]
-                         fork=fork, name=name)
+    worker = make_worker(
+        current_app._get_current_object(),
+        list(queue_names) or None,  # type: ignore[attr-defined]
+        fork=fork,
+        name=name,
+    )
     worker.work(burst=burst, with_scheduler=False)
 
 
@@ -87,6 +117,7 @@ def create_open311_key_command(name: str) -> None:
 
     with unit_of_work():
         client, key = create_client(name, now_utc())
-    click.echo(f"Open311 client '{client.name}' (id {client.id}, key prefix {client.prefix}):",
-               err=True)
+    click.echo(
+        f"Open311 client '{client.name}' (id {client.id}, key prefix {client.prefix}):", err=True
+    )
     click.echo(key)

@@ -68,7 +68,14 @@ CATEGORIES = [
     ("jalan-rusak", "Jalan rusak", "Road damage", "dinas-pu", True, 14),
     ("drainase-banjir", "Drainase dan banjir", "Drainage and flooding", "dinas-pu", True, 14),
     ("lampu-jalan", "Lampu penerangan jalan", "Street lighting", "dinas-pu", True, 5),
-    ("dokumen-kependudukan", "Dokumen kependudukan", "Population documents", "disdukcapil", True, 14),
+    (
+        "dokumen-kependudukan",
+        "Dokumen kependudukan",
+        "Population documents",
+        "disdukcapil",
+        True,
+        14,
+    ),
     ("surat-domisili", "Surat keterangan domisili", "Letter of domicile", None, True, 2),
     ("surat-sktm", "Surat keterangan tidak mampu", "Letter of low income", None, True, 2),
     ("bantuan-sosial", "Bantuan sosial", "Social assistance", "dinsos", True, 60),
@@ -94,8 +101,18 @@ TITLES = {
     "air-bersih": ["Air PDAM tidak mengalir", "Pipa bocor di jalan"],
     "pohon-tumbang": ["Pohon tumbang menutup jalan", "Dahan patah di atas kabel"],
 }
-NAMES = ["Siti Aminah", "Budi Santoso", "Rahmat Hidayat", "Dewi Lestari", "Ahmad Nasution",
-         "Rina Siregar", "Joko Lubis", "Maria Simanjuntak", "Hendra Harahap", "Nur Aisyah"]
+NAMES = [
+    "Siti Aminah",
+    "Budi Santoso",
+    "Rahmat Hidayat",
+    "Dewi Lestari",
+    "Ahmad Nasution",
+    "Rina Siregar",
+    "Joko Lubis",
+    "Maria Simanjuntak",
+    "Hendra Harahap",
+    "Nur Aisyah",
+]
 
 
 def _region(code: str, name: str, level: str, parent: str | None) -> None:
@@ -107,8 +124,13 @@ def _region(code: str, name: str, level: str, parent: str | None) -> None:
 def _unit(code: str, name: str, kind: str, region_code: str) -> Unit:
     unit = db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
     if unit is None:
-        unit = Unit(code=code, name=name, kind=kind, region_code=region_code,
-                    email=f"{code}@demo.medan.go.id")
+        unit = Unit(
+            code=code,
+            name=name,
+            kind=kind,
+            region_code=region_code,
+            email=f"{code}@demo.medan.go.id",
+        )
         db.session.add(unit)
         db.session.flush()
     return unit
@@ -122,7 +144,9 @@ def seed_structure(now: datetime) -> dict[str, Unit]:
     for kec_code, kec_name, kels in [(KECAMATAN[0], KECAMATAN[1], KELURAHAN), NEIGHBOUR]:
         _region(kec_code, kec_name, "kecamatan", CITY[0])
         slug = kec_name.lower().replace(" ", "-")
-        units[f"camat-{slug}"] = _unit(f"camat-{slug}", f"Kantor Camat {kec_name}", "camat_office", kec_code)
+        units[f"camat-{slug}"] = _unit(
+            f"camat-{slug}", f"Kantor Camat {kec_name}", "camat_office", kec_code
+        )
         for suffix, name, kslug in kels:
             code = f"{kec_code}.{suffix}"
             _region(code, name, "kelurahan", kec_code)
@@ -134,33 +158,53 @@ def seed_structure(now: datetime) -> dict[str, Unit]:
         for role in ("staff", "liaison", "manager", "admin"):
             username = f"{code}.{role}"
             if db.session.execute(select(User.id).where(User.username == username)).first() is None:
-                create_user(username, f"{role.title()} {unit.name}", code, [role], now,
-                            password=DEMO_PASSWORD, email=f"{username}@demo.medan.go.id")
+                create_user(
+                    username,
+                    f"{role.title()} {unit.name}",
+                    code,
+                    [role],
+                    now,
+                    password=DEMO_PASSWORD,
+                    email=f"{username}@demo.medan.go.id",
+                )
 
     for code, name_id, name_en, default_unit, public, tier_days in CATEGORIES:
-        category = db.session.execute(select(Category).where(Category.code == code)).scalar_one_or_none()
+        category = db.session.execute(
+            select(Category).where(Category.code == code)
+        ).scalar_one_or_none()
         if category is None:
-            category = Category(code=code, name_id=name_id, name_en=name_en, public=public,
-                                default_unit_id=units[default_unit].id if default_unit else None,
-                                default_unit_kind=None if default_unit else "kelurahan")
+            category = Category(
+                code=code,
+                name_id=name_id,
+                name_en=name_en,
+                public=public,
+                default_unit_id=units[default_unit].id if default_unit else None,
+                default_unit_kind=None if default_unit else "kelurahan",
+            )
             db.session.add(category)
             db.session.flush()
         for priority, factor in PRIORITY_FACTOR.items():
             exists = db.session.execute(
-                select(SlaPolicy.id).where(SlaPolicy.category_id == category.id,
-                                           SlaPolicy.priority == priority)
+                select(SlaPolicy.id).where(
+                    SlaPolicy.category_id == category.id, SlaPolicy.priority == priority
+                )
             ).first()
             if exists:
                 continue
             always = code in URGENT_24X7 and priority == "urgent"
-            db.session.add(SlaPolicy(
-                category_id=category.id, priority=priority, version=1,
-                response_minutes=int(3 * DAY * min(factor, 1.0)) if not always else 4 * 60,
-                resolution_minutes=int(tier_days * DAY * factor) if not always else 24 * 60,
-                handoff_ack_minutes=DAY if not always else 2 * 60,
-                warning_percents=[50, 80], clock="24x7" if always else "business",
-                created_at=now,
-            ))
+            db.session.add(
+                SlaPolicy(
+                    category_id=category.id,
+                    priority=priority,
+                    version=1,
+                    response_minutes=int(3 * DAY * min(factor, 1.0)) if not always else 4 * 60,
+                    resolution_minutes=int(tier_days * DAY * factor) if not always else 24 * 60,
+                    handoff_ack_minutes=DAY if not always else 2 * 60,
+                    warning_percents=[50, 80],
+                    clock="24x7" if always else "business",
+                    created_at=now,
+                )
+            )
     db.session.flush()
     return units
 
@@ -179,13 +223,18 @@ def seed_cases(units: dict[str, Unit], count: int, now: datetime, rng: random.Ra
         staff = users[f"{kel}.staff"]
         privacy = rng.choice(["named", "named", "named", "confidential", "anonymous"])
         data = case_service.NewCase(
-            title=rng.choice(TITLES[cat_code]), description="Laporan warga: " + rng.choice(TITLES[cat_code]),
-            category=cat_code, region_code=units[kel].region_code,
+            title=rng.choice(TITLES[cat_code]),
+            description="Laporan warga: " + rng.choice(TITLES[cat_code]),
+            category=cat_code,
+            region_code=units[kel].region_code,
             channel=rng.choice(["walk_in", "phone", "whatsapp", "letter", "web", "lapor"]),
             priority=rng.choice(["low", "normal", "normal", "normal", "high", "urgent"]),
-            received_at=start, reporter_privacy=privacy,
+            received_at=start,
+            reporter_privacy=privacy,
             reporter_name=None if privacy == "anonymous" else rng.choice(NAMES),
-            reporter_phone=None if privacy == "anonymous" else f"0812{rng.randint(10_000_000, 99_999_999)}",
+            reporter_phone=None
+            if privacy == "anonymous"
+            else f"0812{rng.randint(10_000_000, 99_999_999)}",
             address=f"Jl. Demo No. {rng.randint(1, 200)}",
         )
         t = start + timedelta(minutes=rng.randint(5, 120))
@@ -199,8 +248,16 @@ def seed_cases(units: dict[str, Unit], count: int, now: datetime, rng: random.Ra
     return created
 
 
-def _walk(case_id: int, kel: str, target: str, users: dict[str, User], t: datetime, now: datetime,
-          rng: random.Random, i: int) -> None:
+def _walk(
+    case_id: int,
+    kel: str,
+    target: str,
+    users: dict[str, User],
+    t: datetime,
+    now: datetime,
+    rng: random.Random,
+    i: int,
+) -> None:
     """Move a demo case along a plausible path; stops early to leave every state populated."""
     staff = users[f"{kel}.staff"]
     stop = rng.random()
@@ -214,15 +271,26 @@ def _walk(case_id: int, kel: str, target: str, users: dict[str, User], t: dateti
         return  # stays new
     if target != kel and stop < 0.75:
         with unit_of_work():
-            h = handoff_service.request_handoff(staff, case_id, "transfer", target, "Mohon ditindaklanjuti",
-                                                step(rng.uniform(30, 600)))
+            h = handoff_service.request_handoff(
+                staff,
+                case_id,
+                "transfer",
+                target,
+                "Mohon ditindaklanjuti",
+                step(rng.uniform(30, 600)),
+            )
         if stop < 0.2:
             return  # pending transfer
         liaison = users[f"{target}.liaison"]
         if stop < 0.3:
             with unit_of_work():
-                handoff_service.reject_handoff(liaison, h.id, "not_our_jurisdiction", step(rng.uniform(60, 900)),
-                                               note="Bukan kewenangan kami")
+                handoff_service.reject_handoff(
+                    liaison,
+                    h.id,
+                    "not_our_jurisdiction",
+                    step(rng.uniform(60, 900)),
+                    note="Bukan kewenangan kami",
+                )
             if i % 7 == 0:  # ping-pong: forwarded again and bounced between agencies
                 _ping_pong(case_id, kel, users, t, now, rng)
             return
@@ -237,14 +305,16 @@ def _walk(case_id: int, kel: str, target: str, users: dict[str, User], t: dateti
         return
     if stop < 0.42:
         with unit_of_work():
-            case_service.hold_case(staff, case_id, "Menunggu kelengkapan berkas dari warga",
-                                   step(rng.uniform(60, 600)))
+            case_service.hold_case(
+                staff, case_id, "Menunggu kelengkapan berkas dari warga", step(rng.uniform(60, 600))
+            )
         return
     if stop < 0.47:
         return  # in progress
     with unit_of_work():
-        case_service.resolve_case(staff, case_id, "Sudah ditangani petugas di lapangan",
-                                  step(rng.uniform(600, 8000)))
+        case_service.resolve_case(
+            staff, case_id, "Sudah ditangani petugas di lapangan", step(rng.uniform(600, 8000))
+        )
     if stop < 0.85:
         return  # resolved
     if stop < 0.93:
@@ -255,18 +325,21 @@ def _walk(case_id: int, kel: str, target: str, users: dict[str, User], t: dateti
     with unit_of_work():
         case_service.reopen_case(staff, case_id, "Warga menyatakan belum selesai", step(60))
     with unit_of_work():
-        case_service.cancel_case(manager, case_id, "invalid", step(120),
-                                 note="Laporan tidak dapat diverifikasi")
+        case_service.cancel_case(
+            manager, case_id, "invalid", step(120), note="Laporan tidak dapat diverifikasi"
+        )
 
 
-def _ping_pong(case_id: int, kel: str, users: dict[str, User], t: datetime, now: datetime,
-               rng: random.Random) -> None:
+def _ping_pong(
+    case_id: int, kel: str, users: dict[str, User], t: datetime, now: datetime, rng: random.Random
+) -> None:
     route = [kel, "dinas-pu", "dlh", "dinas-pu", "dlh"]
     for sender, receiver in zip(route, route[1:], strict=False):
         t = min(t + timedelta(hours=rng.uniform(2, 20)), now - timedelta(minutes=1))
         with unit_of_work():
-            h = handoff_service.request_handoff(users[f"{sender}.staff"], case_id, "transfer", receiver,
-                                                "Mohon ditangani", t)
+            h = handoff_service.request_handoff(
+                users[f"{sender}.staff"], case_id, "transfer", receiver, "Mohon ditangani", t
+            )
         t = min(t + timedelta(hours=rng.uniform(1, 10)), now - timedelta(minutes=1))
         with unit_of_work():
             handoff_service.accept_handoff(users[f"{receiver}.liaison"], h.id, t)

@@ -25,7 +25,9 @@ from sqlalchemy import func, select
 
 REQUESTS = Counter("coord_http_requests_total", "HTTP requests", ["method", "endpoint", "status"])
 LATENCY = Histogram(
-    "coord_http_request_seconds", "HTTP request latency", ["endpoint"],
+    "coord_http_request_seconds",
+    "HTTP request latency",
+    ["endpoint"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
@@ -46,22 +48,30 @@ class DatabaseCollector:
 
         with self.app.app_context():
             try:
-                open_cases = GaugeMetricFamily("coord_open_cases", "Open cases by status", labels=["status"])
+                open_cases = GaugeMetricFamily(
+                    "coord_open_cases", "Open cases by status", labels=["status"]
+                )
                 for status, count in db.session.execute(
-                    select(Case.status, func.count()).where(
-                        Case.status.in_([s.value for s in OPEN_CASE_STATUSES])).group_by(Case.status)
+                    select(Case.status, func.count())
+                    .where(Case.status.in_([s.value for s in OPEN_CASE_STATUSES]))
+                    .group_by(Case.status)
                 ):
                     open_cases.add_metric([status], count)
                 yield open_cases
                 due = db.session.execute(
                     select(func.count()).where(SlaClock.next_threshold_at <= now_utc())
                 ).scalar_one()
-                yield GaugeMetricFamily("coord_sla_thresholds_due", "SLA thresholds due, not yet fired", value=due)
+                yield GaugeMetricFamily(
+                    "coord_sla_thresholds_due", "SLA thresholds due, not yet fired", value=due
+                )
                 pending = db.session.execute(
-                    select(func.count()).where(WebhookDelivery.status == DeliveryStatus.PENDING.value)
+                    select(func.count()).where(
+                        WebhookDelivery.status == DeliveryStatus.PENDING.value
+                    )
                 ).scalar_one()
-                yield GaugeMetricFamily("coord_webhook_deliveries_pending", "Webhook deliveries pending",
-                                        value=pending)
+                yield GaugeMetricFamily(
+                    "coord_webhook_deliveries_pending", "Webhook deliveries pending", value=pending
+                )
             except Exception:  # noqa: BLE001 - a scrape must not fail because the DB is down
                 db.session.rollback()
             finally:

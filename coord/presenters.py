@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from coord.domain.privacy import mask_email, mask_name, mask_phone
 from coord.domain.states import CaseStatus, case_actions_allowed
 from coord.domain.tracking import format_tracking_code
@@ -14,11 +13,23 @@ from coord.models import Case, CaseEvent, Handoff, ReporterPrivacy, SlaClock
 def reporter_view(case: Case, visible: bool) -> dict[str, Any]:
     privacy = case.reporter_privacy
     if privacy == ReporterPrivacy.ANONYMOUS.value:
-        return {"privacy": privacy, "name": None, "phone": None, "email": None, "nik": None,
-                "masked": False}
+        return {
+            "privacy": privacy,
+            "name": None,
+            "phone": None,
+            "email": None,
+            "nik": None,
+            "masked": False,
+        }
     if visible:
-        return {"privacy": privacy, "name": case.reporter_name, "phone": case.reporter_phone,
-                "email": case.reporter_email, "nik": case.reporter_nik, "masked": False}
+        return {
+            "privacy": privacy,
+            "name": case.reporter_name,
+            "phone": case.reporter_phone,
+            "email": case.reporter_email,
+            "nik": case.reporter_nik,
+            "masked": False,
+        }
     hide_name = privacy == ReporterPrivacy.CONFIDENTIAL.value
     return {
         "privacy": privacy,
@@ -45,8 +56,12 @@ def clock_view(clock: SlaClock) -> dict[str, Any]:
     }
 
 
-def case_view(case: Case, reporter_visible: bool, clocks: list[SlaClock] | None = None,
-              actions: list[str] | None = None) -> dict[str, Any]:
+def case_view(
+    case: Case,
+    reporter_visible: bool,
+    clocks: list[SlaClock] | None = None,
+    actions: list[str] | None = None,
+) -> dict[str, Any]:
     policy = case.sla_policy
     return {
         "id": case.id,
@@ -69,9 +84,14 @@ def case_view(case: Case, reporter_visible: bool, clocks: list[SlaClock] | None 
             "longitude": case.longitude,
         },
         "owner_unit": {"code": case.owner_unit.code, "name": case.owner_unit.name},
-        "recorded_by_unit": {"code": case.recorded_by_unit.code, "name": case.recorded_by_unit.name},
+        "recorded_by_unit": {
+            "code": case.recorded_by_unit.code,
+            "name": case.recorded_by_unit.name,
+        },
         "assignee": (
-            {"id": case.assignee.id, "full_name": case.assignee.full_name} if case.assignee else None
+            {"id": case.assignee.id, "full_name": case.assignee.full_name}
+            if case.assignee
+            else None
         ),
         "hold_reason": case.hold_reason,
         "resolution_note": case.resolution_note,
@@ -91,7 +111,9 @@ def case_view(case: Case, reporter_visible: bool, clocks: list[SlaClock] | None 
             "breached": case.breached,
             "clocks": [clock_view(c) for c in (clocks or [])],
         },
-        "allowed_actions": actions if actions is not None else case_actions_allowed(CaseStatus(case.status)),
+        "allowed_actions": actions
+        if actions is not None
+        else case_actions_allowed(CaseStatus(case.status)),
         "version": case.version,
         "url": f"/api/v1/cases/{case.id}",
     }

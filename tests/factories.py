@@ -53,13 +53,27 @@ def make_region(code: str, name: str, level: str, parent: str | None) -> Region:
     return region
 
 
-def make_policy(category: Category, priority: str = "normal", *, response: int = 3 * DAY,
-                resolution: int = 5 * DAY, ack: int = DAY, clock: str = "business",
-                version: int = 1) -> SlaPolicy:
-    policy = SlaPolicy(category_id=category.id, priority=priority, version=version,
-                       response_minutes=response, resolution_minutes=resolution,
-                       handoff_ack_minutes=ack, warning_percents=[50, 80], clock=clock,
-                       created_at=now_utc())
+def make_policy(
+    category: Category,
+    priority: str = "normal",
+    *,
+    response: int = 3 * DAY,
+    resolution: int = 5 * DAY,
+    ack: int = DAY,
+    clock: str = "business",
+    version: int = 1,
+) -> SlaPolicy:
+    policy = SlaPolicy(
+        category_id=category.id,
+        priority=priority,
+        version=version,
+        response_minutes=response,
+        resolution_minutes=resolution,
+        handoff_ack_minutes=ack,
+        warning_percents=[50, 80],
+        clock=clock,
+        created_at=now_utc(),
+    )
     db.session.add(policy)
     db.session.flush()
     return policy
@@ -82,12 +96,20 @@ def build_world() -> World:
         for code in UNITS:
             for role in ROLES:
                 world.users[f"{code}.{role}"] = create_user(
-                    f"{code}.{role}", f"{role.title()} {code}", code, [role], now_utc(),
+                    f"{code}.{role}",
+                    f"{role.title()} {code}",
+                    code,
+                    [role],
+                    now_utc(),
                     password="secret-pass",
                 )
         for code, default in (("sampah", "dlh"), ("jalan-rusak", "dinas-pu")):
-            category = Category(code=code, name_id=code.title(), name_en=code.title(),
-                                default_unit_id=world.units[default].id)
+            category = Category(
+                code=code,
+                name_id=code.title(),
+                name_en=code.title(),
+                default_unit_id=world.units[default].id,
+            )
             db.session.add(category)
             db.session.flush()
             for priority in ("low", "normal", "high", "urgent"):
@@ -118,12 +140,14 @@ def new_case_data(**overrides: object) -> case_service.NewCase:
     return case_service.NewCase(**values)  # type: ignore[arg-type]
 
 
-def make_case(world: World, unit: str = "kel-a1", *, at: datetime | None = None,
-              **overrides: object) -> Case:
+def make_case(
+    world: World, unit: str = "kel-a1", *, at: datetime | None = None, **overrides: object
+) -> Case:
     """A new case recorded (and owned) by ``unit``'s staff."""
     with unit_of_work():
-        case, _ = case_service.create_case(world.user(unit, "staff"), new_case_data(**overrides),
-                                           at or now_utc())
+        case, _ = case_service.create_case(
+            world.user(unit, "staff"), new_case_data(**overrides), at or now_utc()
+        )
     return case
 
 

@@ -35,8 +35,10 @@ def empty_database(database_url: str, tmp_path) -> str:  # type: ignore[no-untyp
         return
     name = f"coord_migrations_{uuid.uuid4().hex[:8]}"
     base, _, _ = database_url.rpartition("/")
-    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://") + "/postgres",
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        base.replace("postgresql://", "postgresql+psycopg://") + "/postgres",
+        isolation_level="AUTOCOMMIT",
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     yield f"{base}/{name}"
@@ -46,8 +48,10 @@ def empty_database(database_url: str, tmp_path) -> str:  # type: ignore[no-untyp
 
 
 def test_upgrade_from_empty_matches_the_models_and_downgrades(empty_database: str) -> None:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database,
-                      "RATELIMIT_STORAGE_URI": "memory://"}, env="testing")
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": empty_database, "RATELIMIT_STORAGE_URI": "memory://"},
+        env="testing",
+    )
     with app.app_context():
         upgrade(directory=str(MIGRATIONS))
         with db.engine.connect() as conn:

@@ -48,19 +48,50 @@ class TempPostgres:
         self.data.parent.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.data.parent, "postgres", "postgres")
-        subprocess.run(_as_postgres([str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust",
-                                     "-U", "postgres", "--no-sync"]),
-                       check=True, capture_output=True)
+        subprocess.run(
+            _as_postgres(
+                [
+                    str(self.bin / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
 
     def start(self) -> None:
-        subprocess.run(_as_postgres([
-            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-o",
-            f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start"]), check=True, capture_output=True)
+        subprocess.run(
+            _as_postgres(
+                [
+                    str(self.bin / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.log),
+                    "-w",
+                    "-o",
+                    f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
 
     def stop(self) -> None:
-        subprocess.run(_as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast",
-                                     "-w", "stop"]), check=False, capture_output=True)
+        subprocess.run(
+            _as_postgres(
+                [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]
+            ),
+            check=False,
+            capture_output=True,
+        )
 
     @property
     def url(self) -> str:
@@ -80,15 +111,21 @@ def temp_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TempPost
 
 
 def test_database_restart_fails_cleanly_then_recovers(temp_postgres: TempPostgres) -> None:
-    app: Flask = create_app({"SQLALCHEMY_DATABASE_URI": temp_postgres.url,
-                             "RATELIMIT_STORAGE_URI": "memory://"}, env="testing")
+    app: Flask = create_app(
+        {"SQLALCHEMY_DATABASE_URI": temp_postgres.url, "RATELIMIT_STORAGE_URI": "memory://"},
+        env="testing",
+    )
     with app.app_context():
         db.create_all()
         world = build_world()
         headers = {"Authorization": f"Bearer {token_for(world.user('kel-a1', 'staff'))}"}
     client = app.test_client()
-    body = {"title": "Lampu padam", "description": "Gelap sekali", "category": "jalan-rusak",
-            "location": {"region_code": "12.71.01.1001"}}
+    body = {
+        "title": "Lampu padam",
+        "description": "Gelap sekali",
+        "category": "jalan-rusak",
+        "location": {"region_code": "12.71.01.1001"},
+    }
     assert client.post("/api/v1/cases", headers=headers, json=body).status_code == 201
 
     temp_postgres.stop()

@@ -13,23 +13,40 @@ from workers import queues
 
 @dataclass(frozen=True)
 class Periodic:
-    func: str          # dotted path of the job function
-    interval: int      # seconds
+    func: str  # dotted path of the job function
+    interval: int  # seconds
     queue: str
     description: str
 
 
 SCHEDULE: tuple[Periodic, ...] = (
-    Periodic("workers.sla.sweep_sla", 30, queues.SLA,
-             "fire SLA warnings and breaches that fell due"),
-    Periodic("workers.notifications.notify_recent_sla_events", 600, queues.DEFAULT,
-             "notify SLA events of the last hours whose fan-out job was lost"),
-    Periodic("workers.notifications.send_due_emails", 60, queues.DEFAULT,
-             "e-mail notifications whose recipients' office is now open"),
-    Periodic("workers.webhooks.sweep_outbox", 15, queues.DEFAULT,
-             "enqueue webhook deliveries that fell due or whose job was lost"),
-    Periodic("workers.citizens.close_expired_resolutions", 600, queues.DEFAULT,
-             "close resolved cases whose dispute window (COORD_DISPUTE_DAYS) has passed"),
+    Periodic(
+        "workers.sla.sweep_sla", 30, queues.SLA, "fire SLA warnings and breaches that fell due"
+    ),
+    Periodic(
+        "workers.notifications.notify_recent_sla_events",
+        600,
+        queues.DEFAULT,
+        "notify SLA events of the last hours whose fan-out job was lost",
+    ),
+    Periodic(
+        "workers.notifications.send_due_emails",
+        60,
+        queues.DEFAULT,
+        "e-mail notifications whose recipients' office is now open",
+    ),
+    Periodic(
+        "workers.webhooks.sweep_outbox",
+        15,
+        queues.DEFAULT,
+        "enqueue webhook deliveries that fell due or whose job was lost",
+    ),
+    Periodic(
+        "workers.citizens.close_expired_resolutions",
+        600,
+        queues.DEFAULT,
+        "close resolved cases whose dispute window (COORD_DISPUTE_DAYS) has passed",
+    ),
 )
 
 

@@ -32,8 +32,9 @@ class AppContextJob(FlaskJob):
             job_id_var.reset(token)
 
 
-def make_worker(app: Flask, queues: list[str] | None = None, *, fork: bool = False,
-                name: str | None = None) -> Worker:
+def make_worker(
+    app: Flask, queues: list[str] | None = None, *, fork: bool = False, name: str | None = None
+) -> Worker:
     """A worker on the app's queues (all of them, in priority order, by default)."""
     AppContextJob._app = app
     with app.app_context():
@@ -42,4 +43,6 @@ def make_worker(app: Flask, queues: list[str] | None = None, *, fork: bool = Fal
         for queue in chosen:
             queue.job_class = AppContextJob
         worker_cls = Worker if fork else SimpleWorker
-        return worker_cls(chosen, connection=chosen[0].connection, job_class=AppContextJob, name=name)
+        return worker_cls(
+            chosen, connection=chosen[0].connection, job_class=AppContextJob, name=name
+        )

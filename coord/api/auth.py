@@ -29,7 +29,9 @@ def authenticate_request() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthenticated("Send 'Authorization: Bearer <token>'; get one from POST /api/v1/auth/tokens.")
+        raise NotAuthenticated(
+            "Send 'Authorization: Bearer <token>'; get one from POST /api/v1/auth/tokens."
+        )
     g.actor = user_for_token(token.strip(), now_utc())
 
 

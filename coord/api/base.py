@@ -101,7 +101,10 @@ class CoordParser(FlaskParser):
         try:
             return super()._raw_load_json(req)
         except (RecursionError, ValueError):
-            abort(400, messages={"json": ["Invalid JSON body (too deeply nested, or a number too long)."]})
+            abort(
+                400,
+                messages={"json": ["Invalid JSON body (too deeply nested, or a number too long)."]},
+            )
 
 
 class PaginationParser(CoordParser):

@@ -46,10 +46,14 @@ def html_error(status: int, message: str):  # type: ignore[no-untyped-def]
     from flask_babel import gettext as _
 
     titles = {
-        400: _("Permintaan tidak dapat diproses"), 401: _("Silakan masuk"),
-        403: _("Anda tidak berwenang"), 404: _("Halaman tidak ditemukan"),
-        409: _("Tidak dapat dilakukan sekarang"), 413: _("Berkas terlalu besar"),
-        429: _("Terlalu banyak permintaan"), 503: _("Layanan sedang tidak tersedia"),
+        400: _("Permintaan tidak dapat diproses"),
+        401: _("Silakan masuk"),
+        403: _("Anda tidak berwenang"),
+        404: _("Halaman tidak ditemukan"),
+        409: _("Tidak dapat dilakukan sekarang"),
+        413: _("Berkas terlalu besar"),
+        429: _("Terlalu banyak permintaan"),
+        503: _("Layanan sedang tidak tersedia"),
     }
     hints = {
         403: _("Halaman ini di luar wewenang unit Anda. Hubungi pimpinan bila Anda memerlukannya."),
@@ -58,9 +62,12 @@ def html_error(status: int, message: str):  # type: ignore[no-untyped-def]
         429: _("Tunggu sebentar lalu coba lagi."),
         503: _("Coba lagi dalam beberapa saat."),
     }
-    body = render_template("errors.html", code=status,
-                           title=titles.get(status, HTTPStatus(status).phrase),
-                           message=hints.get(status, message))
+    body = render_template(
+        "errors.html",
+        code=status,
+        title=titles.get(status, HTTPStatus(status).phrase),
+        message=hints.get(status, message),
+    )
     return body, status
 
 
@@ -86,7 +93,7 @@ def register_error_handlers(app: Flask) -> None:
             if status == 422 and errors:
                 message = "Some fields are invalid: " + ", ".join(_field_names(errors)) + "."
         response = error_response(status, message, errors)
-        for name, value in (getattr(exc, "get_headers", lambda: [])() or []):
+        for name, value in getattr(exc, "get_headers", lambda: [])() or []:
             if name.lower() not in ("content-type",):
                 response.headers[name] = value
         return response

@@ -8,13 +8,18 @@ SIGNATURES: tuple[tuple[str, bytes, int], ...] = (
     ("application/pdf", b"%PDF-", 0),
     ("image/webp", b"WEBP", 8),
 )
-EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf", "image/webp": ".webp"}
+EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "application/pdf": ".pdf",
+    "image/webp": ".webp",
+}
 
 
 def sniff(head: bytes) -> str | None:
     """The content type of a file starting with ``head``, or None if it is not allowed."""
     for content_type, magic, offset in SIGNATURES:
-        if head[offset:offset + len(magic)] == magic:
+        if head[offset : offset + len(magic)] == magic:
             if content_type == "image/webp" and head[:4] != b"RIFF":
                 continue
             return content_type

@@ -120,8 +120,9 @@ def nrr(element: ElementTotal) -> Fraction | None:
     return Fraction(element.total, element.answers)
 
 
-def compute_ikm(respondents: int, totals: Mapping[str, ElementTotal],
-                weight: Fraction = WEIGHT_NINTH) -> IkmResult:
+def compute_ikm(
+    respondents: int, totals: Mapping[str, ElementTotal], weight: Fraction = WEIGHT_NINTH
+) -> IkmResult:
     """The index of one unit and period from the per-element totals.
 
     ``totals`` maps each element code (u1..u9) to its answer count and sum; a missing element
@@ -144,7 +145,19 @@ def exact_index(totals: Mapping[str, ElementTotal], weight: Fraction = WEIGHT_NI
 
 
 __all__ = [
-    "BANDS", "ELEMENTS", "ELEMENT_NAMES", "WEIGHTS", "WEIGHT_NINTH", "WEIGHT_REGULATION_WORKSHEET",
-    "Band", "ElementTotal", "IkmResult", "band_of", "compute_ikm", "exact_index", "nrr",
-    "parse_weight", "round_half_up",
+    "BANDS",
+    "ELEMENTS",
+    "ELEMENT_NAMES",
+    "WEIGHTS",
+    "WEIGHT_NINTH",
+    "WEIGHT_REGULATION_WORKSHEET",
+    "Band",
+    "ElementTotal",
+    "IkmResult",
+    "band_of",
+    "compute_ikm",
+    "exact_index",
+    "nrr",
+    "parse_weight",
+    "round_half_up",
 ]

@@ -74,8 +74,12 @@ CASE_TRANSITIONS: dict[str, dict[CaseStatus, str]] = {
     # Manager reassignment of the owner unit (decides bounced cases).
     "reassign": {S.NEW: S.IN_PROGRESS, S.IN_PROGRESS: S.IN_PROGRESS, S.ON_HOLD: S.ON_HOLD},
     # Editing details (title, description, category, priority, location).
-    "edit": {S.NEW: S.NEW, S.IN_PROGRESS: S.IN_PROGRESS, S.ON_HOLD: S.ON_HOLD,
-             S.PENDING_TRANSFER: S.PENDING_TRANSFER},
+    "edit": {
+        S.NEW: S.NEW,
+        S.IN_PROGRESS: S.IN_PROGRESS,
+        S.ON_HOLD: S.ON_HOLD,
+        S.PENDING_TRANSFER: S.PENDING_TRANSFER,
+    },
 }
 
 H = HandoffStatus
@@ -109,7 +113,9 @@ class TransitionRefused(Exception):
         )
 
 
-def case_transition(action: str, current: CaseStatus, previous: CaseStatus | None = None) -> CaseStatus:
+def case_transition(
+    action: str, current: CaseStatus, previous: CaseStatus | None = None
+) -> CaseStatus:
     """Return the status after ``action`` or raise ``TransitionRefused``."""
     table = CASE_TRANSITIONS[action]
     current = CaseStatus(current)

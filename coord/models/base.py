@@ -35,7 +35,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 # BIGINT primary keys on PostgreSQL, INTEGER (rowid alias) on SQLite.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
-JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql").with_variant(sqlite.JSON(), "sqlite")
+JSONType = (
+    JSON().with_variant(postgresql.JSONB(), "postgresql").with_variant(sqlite.JSON(), "sqlite")
+)
 
 
 def enum_check(column: str, values: Any) -> str:

@@ -37,7 +37,7 @@ class Channel(StrEnum):
 
 
 class ReporterPrivacy(StrEnum):
-    NAMED = "named"          # contact data visible to owning units and jurisdiction managers
+    NAMED = "named"  # contact data visible to owning units and jurisdiction managers
     CONFIDENTIAL = "confidential"  # identity known only to the recording unit
     ANONYMOUS = "anonymous"  # no contact data at all
 
@@ -59,8 +59,12 @@ class Case(db.Model):
             "status NOT IN ('resolved', 'closed') OR resolution_note IS NOT NULL",
             name="resolved_has_note",
         ),
-        CheckConstraint("status <> 'cancelled' OR cancel_reason IS NOT NULL", name="cancelled_has_reason"),
-        CheckConstraint("status <> 'on_hold' OR hold_reason IS NOT NULL", name="on_hold_has_reason"),
+        CheckConstraint(
+            "status <> 'cancelled' OR cancel_reason IS NOT NULL", name="cancelled_has_reason"
+        ),
+        CheckConstraint(
+            "status <> 'on_hold' OR hold_reason IS NOT NULL", name="on_hold_has_reason"
+        ),
         CheckConstraint(
             "status <> 'pending_transfer' OR status_before_transfer IS NOT NULL",
             name="pending_transfer_remembers_status",
@@ -78,8 +82,11 @@ class Case(db.Model):
         Index("ix_cases_resolution_due_at", "resolution_due_at"),
         Index("ix_cases_category_priority", "category_id", "priority"),
         # Reports by period read these columns from the index alone (PostgreSQL).
-        Index("ix_cases_received_at", "received_at",
-              postgresql_include=["id", "owner_unit_id", "category_id", "status", "region_code"]),
+        Index(
+            "ix_cases_received_at",
+            "received_at",
+            postgresql_include=["id", "owner_unit_id", "category_id", "status", "region_code"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -156,9 +163,9 @@ class Case(db.Model):
 
 
 class CaseUnitRole(StrEnum):
-    RECORDER = "recorder"       # recorded the case
-    OWNER = "owner"             # owns or owned it
-    ASSIST = "assist"           # asked to assist
+    RECORDER = "recorder"  # recorded the case
+    OWNER = "owner"  # owns or owned it
+    ASSIST = "assist"  # asked to assist
     TRANSFER_TARGET = "transfer_target"  # a transfer was addressed to it
 
 
@@ -171,7 +178,9 @@ class CaseUnit(db.Model):
         Index("ix_case_units_unit", "unit_id", "case_id"),
     )
 
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
     relation: Mapped[str] = mapped_column(String(16), primary_key=True)
 
@@ -185,7 +194,9 @@ class Handoff(db.Model):
             "reject_reason IS NULL OR " + enum_check("reject_reason", RejectReason),
             name="reject_reason_known",
         ),
-        CheckConstraint("status <> 'rejected' OR reject_reason IS NOT NULL", name="rejected_has_reason"),
+        CheckConstraint(
+            "status <> 'rejected' OR reject_reason IS NOT NULL", name="rejected_has_reason"
+        ),
         CheckConstraint("status <> 'completed' OR kind = 'assist'", name="only_assists_complete"),
         CheckConstraint("from_unit_id <> to_unit_id", name="not_to_self"),
         Index("ix_handoffs_to_status", "to_unit_id", "status"),

@@ -20,7 +20,10 @@ class Feedback(db.Model):
     __tablename__ = "feedback"
     __table_args__ = (
         UniqueConstraint("case_id", "resolution_number"),
-        *(CheckConstraint(f"{e} IS NULL OR {e} BETWEEN 1 AND 4", name=f"{e}_range") for e in SKM_ELEMENTS),
+        *(
+            CheckConstraint(f"{e} IS NULL OR {e} BETWEEN 1 AND 4", name=f"{e}_range")
+            for e in SKM_ELEMENTS
+        ),
         Index("ix_feedback_unit_at", "unit_id", "submitted_at"),
         Index("ix_feedback_submitted_at", "submitted_at"),
     )

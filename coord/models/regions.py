@@ -19,8 +19,12 @@ class RegionLevel(StrEnum):
     KELURAHAN = "kelurahan"
 
 
-LEVEL_BY_DEPTH = {1: RegionLevel.PROVINCE, 2: RegionLevel.CITY, 3: RegionLevel.KECAMATAN,
-                  4: RegionLevel.KELURAHAN}
+LEVEL_BY_DEPTH = {
+    1: RegionLevel.PROVINCE,
+    2: RegionLevel.CITY,
+    3: RegionLevel.KECAMATAN,
+    4: RegionLevel.KELURAHAN,
+}
 
 
 class Region(db.Model):

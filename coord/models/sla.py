@@ -6,7 +6,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coord.extensions import db
@@ -23,8 +32,8 @@ class ClockState(StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
     MET = "met"
-    BREACHED = "breached"      # closed after its due time (or still open and past due)
-    STOPPED = "stopped"        # no longer applies (case cancelled, handoff recalled)
+    BREACHED = "breached"  # closed after its due time (or still open and past due)
+    STOPPED = "stopped"  # no longer applies (case cancelled, handoff recalled)
 
 
 class SlaClock(db.Model):
@@ -39,26 +48,52 @@ class SlaClock(db.Model):
     __table_args__ = (
         CheckConstraint(enum_check("name", ClockName), name="name"),
         CheckConstraint(enum_check("state", ClockState), name="state"),
-        CheckConstraint("(name = 'handoff_ack') = (handoff_id IS NOT NULL)", name="handoff_clock_has_handoff"),
+        CheckConstraint(
+            "(name = 'handoff_ack') = (handoff_id IS NOT NULL)", name="handoff_clock_has_handoff"
+        ),
         CheckConstraint("state <> 'paused' OR paused_at IS NOT NULL", name="paused_has_instant"),
-        CheckConstraint("state NOT IN ('met', 'breached') OR completed_at IS NOT NULL OR breached_at IS NOT NULL",
-                        name="closed_has_instant"),
+        CheckConstraint(
+            "state NOT IN ('met', 'breached') OR completed_at IS NOT NULL OR breached_at IS NOT NULL",
+            name="closed_has_instant",
+        ),
         UniqueConstraint("case_id", "name", "handoff_id"),
-        Index("ix_sla_clocks_next_threshold_at", "next_threshold_at",
-              postgresql_where=text("next_threshold_at IS NOT NULL"),
-              sqlite_where=text("next_threshold_at IS NOT NULL")),
+        Index(
+            "ix_sla_clocks_next_threshold_at",
+            "next_threshold_at",
+            postgresql_where=text("next_threshold_at IS NOT NULL"),
+            sqlite_where=text("next_threshold_at IS NOT NULL"),
+        ),
         # The SLA report joins the case clocks by (case_id, name); the handoff report the
         # acknowledgement clocks by handoff_id. INCLUDE lets PostgreSQL answer from the index.
-        Index("ix_sla_clocks_case_name", "case_id", "name",
-              postgresql_include=["state", "target_minutes", "minutes_over", "due_at", "completed_at"]),
-        Index("ix_sla_clocks_handoff", "handoff_id",
-              postgresql_include=["name", "state", "target_minutes", "minutes_over", "completed_at"],
-              postgresql_where=text("handoff_id IS NOT NULL"),
-              sqlite_where=text("handoff_id IS NOT NULL")),
+        Index(
+            "ix_sla_clocks_case_name",
+            "case_id",
+            "name",
+            postgresql_include=[
+                "state",
+                "target_minutes",
+                "minutes_over",
+                "due_at",
+                "completed_at",
+            ],
+        ),
+        Index(
+            "ix_sla_clocks_handoff",
+            "handoff_id",
+            postgresql_include=["name", "state", "target_minutes", "minutes_over", "completed_at"],
+            postgresql_where=text("handoff_id IS NOT NULL"),
+            sqlite_where=text("handoff_id IS NOT NULL"),
+        ),
         # One response and one resolution clock per case (NULL handoff ids never collide in
         # the unique constraint above).
-        Index("uq_sla_clocks_case_clock", "case_id", "name", unique=True,
-              postgresql_where=text("handoff_id IS NULL"), sqlite_where=text("handoff_id IS NULL")),
+        Index(
+            "uq_sla_clocks_case_clock",
+            "case_id",
+            "name",
+            unique=True,
+            postgresql_where=text("handoff_id IS NULL"),
+            sqlite_where=text("handoff_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -115,9 +150,12 @@ class Notification(db.Model):
     __table_args__ = (
         UniqueConstraint("user_id", "event_id"),
         Index("ix_notifications_user_unread", "user_id", "read_at", "deliver_after"),
-        Index("ix_notifications_email_due", "deliver_after",
-              postgresql_where=text("emailed_at IS NULL AND email_wanted"),
-              sqlite_where=text("emailed_at IS NULL AND email_wanted")),
+        Index(
+            "ix_notifications_email_due",
+            "deliver_after",
+            postgresql_where=text("emailed_at IS NULL AND email_wanted"),
+            sqlite_where=text("emailed_at IS NULL AND email_wanted"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

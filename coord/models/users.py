@@ -51,7 +51,9 @@ class UserRole(db.Model):
     __tablename__ = "user_roles"
     __table_args__ = (CheckConstraint(enum_check("role", Role), name="role"),)
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
 
     user: Mapped[User] = relationship(back_populates="role_rows")

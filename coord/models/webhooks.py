@@ -6,7 +6,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coord.extensions import db
@@ -41,7 +50,7 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"
-    CANCELLED = "cancelled"   # endpoint disabled or deleted before delivery
+    CANCELLED = "cancelled"  # endpoint disabled or deleted before delivery
 
 
 class WebhookDelivery(db.Model):
@@ -50,11 +59,17 @@ class WebhookDelivery(db.Model):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         CheckConstraint(enum_check("status", DeliveryStatus), name="status"),
-        CheckConstraint("status <> 'delivered' OR delivered_at IS NOT NULL", name="delivered_has_instant"),
+        CheckConstraint(
+            "status <> 'delivered' OR delivered_at IS NOT NULL", name="delivered_has_instant"
+        ),
         UniqueConstraint("msg_id"),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
-        Index("ix_webhook_deliveries_due", "next_attempt_at",
-              postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

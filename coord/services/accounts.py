@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -47,10 +48,8 @@ def authenticate_password(username: str, password: str) -> User:
     if user is None or not user.active or user.is_service:
         if _DUMMY_HASH is None:
             _DUMMY_HASH = hash_password("not-a-password")
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher().verify(_DUMMY_HASH, password + "x")
-        except VerificationError:
-            pass
         raise NotAuthenticated("Wrong username or password.")
     if not verify_password(user, password):
         raise NotAuthenticated("Wrong username or password.")
@@ -61,15 +60,20 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(user: User, now: datetime, *, name: str = "login",
-                lifetime: timedelta | None = None) -> tuple[ApiToken, str]:
+def issue_token(
+    user: User, now: datetime, *, name: str = "login", lifetime: timedelta | None = None
+) -> tuple[ApiToken, str]:
     """Create a token; the plain value is returned once and never stored."""
     if lifetime is None and not user.is_service:
         lifetime = timedelta(hours=int(current_app.config.get("COORD_TOKEN_HOURS", 12)))
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
-        user_id=user.id, name=name, token_hash=_digest(plain), prefix=plain[:12],
-        created_at=now, expires_at=(now + lifetime) if lifetime else None,
+        user_id=user.id,
+        name=name,
+        token_hash=_digest(plain),
+        prefix=plain[:12],
+        created_at=now,
+        expires_at=(now + lifetime) if lifetime else None,
     )
     db.session.add(token)
     db.session.flush()
@@ -78,10 +82,20 @@ def issue_token(user: User, now: datetime, *, name: str = "login",
 
 def user_for_token(plain: str, now: datetime) -> User:
     # One query for the token, its user and unit (every API request pays this).
-    token = db.session.execute(
-        select(ApiToken).where(ApiToken.token_hash == _digest(plain)).options(joinedload(ApiToken.user))
-    ).unique().scalar_one_or_none()
-    if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+    token = (
+        db.session.execute(
+            select(ApiToken)
+            .where(ApiToken.token_hash == _digest(plain))
+            .options(joinedload(ApiToken.user))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
+    if (
+        token is None
+        or token.revoked_at is not None
+        or (token.expires_at and token.expires_at <= now)
+    ):
         raise NotAuthenticated("The token is unknown, revoked or expired; log in again.")
     user = token.user
     if not user.active:
@@ -89,9 +103,17 @@ def user_for_token(plain: str, now: datetime) -> User:
     return user
 
 
-def create_user(username: str, full_name: str, unit_code: str, roles: list[str], now: datetime, *,
-                password: str | None = None, email: str | None = None,
-                is_service: bool = False) -> User:
+def create_user(
+    username: str,
+    full_name: str,
+    unit_code: str,
+    roles: list[str],
+    now: datetime,
+    *,
+    password: str | None = None,
+    email: str | None = None,
+    is_service: bool = False,
+) -> User:
     unit = db.session.execute(select(Unit).where(Unit.code == unit_code)).scalar_one_or_none()
     if unit is None:
         raise InvalidInput.field("unit", f"unknown unit '{unit_code}'")
@@ -101,8 +123,13 @@ def create_user(username: str, full_name: str, unit_code: str, roles: list[str],
     if db.session.execute(select(User.id).where(User.username == username)).first():
         raise InvalidInput.field("username", f"'{username}' is taken")
     user = User(
-        username=username, full_name=full_name, email=email, unit=unit, unit_id=unit.id,
-        is_service=is_service, created_at=now,
+        username=username,
+        full_name=full_name,
+        email=email,
+        unit=unit,
+        unit_id=unit.id,
+        is_service=is_service,
+        created_at=now,
         password_hash=hash_password(password) if password else None,
     )
     user.role_rows = [UserRole(role=r) for r in sorted(set(roles))]
@@ -115,9 +142,15 @@ def set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
 
 
-def update_user(actor_can_manage: bool, user: User, *, roles: list[str] | None = None,
-                active: bool | None = None, full_name: str | None = None,
-                email: str | None = None) -> User:
+def update_user(
+    actor_can_manage: bool,
+    user: User,
+    *,
+    roles: list[str] | None = None,
+    active: bool | None = None,
+    full_name: str | None = None,
+    email: str | None = None,
+) -> User:
     """Change roles, active flag or contact data of a user (the caller checked the scope)."""
     if not actor_can_manage:
         from coord.services.errors import Forbidden

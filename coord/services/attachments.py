@@ -42,8 +42,9 @@ def _path(key: str) -> Path:
     return storage_root() / key[:2] / key
 
 
-def add_attachment(actor: Actor, case_id: int, stream: IO[bytes], filename: str, visibility: str,
-                   now: datetime) -> Attachment:
+def add_attachment(
+    actor: Actor, case_id: int, stream: IO[bytes], filename: str, visibility: str, now: datetime
+) -> Attachment:
     """Store a file on a case (units working on it may attach). Refused: empty, larger than
     ``COORD_ATTACHMENT_MAX_BYTES``, or not a JPEG, PNG, WebP or PDF by its content.
     Writes ``case.attachment_added``."""
@@ -72,24 +73,42 @@ def add_attachment(actor: Actor, case_id: int, stream: IO[bytes], filename: str,
         path.unlink(missing_ok=True)
         raise
     attachment = Attachment(
-        case_id=case.id, filename=safe_filename(filename), content_type=content_type, size=size,
-        sha256=digest.hexdigest(), storage_key=key,
+        case_id=case.id,
+        filename=safe_filename(filename),
+        content_type=content_type,
+        size=size,
+        sha256=digest.hexdigest(),
+        storage_key=key,
         visibility=Visibility(visibility).value,
-        uploaded_by_id=actor.id if isinstance(actor, User) else None, uploaded_at=now,
+        uploaded_by_id=actor.id if isinstance(actor, User) else None,
+        uploaded_at=now,
     )
     db.session.add(attachment)
     db.session.flush()
     touch(case, now)
-    record_event(case, "case.attachment_added", actor, now, visibility=visibility,
-                 changes={"attachment_id": attachment.id, "filename": attachment.filename,
-                          "content_type": content_type, "size": size})
+    record_event(
+        case,
+        "case.attachment_added",
+        actor,
+        now,
+        visibility=visibility,
+        changes={
+            "attachment_id": attachment.id,
+            "filename": attachment.filename,
+            "content_type": content_type,
+            "size": size,
+        },
+    )
     return attachment
 
 
 def attachments_of(actor: Actor, case_id: int) -> list[Attachment]:
     case = load_case(actor, case_id)
-    return list(db.session.execute(
-        select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)).scalars())
+    return list(
+        db.session.execute(
+            select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)
+        ).scalars()
+    )
 
 
 def open_attachment(actor: Actor, attachment_id: int) -> tuple[Attachment, Path]:
@@ -102,5 +121,3 @@ def open_attachment(actor: Actor, attachment_id: int) -> tuple[Attachment, Path]
     if not path.exists():
         raise NotFound("The file of this attachment is missing from the store.")
     return attachment, path
-
-

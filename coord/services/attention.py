@@ -19,40 +19,68 @@ OPEN = [s.value for s in OPEN_CASE_STATUSES]
 
 
 def attention_feed(actor: User, now: datetime) -> dict[str, Any]:
-    notifications = list(db.session.execute(
-        select(Notification)
-        .where(Notification.user_id == actor.id, Notification.read_at.is_(None),
-               Notification.deliver_after <= now)
-        .order_by(Notification.deliver_after.desc(), Notification.id.desc())
-        .limit(LIMIT)
-    ).scalars())
+    notifications = list(
+        db.session.execute(
+            select(Notification)
+            .where(
+                Notification.user_id == actor.id,
+                Notification.read_at.is_(None),
+                Notification.deliver_after <= now,
+            )
+            .order_by(Notification.deliver_after.desc(), Notification.id.desc())
+            .limit(LIMIT)
+        ).scalars()
+    )
     handoffs: list[Handoff] = []
     if actor.has_role(Role.LIAISON, Role.MANAGER, Role.STAFF):
-        handoffs = list(db.session.execute(
-            select(Handoff)
-            .where(Handoff.to_unit_id == actor.unit_id, Handoff.status == HandoffStatus.PENDING.value)
-            .order_by(Handoff.ack_due_at.asc().nulls_last(), Handoff.id)
-            .limit(LIMIT)
-        ).unique().scalars())
-    breached_query = select(Case).where(readable_cases(actor), Case.breached.is_(True),
-                                        Case.status.in_(OPEN))
+        handoffs = list(
+            db.session.execute(
+                select(Handoff)
+                .where(
+                    Handoff.to_unit_id == actor.unit_id,
+                    Handoff.status == HandoffStatus.PENDING.value,
+                )
+                .order_by(Handoff.ack_due_at.asc().nulls_last(), Handoff.id)
+                .limit(LIMIT)
+            )
+            .unique()
+            .scalars()
+        )
+    breached_query = select(Case).where(
+        readable_cases(actor), Case.breached.is_(True), Case.status.in_(OPEN)
+    )
     if not actor.has_role(Role.MANAGER):
         breached_query = breached_query.where(Case.owner_unit_id == actor.unit_id)
-    breached = list(db.session.execute(
-        breached_query.order_by(Case.resolution_due_at.asc().nulls_last()).limit(LIMIT)
-    ).unique().scalars())
+    breached = list(
+        db.session.execute(
+            breached_query.order_by(Case.resolution_due_at.asc().nulls_last()).limit(LIMIT)
+        )
+        .unique()
+        .scalars()
+    )
     bounced: list[Case] = []
     if actor.has_role(Role.MANAGER):
-        bounced = list(db.session.execute(
-            select(Case).where(Case.bounced.is_(True), Case.status.in_(OPEN),
-                               in_jurisdiction(Case.region_code, actor.unit.region_code))
-            .order_by(Case.bounced_at).limit(LIMIT)
-        ).unique().scalars())
+        bounced = list(
+            db.session.execute(
+                select(Case)
+                .where(
+                    Case.bounced.is_(True),
+                    Case.status.in_(OPEN),
+                    in_jurisdiction(Case.region_code, actor.unit.region_code),
+                )
+                .order_by(Case.bounced_at)
+                .limit(LIMIT)
+            )
+            .unique()
+            .scalars()
+        )
     visible = reporter_visible_case_ids(actor, breached + bounced)
     unread = db.session.execute(
         select(func.count(Notification.id)).where(
-            Notification.user_id == actor.id, Notification.read_at.is_(None),
-            Notification.deliver_after <= now)
+            Notification.user_id == actor.id,
+            Notification.read_at.is_(None),
+            Notification.deliver_after <= now,
+        )
     ).scalar_one()
     return {
         "notifications": notifications,

@@ -40,14 +40,22 @@ def next_ids(table: Table, n: int) -> list[int]:
     """``n`` fresh ids from ``table``'s id sequence (PostgreSQL only), in ascending order."""
     if n <= 0:
         return []
-    rows = db.session.execute(
-        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
-        {"table": table.name, "n": n},
-    ).scalars().all()
+    rows = (
+        db.session.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+            ),
+            {"table": table.name, "n": n},
+        )
+        .scalars()
+        .all()
+    )
     return sorted(rows)
 
 
-def bulk_insert(table: Table, rows: Sequence[dict[str, Any]], *, return_ids: bool = False) -> list[int]:
+def bulk_insert(
+    table: Table, rows: Sequence[dict[str, Any]], *, return_ids: bool = False
+) -> list[int]:
     """Insert ``rows`` (dicts with the same keys, Python values as for Core) into ``table``.
 
     Returns the new ids in the order of ``rows`` when ``return_ids``, else ``[]``. A unique
@@ -58,9 +66,11 @@ def bulk_insert(table: Table, rows: Sequence[dict[str, Any]], *, return_ids: boo
         return []
     if not is_postgres():
         if return_ids:
-            return list(db.session.execute(
-                insert(table).returning(table.c.id, sort_by_parameter_order=True), list(rows)
-            ).scalars())
+            return list(
+                db.session.execute(
+                    insert(table).returning(table.c.id, sort_by_parameter_order=True), list(rows)
+                ).scalars()
+            )
         db.session.execute(insert(table), list(rows))
         return []
 
@@ -69,7 +79,9 @@ def bulk_insert(table: Table, rows: Sequence[dict[str, Any]], *, return_ids: boo
     columns = list(rows[0])
     ids = next_ids(table, len(rows)) if return_ids else []
     json_cols = [i for i, c in enumerate(columns) if _is_json(table, c)]
-    copy_sql = f"COPY {table.name} ({', '.join((['id'] if return_ids else []) + columns)}) FROM STDIN"
+    copy_sql = (
+        f"COPY {table.name} ({', '.join((['id'] if return_ids else []) + columns)}) FROM STDIN"
+    )
     try:
         with _driver_connection().cursor() as cur, cur.copy(copy_sql) as copy:
             for i, row in enumerate(rows):
@@ -83,8 +95,9 @@ def bulk_insert(table: Table, rows: Sequence[dict[str, Any]], *, return_ids: boo
     return ids
 
 
-def insert_ignoring_duplicates(table: Table, rows: Sequence[dict[str, Any]],
-                               conflict_columns: Sequence[str]) -> None:
+def insert_ignoring_duplicates(
+    table: Table, rows: Sequence[dict[str, Any]], conflict_columns: Sequence[str]
+) -> None:
     """Insert ``rows``, skipping any that would violate the unique key on ``conflict_columns``
     (PostgreSQL ``ON CONFLICT DO NOTHING``, SQLite ``INSERT OR IGNORE``): safe to repeat."""
     if not rows:
@@ -110,9 +123,7 @@ def update_rows(table: Table, rows: Sequence[dict[str, Any]], key: str = "id") -
         return
     dialect = db.session.get_bind().dialect
     names = [key, *columns]
-    arrays = ", ".join(
-        f"CAST(:{c} AS {table.c[c].type.compile(dialect=dialect)}[])" for c in names
-    )
+    arrays = ", ".join(f"CAST(:{c} AS {table.c[c].type.compile(dialect=dialect)}[])" for c in names)
     sets = ", ".join(f"{c} = v.{c}" for c in columns)
     statement = text(
         f"UPDATE {table.name} AS t SET {sets} FROM unnest({arrays}) AS v({', '.join(names)})"

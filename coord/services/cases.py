@@ -37,7 +37,13 @@ from coord.models import (
 from coord.services import sla
 from coord.services.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from coord.services.events import record_event
-from coord.services.policy import Actor, authorize_case, can_read_case, ensure_can_read, region_within
+from coord.services.policy import (
+    Actor,
+    authorize_case,
+    can_read_case,
+    ensure_can_read,
+    region_within,
+)
 from coord.services.transitions import apply_case_transition
 from coord.services.uow import TOUCHED_KEY
 
@@ -82,11 +88,16 @@ def touch(case: Case, now: datetime) -> None:
 
 def get_case_for_update(case_id: int) -> Case | None:
     """Load a case with a row lock (PostgreSQL) so concurrent commands queue behind us."""
-    return db.session.execute(
-        select(Case).where(Case.id == case_id).with_for_update(of=Case).execution_options(
-            populate_existing=True
+    return (
+        db.session.execute(
+            select(Case)
+            .where(Case.id == case_id)
+            .with_for_update(of=Case)
+            .execution_options(populate_existing=True)
         )
-    ).unique().scalar_one_or_none()
+        .unique()
+        .scalar_one_or_none()
+    )
 
 
 def load_case(actor: Actor, case_id: int, *, for_update: bool = False) -> Case:
@@ -111,7 +122,9 @@ def require_text(name: str, value: str | None) -> str:
 
 
 def _resolve_category(code: str) -> Category:
-    category = db.session.execute(select(Category).where(Category.code == code)).scalar_one_or_none()
+    category = db.session.execute(
+        select(Category).where(Category.code == code)
+    ).scalar_one_or_none()
     if category is None or not category.active:
         raise InvalidInput.field("category", f"unknown or inactive category '{code}'")
     return category
@@ -139,8 +152,14 @@ def add_case_unit(case: Case, unit_id: int, relation: CaseUnitRole) -> None:
         db.session.add(CaseUnit(case_id=case.id, unit_id=unit_id, relation=relation.value))
 
 
-def create_case(actor: Actor, data: NewCase, now: datetime, *, idempotency_key: str | None = None,
-                recording_unit: Unit | None = None) -> tuple[Case, bool]:
+def create_case(
+    actor: Actor,
+    data: NewCase,
+    now: datetime,
+    *,
+    idempotency_key: str | None = None,
+    recording_unit: Unit | None = None,
+) -> tuple[Case, bool]:
     """Record a new case; returns ``(case, created)``.
 
     The recording unit is the actor's unit (or ``recording_unit`` for public channels); it
@@ -189,7 +208,9 @@ def create_case(actor: Actor, data: NewCase, now: datetime, *, idempotency_key: 
         created_at=now,
         updated_at=now,
         reporter_privacy=data.reporter_privacy,
-        reporter_name=None if data.reporter_privacy == ReporterPrivacy.ANONYMOUS else data.reporter_name,
+        reporter_name=None
+        if data.reporter_privacy == ReporterPrivacy.ANONYMOUS
+        else data.reporter_name,
         reporter_phone=data.reporter_phone,
         reporter_email=data.reporter_email,
         reporter_nik=data.reporter_nik,
@@ -209,13 +230,26 @@ def create_case(actor: Actor, data: NewCase, now: datetime, *, idempotency_key: 
     add_case_unit(case, owner.id, CaseUnitRole.OWNER)
     if idempotency_key is not None and isinstance(actor, User):
         db.session.add(
-            IdempotencyKey(user_id=actor.id, key=idempotency_key, fingerprint=data.fingerprint(),
-                           case_id=case.id, created_at=now)
+            IdempotencyKey(
+                user_id=actor.id,
+                key=idempotency_key,
+                fingerprint=data.fingerprint(),
+                case_id=case.id,
+                created_at=now,
+            )
         )
     record_event(
-        case, "case.created", actor, now,
-        changes={"status": [None, case.status], "owner_unit": [None, owner.code],
-                 "channel": case.channel, "category": category.code, "priority": case.priority},
+        case,
+        "case.created",
+        actor,
+        now,
+        changes={
+            "status": [None, case.status],
+            "owner_unit": [None, owner.code],
+            "channel": case.channel,
+            "category": category.code,
+            "priority": case.priority,
+        },
     )
     return case, True
 
@@ -229,9 +263,12 @@ def _insert_with_unique_tracking_code(case: Case, attempts: int = 5) -> None:
                 db.session.flush()
             return
         except IntegrityError:
-            if db.session.execute(
-                select(Case.id).where(Case.tracking_code == case.tracking_code)
-            ).first() is None:
+            if (
+                db.session.execute(
+                    select(Case.id).where(Case.tracking_code == case.tracking_code)
+                ).first()
+                is None
+            ):
                 raise
             case.tracking_code = new_tracking_code()
     raise Conflict("Could not allocate a tracking code; retry.")
@@ -252,12 +289,26 @@ def _idempotent_replay(actor: User, key: str, data: NewCase) -> Case | None:
     return db.session.get(Case, row.case_id)
 
 
-EDITABLE_FIELDS = ("title", "description", "category", "priority", "region_code", "address",
-                   "latitude", "longitude")
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "category",
+    "priority",
+    "region_code",
+    "address",
+    "latitude",
+    "longitude",
+)
 
 
-def edit_case(actor: Actor, case_id: int, changes: dict[str, Any], now: datetime, *,
-              expected_version: int | None) -> Case:
+def edit_case(
+    actor: Actor,
+    case_id: int,
+    changes: dict[str, Any],
+    now: datetime,
+    *,
+    expected_version: int | None,
+) -> Case:
     """Change the details of a case (owner unit). ``expected_version`` comes from If-Match.
 
     A category or priority change attaches the current policy and recomputes due times.
@@ -303,7 +354,9 @@ def _mark_first_response(case: Case, actor: Actor, now: datetime) -> None:
         sla.first_response(case, now)
 
 
-def start_case(actor: Actor, case_id: int, now: datetime, *, expected_version: int | None = None) -> Case:
+def start_case(
+    actor: Actor, case_id: int, now: datetime, *, expected_version: int | None = None
+) -> Case:
     """Owner staff start work: ``new`` -> ``in_progress``. Writes ``case.started``."""
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "start", case)
@@ -317,9 +370,16 @@ def start_case(actor: Actor, case_id: int, now: datetime, *, expected_version: i
     return case
 
 
-def assign_case(actor: Actor, case_id: int, assignee_id: int | None, now: datetime, *,
-                owner_unit: str | None = None, note: str | None = None,
-                expected_version: int | None = None) -> Case:
+def assign_case(
+    actor: Actor,
+    case_id: int,
+    assignee_id: int | None,
+    now: datetime,
+    *,
+    owner_unit: str | None = None,
+    note: str | None = None,
+    expected_version: int | None = None,
+) -> Case:
     """Assign a person of the owner unit; a jurisdiction manager may also move ownership to
     another unit (the decision on a bounced case). Writes ``case.assigned`` and, for a new
     owner, ``case.reassigned``."""
@@ -337,20 +397,34 @@ def assign_case(actor: Actor, case_id: int, assignee_id: int | None, now: dateti
     before = case.assignee_id
     case.assignee_id = assignee.id
     touch(case, now)
-    record_event(case, "case.assigned", actor, now, body=note,
-                 changes={"assignee_id": [before, assignee.id], "status": [before_status, case.status]})
+    record_event(
+        case,
+        "case.assigned",
+        actor,
+        now,
+        body=note,
+        changes={"assignee_id": [before, assignee.id], "status": [before_status, case.status]},
+    )
     return case
 
 
 def _assignee_of_unit(user_id: int, unit_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None or user.unit_id != unit_id or not user.active:
-        raise InvalidInput.field("assignee_id", "must be an active user of the unit that owns the case")
+        raise InvalidInput.field(
+            "assignee_id", "must be an active user of the unit that owns the case"
+        )
     return user
 
 
-def _reassign_owner(actor: Actor, case: Case, owner_code: str, assignee_id: int | None,
-                    note: str | None, now: datetime) -> Case:
+def _reassign_owner(
+    actor: Actor,
+    case: Case,
+    owner_code: str,
+    assignee_id: int | None,
+    note: str | None,
+    now: datetime,
+) -> Case:
     authorize_case(actor, "reassign", case)
     new_owner = resolve_unit(owner_code, "owner_unit")
     before_status = case.status
@@ -365,15 +439,26 @@ def _reassign_owner(actor: Actor, case: Case, owner_code: str, assignee_id: int 
     case.ownership_moves = 0  # ... and counting starts again (the events keep the history)
     touch(case, now)
     add_case_unit(case, new_owner.id, CaseUnitRole.OWNER)
-    record_event(case, "case.reassigned", actor, now, body=note, visibility=Visibility.PUBLIC,
-                 changes={"owner_unit": [before_owner, new_owner.code],
-                          "status": [before_status, case.status], "bounced": [was_bounced, False],
-                          "ownership_moves": [moves_before, 0]})
+    record_event(
+        case,
+        "case.reassigned",
+        actor,
+        now,
+        body=note,
+        visibility=Visibility.PUBLIC,
+        changes={
+            "owner_unit": [before_owner, new_owner.code],
+            "status": [before_status, case.status],
+            "bounced": [was_bounced, False],
+            "ownership_moves": [moves_before, 0],
+        },
+    )
     return case
 
 
-def hold_case(actor: Actor, case_id: int, reason: str, now: datetime, *,
-              expected_version: int | None = None) -> Case:
+def hold_case(
+    actor: Actor, case_id: int, reason: str, now: datetime, *, expected_version: int | None = None
+) -> Case:
     """Pause: ``in_progress`` -> ``on_hold`` with a reason; the SLA clock stops."""
     reason = require_text("reason", reason)
     case = load_case(actor, case_id, for_update=True)
@@ -383,12 +468,15 @@ def hold_case(actor: Actor, case_id: int, reason: str, now: datetime, *,
     case.hold_reason = reason
     sla.pause_case_clocks(case, now)
     touch(case, now)
-    record_event(case, "case.held", actor, now, body=reason,
-                 changes={"status": ["in_progress", "on_hold"]})
+    record_event(
+        case, "case.held", actor, now, body=reason, changes={"status": ["in_progress", "on_hold"]}
+    )
     return case
 
 
-def resume_case(actor: Actor, case_id: int, now: datetime, *, expected_version: int | None = None) -> Case:
+def resume_case(
+    actor: Actor, case_id: int, now: datetime, *, expected_version: int | None = None
+) -> Case:
     """``on_hold`` -> ``in_progress``; due times move later by the paused business time."""
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "resume", case)
@@ -399,7 +487,10 @@ def resume_case(actor: Actor, case_id: int, now: datetime, *, expected_version: 
     case.hold_reason = None
     touch(case, now)
     record_event(
-        case, "case.resumed", actor, now,
+        case,
+        "case.resumed",
+        actor,
+        now,
         changes={
             "status": ["on_hold", "in_progress"],
             "paused_business_minutes": paused,
@@ -422,8 +513,9 @@ def open_assists(case: Case) -> list[Handoff]:
     )
 
 
-def resolve_case(actor: Actor, case_id: int, note: str, now: datetime, *,
-                 expected_version: int | None = None) -> Case:
+def resolve_case(
+    actor: Actor, case_id: int, note: str, now: datetime, *, expected_version: int | None = None
+) -> Case:
     """``new``/``in_progress`` -> ``resolved`` with a resolution note. Refused while an
     assistance request is still open (complete it or withdraw it first)."""
     note = require_text("note", note)
@@ -445,13 +537,26 @@ def resolve_case(actor: Actor, case_id: int, note: str, now: datetime, *,
     sla.case_resolved(case, now)
     case.resolved_at = now
     touch(case, now)
-    record_event(case, "case.resolved", actor, now, body=note,
-                 changes={"status": [before_status, "resolved"]})
+    record_event(
+        case,
+        "case.resolved",
+        actor,
+        now,
+        body=note,
+        changes={"status": [before_status, "resolved"]},
+    )
     return case
 
 
-def reopen_case(actor: Actor, case_id: int, reason: str, now: datetime, *,
-                expected_version: int | None = None, event_type: str = "case.reopened") -> Case:
+def reopen_case(
+    actor: Actor,
+    case_id: int,
+    reason: str,
+    now: datetime,
+    *,
+    expected_version: int | None = None,
+    event_type: str = "case.reopened",
+) -> Case:
     """``resolved`` -> ``in_progress`` (owner staff, or a citizen's dispute via the system)."""
     reason = require_text("reason", reason)
     case = load_case(actor, case_id, for_update=True)
@@ -463,13 +568,26 @@ def reopen_case(actor: Actor, case_id: int, reason: str, now: datetime, *,
     case.resolved_at = None
     sla.case_reopened(case)
     touch(case, now)
-    record_event(case, event_type, actor, now, body=reason, visibility=Visibility.PUBLIC,
-                 changes={"status": ["resolved", "in_progress"], "resolution_note": [previous_note, None]})
+    record_event(
+        case,
+        event_type,
+        actor,
+        now,
+        body=reason,
+        visibility=Visibility.PUBLIC,
+        changes={"status": ["resolved", "in_progress"], "resolution_note": [previous_note, None]},
+    )
     return case
 
 
-def close_case(actor: Actor, case_id: int, now: datetime, *, note: str | None = None,
-               expected_version: int | None = None) -> Case:
+def close_case(
+    actor: Actor,
+    case_id: int,
+    now: datetime,
+    *,
+    note: str | None = None,
+    expected_version: int | None = None,
+) -> Case:
     """``resolved`` -> ``closed`` (by hand, or by the system after the dispute window)."""
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "close", case)
@@ -477,12 +595,22 @@ def close_case(actor: Actor, case_id: int, now: datetime, *, note: str | None = 
     apply_case_transition(case, "close")
     case.closed_at = now
     touch(case, now)
-    record_event(case, "case.closed", actor, now, body=note, changes={"status": ["resolved", "closed"]})
+    record_event(
+        case, "case.closed", actor, now, body=note, changes={"status": ["resolved", "closed"]}
+    )
     return case
 
 
-def cancel_case(actor: Actor, case_id: int, reason: str, now: datetime, *, note: str | None = None,
-                duplicate_of: int | None = None, expected_version: int | None = None) -> Case:
+def cancel_case(
+    actor: Actor,
+    case_id: int,
+    reason: str,
+    now: datetime,
+    *,
+    note: str | None = None,
+    duplicate_of: int | None = None,
+    expected_version: int | None = None,
+) -> Case:
     """Managers cancel invalid, spam or duplicate cases; open assists are withdrawn."""
     if reason not in {r.value for r in CancelReason}:
         raise InvalidInput.field("reason", f"must be one of {[r.value for r in CancelReason]}")
@@ -506,11 +634,23 @@ def cancel_case(actor: Actor, case_id: int, reason: str, now: datetime, *, note:
         handoff.status = HandoffStatus.RECALLED.value
         handoff.acted_at = now
         handoff.acted_by_id = actor.id if isinstance(actor, User) else None
-        record_event(case, "handoff.recalled", actor, now, handoff=handoff,
-                     changes={"status": ["open", "recalled"], "why": "case cancelled"})
+        record_event(
+            case,
+            "handoff.recalled",
+            actor,
+            now,
+            handoff=handoff,
+            changes={"status": ["open", "recalled"], "why": "case cancelled"},
+        )
     touch(case, now)
-    record_event(case, "case.cancelled", actor, now, body=note,
-                 changes={"status": [before_status, "cancelled"], "reason": reason})
+    record_event(
+        case,
+        "case.cancelled",
+        actor,
+        now,
+        body=note,
+        changes={"status": [before_status, "cancelled"], "reason": reason},
+    )
     return case
 
 

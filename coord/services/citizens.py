@@ -215,8 +215,16 @@ def acting_unit_name(event: CaseEvent) -> str:
 # Events whose text is written for the citizen: public comments, the resolution note, the
 # hold reason (what the office waits for), the cancellation note and the citizen's own dispute.
 # Other public events (an accepted handoff, say) show on the timeline without the staff's note.
-NOTE_SHOWN = frozenset({"case.commented", "case.resolved", "case.held", "case.reopened",
-                        "case.cancelled", "case.attachment_added"})
+NOTE_SHOWN = frozenset(
+    {
+        "case.commented",
+        "case.resolved",
+        "case.held",
+        "case.reopened",
+        "case.cancelled",
+        "case.attachment_added",
+    }
+)
 
 
 def public_event_view(event: CaseEvent) -> dict[str, Any]:

@@ -35,13 +35,17 @@ def get_unit(code: str) -> Unit:
 
 
 def get_category(code: str) -> Category:
-    category = db.session.execute(select(Category).where(Category.code == code)).scalar_one_or_none()
+    category = db.session.execute(
+        select(Category).where(Category.code == code)
+    ).scalar_one_or_none()
     if category is None:
         raise NotFound(f"No category '{code}'.")
     return category
 
 
-def publish_policy(actor: Actor, category_code: str, data: dict[str, Any], now: datetime) -> SlaPolicy:
+def publish_policy(
+    actor: Actor, category_code: str, data: dict[str, Any], now: datetime
+) -> SlaPolicy:
     """Publish new targets for a category and priority as a new version. Open cases keep
     the version they were opened under; new cases get this one."""
     require_admin(actor)
@@ -51,17 +55,23 @@ def publish_policy(actor: Actor, category_code: str, data: dict[str, Any], now: 
         raise InvalidInput.field("warning_percents", "each between 1 and 99")
     previous = current_policy(category.id, data["priority"])
     latest = db.session.execute(
-        select(func.max(SlaPolicy.version)).where(SlaPolicy.category_id == category.id,
-                                                  SlaPolicy.priority == data["priority"])
+        select(func.max(SlaPolicy.version)).where(
+            SlaPolicy.category_id == category.id, SlaPolicy.priority == data["priority"]
+        )
     ).scalar_one()
     if previous is not None:
         previous.superseded_at = now
         db.session.flush()
     policy = SlaPolicy(
-        category_id=category.id, priority=data["priority"], version=(latest or 0) + 1,
-        response_minutes=data["response_minutes"], resolution_minutes=data["resolution_minutes"],
-        handoff_ack_minutes=data["handoff_ack_minutes"], warning_percents=percents,
-        clock=data.get("clock", "business"), created_at=now,
+        category_id=category.id,
+        priority=data["priority"],
+        version=(latest or 0) + 1,
+        response_minutes=data["response_minutes"],
+        resolution_minutes=data["resolution_minutes"],
+        handoff_ack_minutes=data["handoff_ack_minutes"],
+        warning_percents=percents,
+        clock=data.get("clock", "business"),
+        created_at=now,
     )
     db.session.add(policy)
     db.session.flush()
@@ -70,10 +80,13 @@ def publish_policy(actor: Actor, category_code: str, data: dict[str, Any], now: 
 
 def policies_of(category_code: str) -> list[SlaPolicy]:
     category = get_category(category_code)
-    return list(db.session.execute(
-        select(SlaPolicy).where(SlaPolicy.category_id == category.id)
-        .order_by(SlaPolicy.priority, SlaPolicy.version)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(SlaPolicy)
+            .where(SlaPolicy.category_id == category.id)
+            .order_by(SlaPolicy.priority, SlaPolicy.version)
+        ).scalars()
+    )
 
 
 def set_unit_calendar(actor: Actor, unit_code: str, config: dict[str, Any]) -> Unit:

@@ -11,6 +11,7 @@ from coord.extensions import db
 from coord.models import Case, CaseEvent, Handoff, User, Visibility
 from coord.services.policy import Actor, SystemActor
 
+
 @dataclass(frozen=True)
 class PublishedEvent:
     """What subscribers (the webhook outbox) learn of a new event, without ORM objects, so
@@ -39,11 +40,19 @@ def publish(events: list[PublishedEvent]) -> None:
         for subscriber in EVENT_SUBSCRIBERS:
             subscriber(events)
 
+
 # Event types the public timeline shows by default.
 PUBLIC_TYPES = frozenset(
     {
-        "case.created", "case.started", "case.held", "case.resumed", "case.resolved",
-        "case.reopened", "case.closed", "case.cancelled", "handoff.accepted",
+        "case.created",
+        "case.started",
+        "case.held",
+        "case.resumed",
+        "case.resolved",
+        "case.reopened",
+        "case.closed",
+        "case.cancelled",
+        "handoff.accepted",
     }
 )
 
@@ -84,17 +93,24 @@ def record_event(
     )
     db.session.add(event)
     db.session.flush()
-    publish([
-        PublishedEvent(
-            event_id=event.id, type=type_, at=now, case_id=case.id,
-            tracking_code=case.tracking_code, case_version=case.version,
-            owner_unit_id=case.owner_unit_id, region_code=case.region_code,
-            handoff_id=handoff.id if handoff is not None else None,
-            handoff_from_unit_id=handoff.from_unit_id if handoff is not None else None,
-            handoff_to_unit_id=handoff.to_unit_id if handoff is not None else None,
-            details=event.changes,
-        )
-    ])
+    publish(
+        [
+            PublishedEvent(
+                event_id=event.id,
+                type=type_,
+                at=now,
+                case_id=case.id,
+                tracking_code=case.tracking_code,
+                case_version=case.version,
+                owner_unit_id=case.owner_unit_id,
+                region_code=case.region_code,
+                handoff_id=handoff.id if handoff is not None else None,
+                handoff_from_unit_id=handoff.from_unit_id if handoff is not None else None,
+                handoff_to_unit_id=handoff.to_unit_id if handoff is not None else None,
+                details=event.changes,
+            )
+        ]
+    )
     return event
 
 

@@ -20,7 +20,6 @@ from coord.extensions import db
 from coord.models import Case, CaseUnitRole, Handoff, User, Visibility
 from coord.services import sla
 from coord.services.cases import (
-    touch,
     _mark_first_response,
     add_case_unit,
     bounce_limit,
@@ -28,6 +27,7 @@ from coord.services.cases import (
     load_case,
     require_text,
     resolve_unit,
+    touch,
 )
 from coord.services.errors import Conflict, InvalidInput, NotFound
 from coord.services.events import record_event
@@ -36,8 +36,9 @@ from coord.services.policy import Actor, authorize_case, authorize_handoff
 from coord.services.transitions import TransitionConflict, apply_case_transition
 
 
-def request_handoff(actor: Actor, case_id: int, kind: str, to_unit_code: str, note: str | None,
-                    now: datetime) -> Handoff:
+def request_handoff(
+    actor: Actor, case_id: int, kind: str, to_unit_code: str, note: str | None, now: datetime
+) -> Handoff:
     """Forward a case (``transfer``: ``new``/``in_progress`` -> ``pending_transfer``) or ask
     another unit for assistance (``assist``: status unchanged). Starts the receiver's
     acknowledgement clock. Writes ``handoff.requested``."""
@@ -50,7 +51,8 @@ def request_handoff(actor: Actor, case_id: int, kind: str, to_unit_code: str, no
     if kind == HandoffKind.ASSIST.value:
         already = db.session.execute(
             select(Handoff.id).where(
-                Handoff.case_id == case.id, Handoff.to_unit_id == to_unit.id,
+                Handoff.case_id == case.id,
+                Handoff.to_unit_id == to_unit.id,
                 Handoff.kind == kind,
                 Handoff.status.in_([HandoffStatus.PENDING.value, HandoffStatus.ACCEPTED.value]),
             )
@@ -65,27 +67,52 @@ def request_handoff(actor: Actor, case_id: int, kind: str, to_unit_code: str, no
         apply_case_transition(case, "request_assist")
     _mark_first_response(case, actor, now)
     handoff = Handoff(
-        case_id=case.id, kind=kind, from_unit_id=case.owner_unit_id, to_unit_id=to_unit.id,
-        note=note, status=HandoffStatus.PENDING.value,
-        requested_by_id=actor.id if isinstance(actor, User) else None, requested_at=now,
+        case_id=case.id,
+        kind=kind,
+        from_unit_id=case.owner_unit_id,
+        to_unit_id=to_unit.id,
+        note=note,
+        status=HandoffStatus.PENDING.value,
+        requested_by_id=actor.id if isinstance(actor, User) else None,
+        requested_at=now,
     )
     handoff.to_unit = to_unit
     db.session.add(handoff)
     sla.start_handoff_clock(handoff, case, now)
     touch(case, now)
-    add_case_unit(case, to_unit.id,
-                  CaseUnitRole.TRANSFER_TARGET if kind == HandoffKind.TRANSFER.value else CaseUnitRole.ASSIST)
-    record_event(case, "handoff.requested", actor, now, handoff=handoff, body=note,
-                 changes={"kind": kind, "to_unit": to_unit.code, "status": [before_status, case.status],
-                          "ack_due_at": handoff.ack_due_at})
+    add_case_unit(
+        case,
+        to_unit.id,
+        CaseUnitRole.TRANSFER_TARGET if kind == HandoffKind.TRANSFER.value else CaseUnitRole.ASSIST,
+    )
+    record_event(
+        case,
+        "handoff.requested",
+        actor,
+        now,
+        handoff=handoff,
+        body=note,
+        changes={
+            "kind": kind,
+            "to_unit": to_unit.code,
+            "status": [before_status, case.status],
+            "ack_due_at": handoff.ack_due_at,
+        },
+    )
     return handoff
 
 
 def get_handoff_for_update(handoff_id: int) -> Handoff | None:
-    return db.session.execute(
-        select(Handoff).where(Handoff.id == handoff_id).with_for_update(of=Handoff)
-        .execution_options(populate_existing=True)
-    ).unique().scalar_one_or_none()
+    return (
+        db.session.execute(
+            select(Handoff)
+            .where(Handoff.id == handoff_id)
+            .with_for_update(of=Handoff)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
 
 
 def _load(actor: Actor, handoff_id: int, action: str) -> tuple[Handoff, Case]:
@@ -110,7 +137,9 @@ def _transition(handoff: Handoff, action: str) -> str:
     return before
 
 
-def accept_handoff(actor: Actor, handoff_id: int, now: datetime, *, note: str | None = None) -> Handoff:
+def accept_handoff(
+    actor: Actor, handoff_id: int, now: datetime, *, note: str | None = None
+) -> Handoff:
     """The receiving liaison accepts. A transfer moves ownership (and may flag the case
     ``bounced`` after ``COORD_BOUNCE_LIMIT`` moves); an assist starts the receiver's part.
     Writes ``handoff.accepted`` and possibly ``case.bounced``."""
@@ -133,18 +162,30 @@ def accept_handoff(actor: Actor, handoff_id: int, now: datetime, *, note: str | 
         changes["case_status"] = ["pending_transfer", case.status]
     touch(case, now)
     record_event(case, "handoff.accepted", actor, now, handoff=handoff, body=note, changes=changes)
-    if (handoff.kind == HandoffKind.TRANSFER.value and not case.bounced
-            and case.ownership_moves >= bounce_limit()):
+    if (
+        handoff.kind == HandoffKind.TRANSFER.value
+        and not case.bounced
+        and case.ownership_moves >= bounce_limit()
+    ):
         case.bounced = True
         case.bounced_at = now
-        event = record_event(case, "case.bounced", actor, now, handoff=handoff,
-                             changes={"ownership_moves": case.ownership_moves, "bounced": [False, True]})
-        notify_bounced(case.id, event.id, case.tracking_code, case.title, case.region_code, now, now)
+        event = record_event(
+            case,
+            "case.bounced",
+            actor,
+            now,
+            handoff=handoff,
+            changes={"ownership_moves": case.ownership_moves, "bounced": [False, True]},
+        )
+        notify_bounced(
+            case.id, event.id, case.tracking_code, case.title, case.region_code, now, now
+        )
     return handoff
 
 
-def reject_handoff(actor: Actor, handoff_id: int, reason: str, now: datetime, *,
-                   note: str | None = None) -> Handoff:
+def reject_handoff(
+    actor: Actor, handoff_id: int, reason: str, now: datetime, *, note: str | None = None
+) -> Handoff:
     """The receiving liaison refuses with a reason; a transfer's case returns to its
     previous status with the sender. Writes ``handoff.rejected``."""
     if reason not in {r.value for r in RejectReason}:
@@ -169,7 +210,9 @@ def reject_handoff(actor: Actor, handoff_id: int, reason: str, now: datetime, *,
     return handoff
 
 
-def recall_handoff(actor: Actor, handoff_id: int, now: datetime, *, note: str | None = None) -> Handoff:
+def recall_handoff(
+    actor: Actor, handoff_id: int, now: datetime, *, note: str | None = None
+) -> Handoff:
     """The sending unit takes a pending request back; for an assist it may also withdraw
     one already accepted (so that the case can be resolved). Writes ``handoff.recalled``."""
     handoff, case = _load(actor, handoff_id, "recall")
@@ -193,18 +236,32 @@ def complete_handoff(actor: Actor, handoff_id: int, note: str, now: datetime) ->
     note = require_text("note", note)
     handoff, case = _load(actor, handoff_id, "complete")
     if handoff.kind != HandoffKind.ASSIST.value:
-        raise Conflict("Only assistance requests are completed; a transfer is accepted or rejected.",
-                       {"kind": [handoff.kind]})
+        raise Conflict(
+            "Only assistance requests are completed; a transfer is accepted or rejected.",
+            {"kind": [handoff.kind]},
+        )
     _transition(handoff, "complete")
     handoff.completion_note = note
     handoff.completed_at = now
     touch(case, now)
-    record_event(case, "handoff.completed", actor, now, handoff=handoff, body=note,
-                 visibility=Visibility.INTERNAL, changes={"status": ["accepted", "completed"]})
+    record_event(
+        case,
+        "handoff.completed",
+        actor,
+        now,
+        handoff=handoff,
+        body=note,
+        visibility=Visibility.INTERNAL,
+        changes={"status": ["accepted", "completed"]},
+    )
     return handoff
 
 
 __all__ = [
-    "CaseStatus", "accept_handoff", "complete_handoff", "recall_handoff", "reject_handoff",
+    "CaseStatus",
+    "accept_handoff",
+    "complete_handoff",
+    "recall_handoff",
+    "reject_handoff",
     "request_handoff",
 ]

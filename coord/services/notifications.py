@@ -68,7 +68,9 @@ class Directory:
 
     def __init__(self, unit_ids: Iterable[int]) -> None:
         ids = set(unit_ids)
-        self.units = {u.id: u for u in db.session.execute(select(Unit).where(Unit.id.in_(ids))).scalars()}
+        self.units = {
+            u.id: u for u in db.session.execute(select(Unit).where(Unit.id.in_(ids))).scalars()
+        }
         self.by_unit_role: dict[tuple[int, str], list[int]] = defaultdict(list)
         self.emails: dict[int, str | None] = {}
         rows = db.session.execute(
@@ -96,19 +98,37 @@ class Directory:
             return at
 
 
-def notification_rows(directory: Directory, *, event_id: int, case_id: int, kind: str, at: datetime,
-                      subject: str, body: str, recipients: Iterable[Recipients],
-                      now: datetime) -> list[dict[str, object]]:
+def notification_rows(
+    directory: Directory,
+    *,
+    event_id: int,
+    case_id: int,
+    kind: str,
+    at: datetime,
+    subject: str,
+    body: str,
+    recipients: Iterable[Recipients],
+    now: datetime,
+) -> list[dict[str, object]]:
     rows: dict[int, dict[str, object]] = {}
     email_on = bool(current_app.config.get("COORD_SMTP_HOST"))
     for who in recipients:
         deliver = directory.deliver_after(who.unit_id, at)
         for user_id in directory.users(who):
-            rows.setdefault(user_id, {
-                "user_id": user_id, "case_id": case_id, "event_id": event_id, "kind": kind,
-                "subject": subject, "body": body, "created_at": now, "deliver_after": deliver,
-                "email_wanted": email_on and bool(directory.emails.get(user_id)),
-            })
+            rows.setdefault(
+                user_id,
+                {
+                    "user_id": user_id,
+                    "case_id": case_id,
+                    "event_id": event_id,
+                    "kind": kind,
+                    "subject": subject,
+                    "body": body,
+                    "created_at": now,
+                    "deliver_after": deliver,
+                    "email_wanted": email_on and bool(directory.emails.get(user_id)),
+                },
+            )
     return list(rows.values())
 
 
@@ -125,8 +145,15 @@ def case_label(tracking_code: str, title: str) -> str:
     return f"{format_tracking_code(tracking_code)} \u201c{title}\u201d"
 
 
-def notify_bounced(case_id: int, event_id: int, tracking_code: str, title: str, region_code: str,
-                   at: datetime, now: datetime) -> None:
+def notify_bounced(
+    case_id: int,
+    event_id: int,
+    tracking_code: str,
+    title: str,
+    region_code: str,
+    at: datetime,
+    now: datetime,
+) -> None:
     """A bounced case goes to the camat office's managers for a decision."""
     from coord.services.sla import camat_office_for_region
 
@@ -134,13 +161,22 @@ def notify_bounced(case_id: int, event_id: int, tracking_code: str, title: str, 
     if office is None:
         return
     directory = Directory([office.id])
-    insert_notifications(notification_rows(
-        directory, event_id=event_id, case_id=case_id, kind="case.bounced", at=at, now=now,
-        subject=f"Kasus berpindah-pindah unit: {case_label(tracking_code, title)}",
-        body=("Kasus ini sudah berpindah pemilik beberapa kali dan menunggu keputusan pimpinan "
-              "(tetapkan unit pemilik)."),
-        recipients=[Recipients(office.id, (Role.MANAGER.value,))],
-    ))
+    insert_notifications(
+        notification_rows(
+            directory,
+            event_id=event_id,
+            case_id=case_id,
+            kind="case.bounced",
+            at=at,
+            now=now,
+            subject=f"Kasus berpindah-pindah unit: {case_label(tracking_code, title)}",
+            body=(
+                "Kasus ini sudah berpindah pemilik beberapa kali dan menunggu keputusan pimpinan "
+                "(tetapkan unit pemilik)."
+            ),
+            recipients=[Recipients(office.id, (Role.MANAGER.value,))],
+        )
+    )
 
 
 def send_due_emails(now: datetime, batch: int = 200) -> int:
@@ -154,8 +190,11 @@ def send_due_emails(now: datetime, batch: int = 200) -> int:
             claimed = db.session.execute(
                 select(Notification, User.email)
                 .join(User, User.id == Notification.user_id)
-                .where(Notification.emailed_at.is_(None), Notification.email_wanted.is_(True),
-                       Notification.deliver_after <= now)
+                .where(
+                    Notification.emailed_at.is_(None),
+                    Notification.email_wanted.is_(True),
+                    Notification.deliver_after <= now,
+                )
                 .order_by(Notification.deliver_after, Notification.id)
                 .limit(batch)
                 .with_for_update(of=Notification, skip_locked=True)
@@ -165,7 +204,9 @@ def send_due_emails(now: datetime, batch: int = 200) -> int:
             messages = [(n.id, _message(n, email)) for n, email in claimed if email]
             _send(messages)
             ids = [n.id for n, _ in claimed]
-            db.session.execute(update(Notification).where(Notification.id.in_(ids)).values(emailed_at=now))
+            db.session.execute(
+                update(Notification).where(Notification.id.in_(ids)).values(emailed_at=now)
+            )
             sent += len(messages)
         if len(claimed) < batch:
             return sent
@@ -186,7 +227,9 @@ def _send(messages: list[tuple[int, EmailMessage]]) -> None:
     if not messages:
         return
     config = current_app.config
-    with smtplib.SMTP(config["COORD_SMTP_HOST"], int(config.get("COORD_SMTP_PORT", 25)), timeout=10) as smtp:
+    with smtplib.SMTP(
+        config["COORD_SMTP_HOST"], int(config.get("COORD_SMTP_PORT", 25)), timeout=10
+    ) as smtp:
         if config.get("COORD_SMTP_STARTTLS"):
             smtp.starttls()
         if config.get("COORD_SMTP_USER"):
@@ -216,9 +259,17 @@ def notify_sla_events(event_ids: Sequence[int], now: datetime) -> int:
         return 0
     rows = db.session.execute(
         select(
-            CaseEvent.id, CaseEvent.type, CaseEvent.at, CaseEvent.case_id, CaseEvent.handoff_id,
-            CaseEvent.changes, Case.tracking_code, Case.title, Case.owner_unit_id,
-            Case.region_code, Handoff.to_unit_id,
+            CaseEvent.id,
+            CaseEvent.type,
+            CaseEvent.at,
+            CaseEvent.case_id,
+            CaseEvent.handoff_id,
+            CaseEvent.changes,
+            Case.tracking_code,
+            Case.title,
+            Case.owner_unit_id,
+            Case.region_code,
+            Handoff.to_unit_id,
         )
         .join(Case, Case.id == CaseEvent.case_id)
         .outerjoin(Handoff, Handoff.id == CaseEvent.handoff_id)
@@ -228,8 +279,11 @@ def notify_sla_events(event_ids: Sequence[int], now: datetime) -> int:
     if not rows:
         return 0
     offices = {
-        region: (unit_id, code) for unit_id, code, region in db.session.execute(
-            select(Unit.id, Unit.code, Unit.region_code).where(Unit.kind == UnitKind.CAMAT_OFFICE.value)
+        region: (unit_id, code)
+        for unit_id, code, region in db.session.execute(
+            select(Unit.id, Unit.code, Unit.region_code).where(
+                Unit.kind == UnitKind.CAMAT_OFFICE.value
+            )
         )
     }
 
@@ -258,7 +312,9 @@ def notify_sla_events(event_ids: Sequence[int], now: datetime) -> int:
         raw_due = changes.get("due_at") or ""
         due = due_text.get(raw_due)
         if due is None:
-            due = due_text[raw_due] = local_text(datetime.fromisoformat(raw_due)) if raw_due else "-"
+            due = due_text[raw_due] = (
+                local_text(datetime.fromisoformat(raw_due)) if raw_due else "-"
+            )
         if r.handoff_id is not None and r.to_unit_id is not None:
             workers = Recipients(r.to_unit_id, (Role.LIAISON.value, Role.MANAGER.value))
         else:
@@ -267,35 +323,50 @@ def notify_sla_events(event_ids: Sequence[int], now: datetime) -> int:
         if r.type == "sla.warning":
             threshold = changes.get("threshold")
             subject = f"Peringatan SLA {threshold}%: {label}"
-            body = f"Waktu {what} untuk kasus {label} sudah terpakai {threshold}%. Batas waktu: {due}."
+            body = (
+                f"Waktu {what} untuk kasus {label} sudah terpakai {threshold}%. Batas waktu: {due}."
+            )
         else:
             office = office_of(r.region_code)
             if office is not None:
                 recipients.append(Recipients(office, (Role.MANAGER.value,)))
             subject = f"Pelanggaran SLA: {label}"
-            body = (f"Batas waktu {what} untuk kasus {label} terlewati pada {due}. "
-                    "Kasus ini dieskalasi ke pimpinan kecamatan.")
+            body = (
+                f"Batas waktu {what} untuk kasus {label} terlewati pada {due}. "
+                "Kasus ini dieskalasi ke pimpinan kecamatan."
+            )
         seen: set[int] = set()
         for who in recipients:
             deliver = deliver_cache.get((who.unit_id, r.at))
             if deliver is None:
-                deliver = deliver_cache[(who.unit_id, r.at)] = directory.deliver_after(who.unit_id, r.at)
+                deliver = deliver_cache[(who.unit_id, r.at)] = directory.deliver_after(
+                    who.unit_id, r.at
+                )
             users = users_cache.get(who)
             if users is None:
                 users = users_cache[who] = directory.users(who)
             for user_id in sorted(users - seen):
                 seen.add(user_id)
-                notifications.append({
-                    "user_id": user_id, "case_id": r.case_id, "event_id": r.id, "kind": r.type,
-                    "subject": subject, "body": body, "created_at": now, "deliver_after": deliver,
-                    "email_wanted": email_on and bool(directory.emails.get(user_id)),
-                })
+                notifications.append(
+                    {
+                        "user_id": user_id,
+                        "case_id": r.case_id,
+                        "event_id": r.id,
+                        "kind": r.type,
+                        "subject": subject,
+                        "body": body,
+                        "created_at": now,
+                        "deliver_after": deliver,
+                        "email_wanted": email_on and bool(directory.emails.get(user_id)),
+                    }
+                )
     insert_ignoring_duplicates(Notification.__table__, notifications, ("user_id", "event_id"))
     return len(rows)
 
 
-def notify_recent_sla_events(now: datetime, lookback: timedelta = SLA_NOTIFY_LOOKBACK,
-                             batch: int = 2000) -> int:
+def notify_recent_sla_events(
+    now: datetime, lookback: timedelta = SLA_NOTIFY_LOOKBACK, batch: int = 2000
+) -> int:
     """Safety net for the fan-out job: notify every SLA event of the last ``lookback`` (by
     event instant) again; returns how many events it looked at.
 
@@ -317,12 +388,21 @@ def notify_recent_sla_events(now: datetime, lookback: timedelta = SLA_NOTIFY_LOO
     total = 0
     last_id = 0
     while True:
-        ids = db.session.execute(
-            select(CaseEvent.id)
-            .where(CaseEvent.type.in_(SLA_NOTIFIED_TYPES), CaseEvent.at >= since,
-                   CaseEvent.at <= now, CaseEvent.id > last_id)
-            .order_by(CaseEvent.id).limit(batch)
-        ).scalars().all()
+        ids = (
+            db.session.execute(
+                select(CaseEvent.id)
+                .where(
+                    CaseEvent.type.in_(SLA_NOTIFIED_TYPES),
+                    CaseEvent.at >= since,
+                    CaseEvent.at <= now,
+                    CaseEvent.id > last_id,
+                )
+                .order_by(CaseEvent.id)
+                .limit(batch)
+            )
+            .scalars()
+            .all()
+        )
         if not ids:
             return total
         with unit_of_work():

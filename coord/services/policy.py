@@ -40,7 +40,9 @@ SYSTEM = SystemActor()
 Actor = User | SystemActor
 
 
-def in_jurisdiction(region_column: ColumnElement[str] | object, jurisdiction: str) -> ColumnElement[bool]:
+def in_jurisdiction(
+    region_column: ColumnElement[str] | object, jurisdiction: str
+) -> ColumnElement[bool]:
     """Region codes nest by prefix: ``12.71.01`` holds ``12.71.01.1001``."""
     return or_(region_column == jurisdiction, region_column.like(jurisdiction + ".%"))  # type: ignore[union-attr]
 
@@ -95,7 +97,11 @@ def ensure_can_read(actor: Actor, case: Case | None) -> Case:
 
 
 def _owner_member(actor: Actor, case: Case) -> bool:
-    return isinstance(actor, User) and actor.has_role(*WORK_ROLES) and actor.unit_id == case.owner_unit_id
+    return (
+        isinstance(actor, User)
+        and actor.has_role(*WORK_ROLES)
+        and actor.unit_id == case.owner_unit_id
+    )
 
 
 def _owner_or_manager(actor: Actor, case: Case) -> bool:
@@ -151,11 +157,23 @@ def allowed_case_actions(actor: Actor, case: Case) -> list[str]:
     from coord.domain.states import CASE_TRANSITIONS, CaseStatus
 
     status = CaseStatus(case.status)
-    names = ("start", "assign", "hold", "resume", "resolve", "reopen", "close", "cancel",
-             "forward", "request_assist", "comment", "edit", "reassign")
+    names = (
+        "start",
+        "assign",
+        "hold",
+        "resume",
+        "resolve",
+        "reopen",
+        "close",
+        "cancel",
+        "forward",
+        "request_assist",
+        "comment",
+        "edit",
+        "reassign",
+    )
     return [
-        name for name in names
-        if status in CASE_TRANSITIONS[name] and CASE_RULES[name](actor, case)
+        name for name in names if status in CASE_TRANSITIONS[name] and CASE_RULES[name](actor, case)
     ]
 
 
@@ -174,8 +192,10 @@ HANDOFF_RULES: dict[str, HandoffRule] = {
     "complete": lambda a, h: _member_of(h.to_unit_id, *WORK_ROLES)(a),
     # The sender takes a request back; for an assist, the case's current owner may too (it
     # may have inherited the request with the case and needs it gone to resolve).
-    "recall": lambda a, h: _member_of(h.from_unit_id, *WORK_ROLES)(a) or (
-        h.kind == "assist" and _member_of(h.case.owner_unit_id, *WORK_ROLES)(a)),
+    "recall": lambda a, h: (
+        _member_of(h.from_unit_id, *WORK_ROLES)(a)
+        or (h.kind == "assist" and _member_of(h.case.owner_unit_id, *WORK_ROLES)(a))
+    ),
 }
 
 _HANDOFF_WHO = {

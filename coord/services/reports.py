@@ -61,22 +61,45 @@ from coord.services.errors import Forbidden, InvalidInput
 from coord.services.policy import SYSTEM, Actor, SystemActor, readable_cases
 
 BREACH_COLUMNS = (
-    "case_id", "tracking_code", "title", "category", "case_status", "owner_unit", "clock",
-    "handoff_id", "handoff_to_unit", "due_at", "breached_at", "completed_at", "minutes_over", "open",
+    "case_id",
+    "tracking_code",
+    "title",
+    "category",
+    "case_status",
+    "owner_unit",
+    "clock",
+    "handoff_id",
+    "handoff_to_unit",
+    "due_at",
+    "breached_at",
+    "completed_at",
+    "minutes_over",
+    "open",
 )
 
 
-def breaches(actor: Actor, filters: dict[str, Any], *, limit: int | None,
-             offset: int) -> tuple[list[dict[str, Any]], int]:
+def breaches(
+    actor: Actor, filters: dict[str, Any], *, limit: int | None, offset: int
+) -> tuple[list[dict[str, Any]], int]:
     """Clocks that breached (recorded by the sweep, or closed late) on cases in scope."""
     owner = aliased(Unit)
     receiver = aliased(Unit)
     breached_at = func.coalesce(SlaClock.breached_at, SlaClock.due_at)
     query = (
         select(
-            Case.id, Case.tracking_code, Case.title, Category.code, Case.status, owner.code,
-            SlaClock.name, SlaClock.handoff_id, receiver.code, SlaClock.due_at, breached_at,
-            SlaClock.completed_at, SlaClock.minutes_over,
+            Case.id,
+            Case.tracking_code,
+            Case.title,
+            Category.code,
+            Case.status,
+            owner.code,
+            SlaClock.name,
+            SlaClock.handoff_id,
+            receiver.code,
+            SlaClock.due_at,
+            breached_at,
+            SlaClock.completed_at,
+            SlaClock.minutes_over,
         )
         .join(Case, Case.id == SlaClock.case_id)
         .join(Category, Category.id == Case.category_id)
@@ -103,12 +126,24 @@ def breaches(actor: Actor, filters: dict[str, Any], *, limit: int | None,
         query = query.limit(limit)
     rows = []
     for r in db.session.execute(query):
-        rows.append({
-            "case_id": r[0], "tracking_code": format_tracking_code(r[1]), "title": r[2],
-            "category": r[3], "case_status": r[4], "owner_unit": r[5], "clock": r[6],
-            "handoff_id": r[7], "handoff_to_unit": r[8], "due_at": r[9], "breached_at": r[10],
-            "completed_at": r[11], "minutes_over": r[12], "open": r[4] in open_statuses,
-        })
+        rows.append(
+            {
+                "case_id": r[0],
+                "tracking_code": format_tracking_code(r[1]),
+                "title": r[2],
+                "category": r[3],
+                "case_status": r[4],
+                "owner_unit": r[5],
+                "clock": r[6],
+                "handoff_id": r[7],
+                "handoff_to_unit": r[8],
+                "due_at": r[9],
+                "breached_at": r[10],
+                "completed_at": r[11],
+                "minutes_over": r[12],
+                "open": r[4] in open_statuses,
+            }
+        )
     return rows, total
 
 
@@ -118,13 +153,20 @@ WIB = ZoneInfo("Asia/Jakarta")
 DONE_STATUSES = (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value)
 CLOSED_CLOCK_STATES = (ClockState.MET.value, ClockState.BREACHED.value)
 OPEN_STATUS_VALUES = tuple(sorted(s.value for s in OPEN_CASE_STATUSES))
-ACKNOWLEDGED_STATUSES = (HandoffStatus.ACCEPTED.value, HandoffStatus.REJECTED.value,
-                         HandoffStatus.COMPLETED.value)
+ACKNOWLEDGED_STATUSES = (
+    HandoffStatus.ACCEPTED.value,
+    HandoffStatus.REJECTED.value,
+    HandoffStatus.COMPLETED.value,
+)
 REJECT_REASONS = tuple(r.value for r in RejectReason)
 
 # Age buckets of the backlog: whole days elapsed since received_at, (label, first day, last day).
 AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
-    ("0-2", 0, 2), ("3-5", 3, 5), ("6-14", 6, 14), ("15-30", 15, 30), ("31+", 31, None),
+    ("0-2", 0, 2),
+    ("3-5", 3, 5),
+    ("6-14", 6, 14),
+    ("15-30", 15, 30),
+    ("31+", 31, None),
 )
 
 # Percentiles as exact fractions p = num/den, interpolated like PostgreSQL's percentile_cont.
@@ -206,12 +248,16 @@ def _wib_period_sqlite(element: _WibPeriod, compiler: Any, **kw: Any) -> str:
         return f"strftime('%Y-%m', {column}, '+7 hours')"
     if element.name == "wib_year":
         return f"strftime('%Y', {column}, '+7 hours')"
-    return (f"(strftime('%Y', {column}, '+7 hours') || '-Q' || "
-            f"((CAST(strftime('%m', {column}, '+7 hours') AS INTEGER) + 2) / 3))")
+    return (
+        f"(strftime('%Y', {column}, '+7 hours') || '-Q' || "
+        f"((CAST(strftime('%m', {column}, '+7 hours') AS INTEGER) + 2) / 3))"
+    )
 
 
 PERIOD_FUNCTIONS: dict[str, type[_WibPeriod]] = {
-    "month": wib_month, "quarter": wib_quarter, "year": wib_year,
+    "month": wib_month,
+    "quarter": wib_quarter,
+    "year": wib_year,
 }
 
 
@@ -265,9 +311,12 @@ def _closed(clock: Any) -> ColumnElement[bool]:
     return and_(clock.state.in_(CLOSED_CLOCK_STATES), clock.completed_at.is_not(None))
 
 
-def _percentiles(values: Subquery, keys: Sequence[str], value: str,
-                 fractions: Sequence[tuple[int, int]],
-                 ) -> dict[tuple[Any, ...], dict[tuple[int, int], float]]:
+def _percentiles(
+    values: Subquery,
+    keys: Sequence[str],
+    value: str,
+    fractions: Sequence[tuple[int, int]],
+) -> dict[tuple[Any, ...], dict[tuple[int, int], float]]:
     """Percentiles of ``values.c[value]`` per group of ``keys``, in one portable query.
 
     Definition (PostgreSQL's percentile_cont, Excel's PERCENTILE.INC): over the n sorted
@@ -277,7 +326,8 @@ def _percentiles(values: Subquery, keys: Sequence[str], value: str,
     """
     key_cols = [values.c[k] for k in keys]
     ranked = select(
-        *key_cols, values.c[value].label("v"),
+        *key_cols,
+        values.c[value].label("v"),
         (func.row_number().over(partition_by=key_cols, order_by=values.c[value]) - 1).label("k"),
         func.count().over(partition_by=key_cols).label("n"),
     ).subquery("ranked")
@@ -317,10 +367,13 @@ class _Lookups:
     """Codes and names of units and categories (small tables), and filter codes as ids."""
 
     def __init__(self) -> None:
-        self.units = {r.id: (r.code, r.name) for r in db.session.execute(
-            select(Unit.id, Unit.code, Unit.name))}
-        self.categories = {r.id: r.code for r in db.session.execute(
-            select(Category.id, Category.code))}
+        self.units = {
+            r.id: (r.code, r.name)
+            for r in db.session.execute(select(Unit.id, Unit.code, Unit.name))
+        }
+        self.categories = {
+            r.id: r.code for r in db.session.execute(select(Category.id, Category.code))
+        }
         self._unit_ids = {code: uid for uid, (code, _) in self.units.items()}
         self._category_ids = {code: cid for cid, code in self.categories.items()}
 
@@ -346,8 +399,9 @@ def _period_where(column: Any, filters: ReportFilters) -> list[ColumnElement[boo
     return clauses
 
 
-def _case_where(actor: Actor, filters: ReportFilters, lookups: _Lookups, *,
-                unit_column: Any = None) -> list[ColumnElement[bool]]:
+def _case_where(
+    actor: Actor, filters: ReportFilters, lookups: _Lookups, *, unit_column: Any = None
+) -> list[ColumnElement[bool]]:
     """Scope, the received_at range, the owner unit (or ``unit_column``) and the category."""
     clauses = [readable_cases(actor), *_period_where(Case.received_at, filters)]
     if filters.unit:
@@ -362,15 +416,33 @@ def _case_where(actor: Actor, filters: ReportFilters, lookups: _Lookups, *,
 
 SLA_DIMENSIONS = ("unit", "category", "month")
 SLA_COLUMNS = (
-    "unit", "unit_name", "category", "month", "cases", "open", "resolved", "resolved_on_time",
-    "breached", "open_overdue", "on_time_share", "response_minutes_median",
-    "response_minutes_p90", "resolution_minutes_median", "resolution_minutes_p90",
+    "unit",
+    "unit_name",
+    "category",
+    "month",
+    "cases",
+    "open",
+    "resolved",
+    "resolved_on_time",
+    "breached",
+    "open_overdue",
+    "on_time_share",
+    "response_minutes_median",
+    "response_minutes_p90",
+    "resolution_minutes_median",
+    "resolution_minutes_p90",
 )
 
 
-def sla_report(actor: Actor, filters: ReportFilters, now: datetime, *,
-               by: Sequence[str] = SLA_DIMENSIONS, portable: bool | None = None,
-               percentiles: Sequence[str] | None = None) -> list[dict[str, Any]]:
+def sla_report(
+    actor: Actor,
+    filters: ReportFilters,
+    now: datetime,
+    *,
+    by: Sequence[str] = SLA_DIMENSIONS,
+    portable: bool | None = None,
+    percentiles: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
     """SLA compliance per owner unit, category and WIB month of received_at (or the subset of
     those dimensions in ``by``), over the cases ``actor`` may read. Figures: docs/reports.md.
     ``portable`` forces the window-function percentiles on PostgreSQL too (tests compare);
@@ -390,10 +462,13 @@ def sla_report(actor: Actor, filters: ReportFilters, now: datetime, *,
     source = (
         select(Case.id)
         .select_from(Case)
-        .outerjoin(response, and_(response.case_id == Case.id,
-                                  response.name == ClockName.RESPONSE.value))
-        .outerjoin(resolution, and_(resolution.case_id == Case.id,
-                                    resolution.name == ClockName.RESOLUTION.value))
+        .outerjoin(
+            response, and_(response.case_id == Case.id, response.name == ClockName.RESPONSE.value)
+        )
+        .outerjoin(
+            resolution,
+            and_(resolution.case_id == Case.id, resolution.name == ClockName.RESOLUTION.value),
+        )
         .where(*_case_where(actor, filters, lookups))
     )
     counts = [
@@ -401,25 +476,35 @@ def sla_report(actor: Actor, filters: ReportFilters, now: datetime, *,
         _count_if(open_case).label("open"),
         _count_if(Case.status.in_(DONE_STATUSES)).label("resolved"),
         _count_if(resolution.state == ClockState.MET.value).label("resolved_on_time"),
-        _count_if(or_(resolution.state == ClockState.BREACHED.value,
-                      response.state == ClockState.BREACHED.value)).label("breached"),
-        _count_if(and_(
-            open_case,
-            # A paused clock's due_at moves on resume: on hold is not overdue unless the
-            # clock had already breached (a breached clock is never paused).
-            resolution.state.in_([ClockState.RUNNING.value, ClockState.BREACHED.value]),
-            resolution.due_at < now,
-        )).label("open_overdue"),
+        _count_if(
+            or_(
+                resolution.state == ClockState.BREACHED.value,
+                response.state == ClockState.BREACHED.value,
+            )
+        ).label("breached"),
+        _count_if(
+            and_(
+                open_case,
+                # A paused clock's due_at moves on resume: on hold is not overdue unless the
+                # clock had already breached (a breached clock is never paused).
+                resolution.state.in_([ClockState.RUNNING.value, ClockState.BREACHED.value]),
+                resolution.due_at < now,
+            )
+        ).label("open_overdue"),
     ]
     metrics = {
         "response": (_working_minutes(response), _closed(response)),
         "resolution": (_working_minutes(resolution), _closed(resolution)),
     }
-    every = [(f"{metric}_minutes_{name}", metric, fraction)
-             for metric in metrics for name, fraction in (("median", MEDIAN), ("p90", P90))]
+    every = [
+        (f"{metric}_minutes_{name}", metric, fraction)
+        for metric in metrics
+        for name, fraction in (("median", MEDIAN), ("p90", P90))
+    ]
     wanted = [w for w in every if percentiles is None or w[0] in percentiles]
-    rows = _aggregate(source, [dimension_columns[k] for k in keys], counts, metrics, wanted,
-                      portable=portable)
+    rows = _aggregate(
+        source, [dimension_columns[k] for k in keys], counts, metrics, wanted, portable=portable
+    )
 
     report = []
     for key, row in rows.items():
@@ -432,11 +517,14 @@ def sla_report(actor: Actor, filters: ReportFilters, now: datetime, *,
                 item["category"] = lookups.categories[value]
             else:
                 item[name] = _period_label(value, "month")
-        counted = {c: int(row[c]) for c in ("cases", "open", "resolved", "resolved_on_time",
-                                            "breached", "open_overdue")}
+        counted = {
+            c: int(row[c])
+            for c in ("cases", "open", "resolved", "resolved_on_time", "breached", "open_overdue")
+        }
         item.update(counted)
-        item["on_time_share"] = _share(counted["resolved_on_time"],
-                                       counted["resolved"] + counted["open_overdue"])
+        item["on_time_share"] = _share(
+            counted["resolved_on_time"], counted["resolved"] + counted["open_overdue"]
+        )
         for label, _metric, _fraction in every:
             item[label] = row.get(label)
         report.append(item)
@@ -444,10 +532,15 @@ def sla_report(actor: Actor, filters: ReportFilters, now: datetime, *,
     return report
 
 
-def _aggregate(source: Select[Any], keys: list[Any], counts: list[Any],
-               metrics: dict[str, tuple[Any, ColumnElement[bool]]],
-               wanted: list[tuple[str, str, tuple[int, int]]], *,
-               portable: bool | None = None) -> dict[tuple[Any, ...], dict[str, Any]]:
+def _aggregate(
+    source: Select[Any],
+    keys: list[Any],
+    counts: list[Any],
+    metrics: dict[str, tuple[Any, ColumnElement[bool]]],
+    wanted: list[tuple[str, str, tuple[int, int]]],
+    *,
+    portable: bool | None = None,
+) -> dict[tuple[Any, ...], dict[str, Any]]:
     """Group ``source`` (its FROM, joins and WHERE) by ``keys``: the ``counts`` columns and,
     per (label, metric, fraction) in ``wanted``, that percentile of the metric's values
     (``metrics``: value expression and the condition for a row to have one).
@@ -460,8 +553,11 @@ def _aggregate(source: Select[Any], keys: list[Any], counts: list[Any],
     if not use_window:
         for label, metric, (num, den) in wanted:
             value, present = metrics[metric]
-            columns.append(func.percentile_cont(Fraction(num, den).__float__())
-                           .within_group(sql_case((present, value))).label(label))
+            columns.append(
+                func.percentile_cont(Fraction(num, den).__float__())
+                .within_group(sql_case((present, value)))
+                .label(label)
+            )
     query = source.with_only_columns(*keys, *columns).group_by(*keys)
     result: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in db.session.execute(query):
@@ -473,8 +569,9 @@ def _aggregate(source: Select[Any], keys: list[Any], counts: list[Any],
     if not use_window or not result:
         return result
     per_metric = [
-        source.with_only_columns(*keys, literal(metric).label("metric"), value.label("minutes"))
-        .where(present)
+        source.with_only_columns(
+            *keys, literal(metric).label("metric"), value.label("minutes")
+        ).where(present)
         for metric, (value, present) in metrics.items()
     ]
     values = (per_metric[0] if len(per_metric) == 1 else union_all(*per_metric)).subquery("values")
@@ -490,15 +587,31 @@ def _aggregate(source: Select[Any], keys: list[Any], counts: list[Any],
 # -- handoffs ----------------------------------------------------------------------------------
 
 HANDOFF_COLUMNS = (
-    "unit", "unit_name", "handoffs", "acknowledged", "acknowledged_on_time", "pending",
-    "ack_minutes_median", "rejected", *(f"rejected_{r}" for r in REJECT_REASONS), "bounced_cases",
+    "unit",
+    "unit_name",
+    "handoffs",
+    "acknowledged",
+    "acknowledged_on_time",
+    "pending",
+    "ack_minutes_median",
+    "rejected",
+    *(f"rejected_{r}" for r in REJECT_REASONS),
+    "bounced_cases",
 )
-BOUNCED_COLUMNS = ("case_id", "tracking_code", "owner_unit", "bounced_at", "still_bounced",
-                   "ownership_moves", "route")
+BOUNCED_COLUMNS = (
+    "case_id",
+    "tracking_code",
+    "owner_unit",
+    "bounced_at",
+    "still_bounced",
+    "ownership_moves",
+    "route",
+)
 
 
-def handoff_report(actor: Actor, filters: ReportFilters, *,
-                   portable: bool | None = None) -> dict[str, list[dict[str, Any]]]:
+def handoff_report(
+    actor: Actor, filters: ReportFilters, *, portable: bool | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """Handoffs per receiving unit (requested in the period, on cases ``actor`` may read), and
     the bounced cases among them with their route of owners. Figures: docs/reports.md."""
     require_report_reader(actor)
@@ -511,14 +624,14 @@ def handoff_report(actor: Actor, filters: ReportFilters, *,
     if filters.category:
         where.append(Case.category_id == lookups.category_id(filters.category))
     acknowledged = or_(Handoff.status.in_(ACKNOWLEDGED_STATUSES), _closed(ack))
-    bounced_transfer = and_(Case.bounced_at.is_not(None),
-                            Handoff.kind == HandoffKind.TRANSFER.value)
+    bounced_transfer = and_(
+        Case.bounced_at.is_not(None), Handoff.kind == HandoffKind.TRANSFER.value
+    )
     source = (
         select(Handoff.id)
         .select_from(Handoff)
         .join(Case, Case.id == Handoff.case_id)
-        .outerjoin(ack, and_(ack.handoff_id == Handoff.id,
-                             ack.name == ClockName.HANDOFF_ACK.value))
+        .outerjoin(ack, and_(ack.handoff_id == Handoff.id, ack.name == ClockName.HANDOFF_ACK.value))
         .where(*where)
     )
     counts = [
@@ -530,13 +643,20 @@ def handoff_report(actor: Actor, filters: ReportFilters, *,
         *(_count_if(Handoff.reject_reason == r).label(f"rejected_{r}") for r in REJECT_REASONS),
         func.count(func.distinct(sql_case((bounced_transfer, Case.id)))).label("bounced_cases"),
     ]
-    rows = _aggregate(source, [Handoff.to_unit_id.label("unit")], counts,
-                      {"ack": (_working_minutes(ack), _closed(ack))},
-                      [("ack_minutes_median", "ack", MEDIAN)], portable=portable)
+    rows = _aggregate(
+        source,
+        [Handoff.to_unit_id.label("unit")],
+        counts,
+        {"ack": (_working_minutes(ack), _closed(ack))},
+        [("ack_minutes_median", "ack", MEDIAN)],
+        portable=portable,
+    )
     report = []
     for (unit_id,), data in rows.items():
-        item: dict[str, Any] = {"unit": lookups.unit_code(unit_id),
-                                "unit_name": lookups.unit_name(unit_id)}
+        item: dict[str, Any] = {
+            "unit": lookups.unit_code(unit_id),
+            "unit_name": lookups.unit_name(unit_id),
+        }
         for column in HANDOFF_COLUMNS[2:]:
             value = data[column]
             item[column] = value if column == "ack_minutes_median" else int(value)
@@ -553,8 +673,14 @@ def _bounced_cases(case_ids: Select[Any], lookups: _Lookups) -> list[dict[str, A
     """The bounced cases with their route: the first owner, then the receiver of each
     accepted transfer in the order of the handoff.accepted events (one row per move)."""
     cases = db.session.execute(
-        select(Case.id, Case.tracking_code, Case.owner_unit_id, Case.bounced_at, Case.bounced,
-               Case.ownership_moves)
+        select(
+            Case.id,
+            Case.tracking_code,
+            Case.owner_unit_id,
+            Case.bounced_at,
+            Case.bounced,
+            Case.ownership_moves,
+        )
         .where(Case.id.in_(case_ids))
         .order_by(Case.bounced_at, Case.id)
     ).all()
@@ -564,18 +690,26 @@ def _bounced_cases(case_ids: Select[Any], lookups: _Lookups) -> list[dict[str, A
     moves = db.session.execute(
         select(CaseEvent.case_id, Handoff.from_unit_id, Handoff.to_unit_id)
         .join(Handoff, Handoff.id == CaseEvent.handoff_id)
-        .where(CaseEvent.type == "handoff.accepted", Handoff.kind == HandoffKind.TRANSFER.value,
-               CaseEvent.case_id.in_(case_ids))
+        .where(
+            CaseEvent.type == "handoff.accepted",
+            Handoff.kind == HandoffKind.TRANSFER.value,
+            CaseEvent.case_id.in_(case_ids),
+        )
         .order_by(CaseEvent.case_id, CaseEvent.id)
     )
     for case_id, from_unit, to_unit in moves:
         route = routes.setdefault(case_id, [lookups.unit_code(from_unit)])
         route.append(lookups.unit_code(to_unit))
     return [
-        {"case_id": c.id, "tracking_code": format_tracking_code(c.tracking_code),
-         "owner_unit": lookups.unit_code(c.owner_unit_id), "bounced_at": c.bounced_at,
-         "still_bounced": c.bounced, "ownership_moves": c.ownership_moves,
-         "route": routes.get(c.id, [])}
+        {
+            "case_id": c.id,
+            "tracking_code": format_tracking_code(c.tracking_code),
+            "owner_unit": lookups.unit_code(c.owner_unit_id),
+            "bounced_at": c.bounced_at,
+            "still_bounced": c.bounced,
+            "ownership_moves": c.ownership_moves,
+            "route": routes.get(c.id, []),
+        }
         for c in cases
     ]
 
@@ -603,16 +737,21 @@ def backlog_report(actor: Actor, filters: ReportFilters, now: datetime) -> list[
     # CASE picks the first matching (youngest) bucket, so each case lands in exactly one.
     bucket = sql_case(*[(c, label) for label, c in buckets[:-1]], else_=buckets[-1][0])
     query = (
-        select(Case.owner_unit_id.label("unit"), func.count().label("open"),
-               *(_count_if(bucket == label).label(f"age_{label}") for label, _ in buckets))
+        select(
+            Case.owner_unit_id.label("unit"),
+            func.count().label("open"),
+            *(_count_if(bucket == label).label(f"age_{label}") for label, _ in buckets),
+        )
         .where(Case.status.in_(OPEN_STATUS_VALUES), *_case_where(actor, filters, lookups))
         .group_by(Case.owner_unit_id)
     )
     report = []
     for row in db.session.execute(query):
         data = row._mapping
-        item: dict[str, Any] = {"unit": lookups.unit_code(data["unit"]),
-                                "unit_name": lookups.unit_name(data["unit"])}
+        item: dict[str, Any] = {
+            "unit": lookups.unit_code(data["unit"]),
+            "unit_name": lookups.unit_name(data["unit"]),
+        }
         for column in BACKLOG_COLUMNS[2:]:
             item[column] = int(data[column])
         report.append(item)
@@ -622,16 +761,25 @@ def backlog_report(actor: Actor, filters: ReportFilters, now: datetime) -> list[
 
 # -- IKM (SKM survey index) --------------------------------------------------------------------
 
-IKM_COLUMNS = ("unit", "unit_name", "period", "respondents",
-               *(f"nrr_{e}" for e in ELEMENTS), "ikm", "band", "band_label")
+IKM_COLUMNS = (
+    "unit",
+    "unit_name",
+    "period",
+    "respondents",
+    *(f"nrr_{e}" for e in ELEMENTS),
+    "ikm",
+    "band",
+    "band_label",
+)
 
 
 def ikm_weight() -> Fraction:
     return parse_weight(current_app.config.get("COORD_IKM_WEIGHT"))
 
 
-def ikm_report(actor: Actor, filters: ReportFilters, *, period: str = "month",
-               weight: Fraction | None = None) -> list[dict[str, Any]]:
+def ikm_report(
+    actor: Actor, filters: ReportFilters, *, period: str = "month", weight: Fraction | None = None
+) -> list[dict[str, Any]]:
     """IKM per resolving unit and WIB period (month, quarter or year) of the answers'
     submission, over feedback on cases ``actor`` may read. The database counts and sums the
     answers per element; coord.domain.ikm weighs, rounds and bands them."""
@@ -655,8 +803,12 @@ def ikm_report(actor: Actor, filters: ReportFilters, *, period: str = "month",
         element_columns.append(func.count(column).label(f"{element}_answers"))
         element_columns.append(func.coalesce(func.sum(column), 0).label(f"{element}_total"))
     query = (
-        select(Feedback.unit_id.label("unit"), period_column, func.count().label("respondents"),
-               *element_columns)
+        select(
+            Feedback.unit_id.label("unit"),
+            period_column,
+            func.count().label("respondents"),
+            *element_columns,
+        )
         .select_from(Feedback)
         .where(*where)
         .group_by(Feedback.unit_id, period_column)
@@ -667,13 +819,16 @@ def ikm_report(actor: Actor, filters: ReportFilters, *, period: str = "month",
     report = []
     for row in db.session.execute(query):
         data = row._mapping
-        totals = {e: ElementTotal(int(data[f"{e}_answers"]), int(data[f"{e}_total"]))
-                  for e in ELEMENTS}
+        totals = {
+            e: ElementTotal(int(data[f"{e}_answers"]), int(data[f"{e}_total"])) for e in ELEMENTS
+        }
         result = compute_ikm(int(data["respondents"]), totals, weight)
-        item: dict[str, Any] = {"unit": lookups.unit_code(data["unit"]),
-                                "unit_name": lookups.unit_name(data["unit"]),
-                                "period": _period_label(data["period"], period),
-                                "respondents": result.respondents}
+        item: dict[str, Any] = {
+            "unit": lookups.unit_code(data["unit"]),
+            "unit_name": lookups.unit_name(data["unit"]),
+            "period": _period_label(data["period"], period),
+            "respondents": result.respondents,
+        }
         shown = result.nrr_rounded()
         item["nrr"] = {e: None if (v := shown[e]) is None else float(v) for e in ELEMENTS}
         item.update({f"nrr_{e}": item["nrr"][e] for e in ELEMENTS})
@@ -691,8 +846,18 @@ def weight_label(weight: Fraction) -> str:
 
 # -- public statistics (GET /public/v1/stats) --------------------------------------------------
 
-PUBLIC_COLUMNS = ("unit", "unit_name", "month", "cases", "resolved", "on_time_share",
-                  "resolution_minutes_median", "ikm", "band", "respondents")
+PUBLIC_COLUMNS = (
+    "unit",
+    "unit_name",
+    "month",
+    "cases",
+    "resolved",
+    "on_time_share",
+    "resolution_minutes_median",
+    "ikm",
+    "band",
+    "respondents",
+)
 PUBLIC_DEFAULT_MONTHS = 12
 
 
@@ -709,31 +874,58 @@ def public_stats(filters: ReportFilters, now: datetime) -> list[dict[str, Any]]:
     """Per unit and WIB month: cases received (by owner unit), resolved, on-time share and
     median working minutes to resolution, and the IKM of the answers submitted that month
     for the unit that resolved. Unit codes and names and counts only: no case, no person."""
-    sla = sla_report(SYSTEM, filters, now, by=("unit", "month"),
-                     percentiles=["resolution_minutes_median"])
+    sla = sla_report(
+        SYSTEM, filters, now, by=("unit", "month"), percentiles=["resolution_minutes_median"]
+    )
     ikm = ikm_report(SYSTEM, filters, period="month")
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     for row in sla:
         merged[(row["unit"], row["month"])] = {
-            "unit": row["unit"], "unit_name": row["unit_name"], "month": row["month"],
-            "cases": row["cases"], "resolved": row["resolved"],
+            "unit": row["unit"],
+            "unit_name": row["unit_name"],
+            "month": row["month"],
+            "cases": row["cases"],
+            "resolved": row["resolved"],
             "on_time_share": row["on_time_share"],
             "resolution_minutes_median": row["resolution_minutes_median"],
-            "ikm": None, "band": None, "respondents": 0,
+            "ikm": None,
+            "band": None,
+            "respondents": 0,
         }
     for row in ikm:
-        item = merged.setdefault((row["unit"], row["period"]), {
-            "unit": row["unit"], "unit_name": row["unit_name"], "month": row["period"],
-            "cases": 0, "resolved": 0, "on_time_share": None, "resolution_minutes_median": None,
-        })
+        item = merged.setdefault(
+            (row["unit"], row["period"]),
+            {
+                "unit": row["unit"],
+                "unit_name": row["unit_name"],
+                "month": row["period"],
+                "cases": 0,
+                "resolved": 0,
+                "on_time_share": None,
+                "resolution_minutes_median": None,
+            },
+        )
         item.update(ikm=row["ikm"], band=row["band"], respondents=row["respondents"])
     return [merged[key] for key in sorted(merged)]
 
 
 __all__ = [
-    "BACKLOG_COLUMNS", "BOUNCED_COLUMNS", "BREACH_COLUMNS", "HANDOFF_COLUMNS", "IKM_COLUMNS",
+    "BACKLOG_COLUMNS",
+    "BOUNCED_COLUMNS",
+    "BREACH_COLUMNS",
+    "HANDOFF_COLUMNS",
+    "IKM_COLUMNS",
     "SLA_COLUMNS",
-    "ReportFilters", "backlog_report", "breaches", "handoff_report", "ikm_report", "ikm_weight",
-    "default_public_range", "month_range", "public_stats", "require_report_reader", "sla_report",
+    "ReportFilters",
+    "backlog_report",
+    "breaches",
+    "handoff_report",
+    "ikm_report",
+    "ikm_weight",
+    "default_public_range",
+    "month_range",
+    "public_stats",
+    "require_report_reader",
+    "sla_report",
     "weight_label",
 ]

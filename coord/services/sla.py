@@ -15,7 +15,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from coord.domain.calendar import ALWAYS_OPEN, DEFAULT_CALENDAR, WorkingCalendar, calendar_from_config, calendar_to_config
+from coord.domain.calendar import (
+    ALWAYS_OPEN,
+    DEFAULT_CALENDAR,
+    WorkingCalendar,
+    calendar_from_config,
+    calendar_to_config,
+)
 from coord.extensions import db
 from coord.models import (
     Case,
@@ -56,7 +62,9 @@ def camat_office_for_region(region_code: str) -> Unit | None:
     kecamatan = ".".join(parts[:3])
     return db.session.execute(
         select(Unit)
-        .where(Unit.kind == UnitKind.CAMAT_OFFICE.value, in_jurisdiction(Unit.region_code, kecamatan))
+        .where(
+            Unit.kind == UnitKind.CAMAT_OFFICE.value, in_jurisdiction(Unit.region_code, kecamatan)
+        )
         .order_by(Unit.id)
         .limit(1)
     ).scalar_one_or_none()
@@ -100,7 +108,9 @@ def calendar_from_text(raw: str) -> WorkingCalendar:
 
 def threshold_instant(clock: SlaClock, percent: int) -> datetime:
     calendar = calendar_of(clock.calendar)
-    return calendar.add(clock.started_at, clock.target_minutes * percent / 100 + clock.paused_minutes)
+    return calendar.add(
+        clock.started_at, clock.target_minutes * percent / 100 + clock.paused_minutes
+    )
 
 
 def schedule_next(clock: SlaClock, after: int | None) -> None:
@@ -116,9 +126,16 @@ def schedule_next(clock: SlaClock, after: int | None) -> None:
     clock.next_threshold_at = threshold_instant(clock, pending[0])
 
 
-def next_threshold_after(calendar: WorkingCalendar, *, started_at: datetime, target_minutes: int,
-                         paused_minutes: int, percents: list[int], after: int,
-                         after_at: datetime) -> tuple[int | None, datetime | None]:
+def next_threshold_after(
+    calendar: WorkingCalendar,
+    *,
+    started_at: datetime,
+    target_minutes: int,
+    paused_minutes: int,
+    percents: list[int],
+    after: int,
+    after_at: datetime,
+) -> tuple[int | None, datetime | None]:
     """For a running clock whose threshold ``after`` fell due at ``after_at``: the next
     threshold and its instant, or ``(None, None)`` when none is left. ``percents`` is
     ``threshold_percents(...)``. Used by the sweep instead of ``schedule_next``.
@@ -144,13 +161,24 @@ def _refresh_due(clock: SlaClock) -> None:
     clock.due_at = threshold_instant(clock, 100)
 
 
-def new_clock(name: ClockName, started_at: datetime, target_minutes: int, policy: SlaPolicy,
-              calendar: dict[str, Any], notify_unit_id: int) -> SlaClock:
+def new_clock(
+    name: ClockName,
+    started_at: datetime,
+    target_minutes: int,
+    policy: SlaPolicy,
+    calendar: dict[str, Any],
+    notify_unit_id: int,
+) -> SlaClock:
     """A running clock with its due time and first threshold computed (not yet added)."""
     clock = SlaClock(
-        name=name.value, calendar=calendar, notify_unit_id=notify_unit_id, started_at=started_at,
-        target_minutes=target_minutes, warning_percents=list(policy.warning_percents),
-        paused_minutes=0, state=ClockState.RUNNING.value,
+        name=name.value,
+        calendar=calendar,
+        notify_unit_id=notify_unit_id,
+        started_at=started_at,
+        target_minutes=target_minutes,
+        warning_percents=list(policy.warning_percents),
+        paused_minutes=0,
+        state=ClockState.RUNNING.value,
     )
     _refresh_due(clock)
     schedule_next(clock, None)
@@ -168,10 +196,12 @@ def prepare_case_clocks(case: Case) -> list[SlaClock]:
         return []
     calendar, office = _case_calendar_config(case, policy)
     notify = office.id if office is not None else case.owner_unit.id
-    response = new_clock(ClockName.RESPONSE, case.received_at, policy.response_minutes, policy,
-                         calendar, notify)
-    resolution = new_clock(ClockName.RESOLUTION, case.received_at, policy.resolution_minutes,
-                           policy, calendar, notify)
+    response = new_clock(
+        ClockName.RESPONSE, case.received_at, policy.response_minutes, policy, calendar, notify
+    )
+    resolution = new_clock(
+        ClockName.RESOLUTION, case.received_at, policy.resolution_minutes, policy, calendar, notify
+    )
     case.response_due_at = response.due_at
     case.resolution_due_at = resolution.due_at
     return [response, resolution]
@@ -184,9 +214,11 @@ def attach_case_clocks(case: Case, clocks: list[SlaClock]) -> None:
 
 
 def case_clocks(case: Case) -> list[SlaClock]:
-    return list(db.session.execute(
-        select(SlaClock).where(SlaClock.case_id == case.id).order_by(SlaClock.id)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(SlaClock).where(SlaClock.case_id == case.id).order_by(SlaClock.id)
+        ).scalars()
+    )
 
 
 def _clock(case: Case, name: ClockName, handoff_id: int | None = None) -> SlaClock | None:
@@ -205,8 +237,11 @@ def retarget_case_clocks(case: Case) -> None:
     for clock in case_clocks(case):
         if clock.handoff_id is not None or clock.state not in OPEN_STATES:
             continue
-        clock.target_minutes = (policy.response_minutes if clock.name == ClockName.RESPONSE.value
-                                else policy.resolution_minutes)
+        clock.target_minutes = (
+            policy.response_minutes
+            if clock.name == ClockName.RESPONSE.value
+            else policy.resolution_minutes
+        )
         clock.warning_percents = list(policy.warning_percents)
         _refresh_due(clock)
         schedule_next(clock, _last_fired(clock))
@@ -217,7 +252,9 @@ def _last_fired(clock: SlaClock) -> int | None:
     from coord.models import SlaAlert
 
     fired = db.session.execute(
-        select(SlaAlert.threshold).where(SlaAlert.clock_id == clock.id).order_by(SlaAlert.threshold.desc())
+        select(SlaAlert.threshold)
+        .where(SlaAlert.clock_id == clock.id)
+        .order_by(SlaAlert.threshold.desc())
     ).first()
     return fired[0] if fired else None
 
@@ -237,10 +274,14 @@ def start_handoff_clock(handoff: Handoff, case: Case, now: datetime) -> None:
         handoff.ack_due_at = None
         return
     to_unit = handoff.to_unit or db.session.get(Unit, handoff.to_unit_id)
-    calendar = (calendar_to_config(ALWAYS_OPEN) if policy.clock == ClockKind.ALWAYS.value
-                else calendar_to_config(unit_calendar(to_unit)))
-    clock = new_clock(ClockName.HANDOFF_ACK, now, policy.handoff_ack_minutes, policy, calendar,
-                      handoff.to_unit_id)
+    calendar = (
+        calendar_to_config(ALWAYS_OPEN)
+        if policy.clock == ClockKind.ALWAYS.value
+        else calendar_to_config(unit_calendar(to_unit))
+    )
+    clock = new_clock(
+        ClockName.HANDOFF_ACK, now, policy.handoff_ack_minutes, policy, calendar, handoff.to_unit_id
+    )
     handoff.ack_due_at = clock.due_at
     db.session.flush()  # the handoff needs its id
     clock.case_id, clock.handoff_id = case.id, handoff.id

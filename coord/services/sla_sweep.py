@@ -108,8 +108,9 @@ class _Fired:
     instant: datetime
 
 
-def sweep(now: datetime, batch_size: int = 1000, *,
-          notify: Literal["job", "inline"] = "job") -> int:
+def sweep(
+    now: datetime, batch_size: int = 1000, *, notify: Literal["job", "inline"] = "job"
+) -> int:
     """Fire everything due at ``now``; returns the number of thresholds fired.
 
     ``notify="job"`` (the default) leaves the notifications to a job enqueued after each
@@ -137,15 +138,29 @@ def sweep(now: datetime, batch_size: int = 1000, *,
 
 def _claim(now: datetime, batch_size: int) -> list[Any]:
     c = _clocks.c
-    return list(db.session.execute(
-        select(c.id, c.case_id, c.handoff_id, c.name, cast(c.calendar, Text).label("calendar"),
-               c.started_at, c.target_minutes, c.warning_percents, c.paused_minutes, c.due_at,
-               c.state, c.next_threshold, c.next_threshold_at)
-        .where(c.next_threshold_at.is_not(None), c.next_threshold_at <= now)
-        .order_by(c.next_threshold_at)
-        .limit(batch_size)
-        .with_for_update(skip_locked=True)
-    ))
+    return list(
+        db.session.execute(
+            select(
+                c.id,
+                c.case_id,
+                c.handoff_id,
+                c.name,
+                cast(c.calendar, Text).label("calendar"),
+                c.started_at,
+                c.target_minutes,
+                c.warning_percents,
+                c.paused_minutes,
+                c.due_at,
+                c.state,
+                c.next_threshold,
+                c.next_threshold_at,
+            )
+            .where(c.next_threshold_at.is_not(None), c.next_threshold_at <= now)
+            .order_by(c.next_threshold_at)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
+    )
 
 
 def _lock_cases(case_ids: set[int]) -> dict[int, _Case]:
@@ -154,11 +169,14 @@ def _lock_cases(case_ids: set[int]) -> dict[int, _Case]:
     # case first and its clocks second. FOR NO KEY UPDATE: the sweep changes no key, so
     # concurrent inserts referencing the case (their KEY SHARE locks) are not blocked.
     c = _cases.c
-    return {r.id: _Case(*r) for r in db.session.execute(
-        select(c.id, c.tracking_code, c.region_code, c.owner_unit_id, c.version, c.breached)
-        .where(id_in(c.id, sorted(case_ids)))
-        .with_for_update(skip_locked=True, key_share=True)
-    )}
+    return {
+        r.id: _Case(*r)
+        for r in db.session.execute(
+            select(c.id, c.tracking_code, c.region_code, c.owner_unit_id, c.version, c.breached)
+            .where(id_in(c.id, sorted(case_ids)))
+            .with_for_update(skip_locked=True, key_share=True)
+        )
+    }
 
 
 def _sweep_batch(now: datetime, batch_size: int, notify: str, unsent: list[int]) -> tuple[int, int]:
@@ -167,16 +185,38 @@ def _sweep_batch(now: datetime, batch_size: int, notify: str, unsent: list[int])
         return 0, 0
     cases = _lock_cases({r.case_id for r in rows})
     clocks = [
-        _Clock(r.id, r.case_id, r.handoff_id, r.name, calendar_from_text(r.calendar), r.started_at,
-               r.target_minutes, threshold_percents(r.warning_percents), r.paused_minutes,
-               r.due_at, r.state, r.next_threshold, r.next_threshold_at)
-        for r in rows if r.case_id in cases
+        _Clock(
+            r.id,
+            r.case_id,
+            r.handoff_id,
+            r.name,
+            calendar_from_text(r.calendar),
+            r.started_at,
+            r.target_minutes,
+            threshold_percents(r.warning_percents),
+            r.paused_minutes,
+            r.due_at,
+            r.state,
+            r.next_threshold,
+            r.next_threshold_at,
+        )
+        for r in rows
+        if r.case_id in cases
     ]
     handoff_ids = sorted({c.handoff_id for c in clocks if c.handoff_id is not None})
     h = _handoffs.c
-    handoffs = {r.id: _Handoff(*r) for r in db.session.execute(
-        select(h.id, h.from_unit_id, h.to_unit_id, h.breached).where(id_in(h.id, handoff_ids))
-    )} if handoff_ids else {}
+    handoffs = (
+        {
+            r.id: _Handoff(*r)
+            for r in db.session.execute(
+                select(h.id, h.from_unit_id, h.to_unit_id, h.breached).where(
+                    id_in(h.id, handoff_ids)
+                )
+            )
+        }
+        if handoff_ids
+        else {}
+    )
 
     fired: list[_Fired] = []
     changed: list[_Clock] = []
@@ -184,12 +224,21 @@ def _sweep_batch(now: datetime, batch_size: int, notify: str, unsent: list[int])
         if clock.state != ClockState.RUNNING.value:
             continue  # not reachable (only running clocks have an instant); never fire one
         moved = False
-        while clock.next_threshold is not None and clock.next_threshold_at is not None \
-                and clock.next_threshold_at <= now:
+        while (
+            clock.next_threshold is not None
+            and clock.next_threshold_at is not None
+            and clock.next_threshold_at <= now
+        ):
             threshold, instant = clock.next_threshold, clock.next_threshold_at
-            fired.append(_Fired(clock, cases[clock.case_id],
-                                handoffs.get(clock.handoff_id) if clock.handoff_id else None,
-                                threshold, instant))
+            fired.append(
+                _Fired(
+                    clock,
+                    cases[clock.case_id],
+                    handoffs.get(clock.handoff_id) if clock.handoff_id else None,
+                    threshold,
+                    instant,
+                )
+            )
             moved = True
             if threshold >= 100:
                 clock.state = ClockState.BREACHED.value
@@ -197,42 +246,67 @@ def _sweep_batch(now: datetime, batch_size: int, notify: str, unsent: list[int])
                 clock.next_threshold = clock.next_threshold_at = None
             else:
                 clock.next_threshold, clock.next_threshold_at = next_threshold_after(
-                    clock.calendar, started_at=clock.started_at, target_minutes=clock.target_minutes,
-                    paused_minutes=clock.paused_minutes, percents=clock.percents, after=threshold,
-                    after_at=instant)
+                    clock.calendar,
+                    started_at=clock.started_at,
+                    target_minutes=clock.target_minutes,
+                    paused_minutes=clock.paused_minutes,
+                    percents=clock.percents,
+                    after=threshold,
+                    after_at=instant,
+                )
         if moved:
             changed.append(clock)
     if not fired:
         return len(rows), 0
 
     # The exactly-once guard first: a duplicate (clock, threshold) raises and rolls back.
-    bulk_insert(SlaAlert.__table__, [
-        {"clock_id": f.clock.id, "threshold": f.threshold, "fired_at": now, "due_instant": f.instant}
-        for f in fired
-    ])
-    update_rows(_clocks, [
-        {"id": c.id, "state": c.state, "breached_at": c.breached_at,
-         "next_threshold": c.next_threshold, "next_threshold_at": c.next_threshold_at}
-        for c in changed
-    ])
+    bulk_insert(
+        SlaAlert.__table__,
+        [
+            {
+                "clock_id": f.clock.id,
+                "threshold": f.threshold,
+                "fired_at": now,
+                "due_instant": f.instant,
+            }
+            for f in fired
+        ],
+    )
+    update_rows(
+        _clocks,
+        [
+            {
+                "id": c.id,
+                "state": c.state,
+                "breached_at": c.breached_at,
+                "next_threshold": c.next_threshold,
+                "next_threshold_at": c.next_threshold_at,
+            }
+            for c in changed
+        ],
+    )
     _mark_breaches(fired, now)
     event_ids = _write_events(fired)
     if notify == "inline":
         notify_sla_events(event_ids, now)
     else:
-        after_commit(lambda: enqueue_now(NOTIFY_QUEUE, NOTIFY_JOB, event_ids) or unsent.extend(event_ids))
+        after_commit(
+            lambda: enqueue_now(NOTIFY_QUEUE, NOTIFY_JOB, event_ids) or unsent.extend(event_ids)
+        )
     return len(rows), len(fired)
 
 
 def _mark_breaches(fired: list[_Fired], now: datetime) -> None:
     """A breach marks the case (or handoff) breached for good. For a case this is a change
     like ``coord.services.cases.touch`` makes: ``updated_at`` and one version bump."""
-    case_ids = {f.case.id for f in fired
-                if f.threshold >= 100 and f.handoff is None and not f.case.breached}
+    case_ids = {
+        f.case.id for f in fired if f.threshold >= 100 and f.handoff is None and not f.case.breached
+    }
     if case_ids:
         c = _cases.c
         db.session.execute(
-            update(_cases).where(id_in(c.id, sorted(case_ids)), c.breached.is_(False))
+            update(_cases)
+            .where(id_in(c.id, sorted(case_ids)), c.breached.is_(False))
             .values(breached=True, version=c.version + 1, updated_at=now)
         )
         touched: set[int] = db.session.info.setdefault(TOUCHED_KEY, set())
@@ -241,12 +315,16 @@ def _mark_breaches(fired: list[_Fired], now: datetime) -> None:
                 f.case.breached = True
                 f.case.version += 1
         touched.update(case_ids)
-    handoff_ids = {f.handoff.id for f in fired
-                   if f.threshold >= 100 and f.handoff is not None and not f.handoff.breached}
+    handoff_ids = {
+        f.handoff.id
+        for f in fired
+        if f.threshold >= 100 and f.handoff is not None and not f.handoff.breached
+    }
     if handoff_ids:
         h = _handoffs.c
         db.session.execute(
-            update(_handoffs).where(id_in(h.id, sorted(handoff_ids)), h.breached.is_(False))
+            update(_handoffs)
+            .where(id_in(h.id, sorted(handoff_ids)), h.breached.is_(False))
             .values(breached=True, version=h.version + 1)
         )
         for f in fired:
@@ -256,8 +334,12 @@ def _mark_breaches(fired: list[_Fired], now: datetime) -> None:
 
 def _camat_offices() -> dict[str, str]:
     """Camat office code by the office's region code (its kecamatan)."""
-    return {region: code for code, region in db.session.execute(
-        select(Unit.code, Unit.region_code).where(Unit.kind == UnitKind.CAMAT_OFFICE.value))}
+    return {
+        region: code
+        for code, region in db.session.execute(
+            select(Unit.code, Unit.region_code).where(Unit.kind == UnitKind.CAMAT_OFFICE.value)
+        )
+    }
 
 
 def _write_events(fired: list[_Fired]) -> list[int]:
@@ -268,7 +350,9 @@ def _write_events(fired: list[_Fired]) -> list[int]:
     meta: list[tuple[_Fired, str]] = []
     for f in fired:
         changes = {
-            "clock": f.clock.name, "threshold": f.threshold, "due_at": f.clock.due_at.isoformat(),
+            "clock": f.clock.name,
+            "threshold": f.threshold,
+            "due_at": f.clock.due_at.isoformat(),
             "handoff_id": f.clock.handoff_id,
         }
         kinds = ("sla.warning",) if f.threshold < 100 else ("sla.breached", "case.escalated")
@@ -276,25 +360,45 @@ def _write_events(fired: list[_Fired]) -> list[int]:
             data = dict(changes)
             if kind == "case.escalated":
                 data["escalated_to"] = offices.get(".".join(f.case.region_code.split(".")[:3]))
-            event_rows.append({
-                "case_id": f.case.id, "handoff_id": f.clock.handoff_id, "type": kind, "at": f.instant,
-                "actor_user_id": None, "actor_unit_id": None, "actor_label": "sistem SLA",
-                "visibility": Visibility.INTERNAL.value, "case_version": f.case.version,
-                "body": None, "changes": data,
-            })
+            event_rows.append(
+                {
+                    "case_id": f.case.id,
+                    "handoff_id": f.clock.handoff_id,
+                    "type": kind,
+                    "at": f.instant,
+                    "actor_user_id": None,
+                    "actor_unit_id": None,
+                    "actor_label": "sistem SLA",
+                    "visibility": Visibility.INTERNAL.value,
+                    "case_version": f.case.version,
+                    "body": None,
+                    "changes": data,
+                }
+            )
             meta.append((f, kind))
     ids = bulk_insert(CaseEvent.__table__, event_rows, return_ids=True)
 
     published: list[PublishedEvent] = []
     for event_id, (f, kind) in zip(ids, meta, strict=True):
-        published.append(PublishedEvent(
-            event_id=event_id, type=kind, at=f.instant, case_id=f.case.id,
-            tracking_code=f.case.tracking_code, case_version=f.case.version,
-            owner_unit_id=f.case.owner_unit_id, region_code=f.case.region_code,
-            handoff_id=f.clock.handoff_id,
-            handoff_from_unit_id=f.handoff.from_unit_id if f.handoff else None,
-            handoff_to_unit_id=f.handoff.to_unit_id if f.handoff else None,
-            details={"clock": f.clock.name, "threshold": f.threshold},
-        ))
+        published.append(
+            PublishedEvent(
+                event_id=event_id,
+                type=kind,
+                at=f.instant,
+                case_id=f.case.id,
+                tracking_code=f.case.tracking_code,
+                case_version=f.case.version,
+                owner_unit_id=f.case.owner_unit_id,
+                region_code=f.case.region_code,
+                handoff_id=f.clock.handoff_id,
+                handoff_from_unit_id=f.handoff.from_unit_id if f.handoff else None,
+                handoff_to_unit_id=f.handoff.to_unit_id if f.handoff else None,
+                details={"clock": f.clock.name, "threshold": f.threshold},
+            )
+        )
     publish(published)
-    return [event_id for event_id, (_, kind) in zip(ids, meta, strict=True) if kind in SLA_NOTIFIED_TYPES]
+    return [
+        event_id
+        for event_id, (_, kind) in zip(ids, meta, strict=True)
+        if kind in SLA_NOTIFIED_TYPES
+    ]

@@ -38,7 +38,9 @@ def _run_after_commit(session: Session) -> None:
         try:
             hook()
         except Exception:  # the data is committed; a lost side effect is swept up later
-            log.exception("after-commit hook failed", extra={"hook": getattr(hook, "__name__", hook)})
+            log.exception(
+                "after-commit hook failed", extra={"hook": getattr(hook, "__name__", hook)}
+            )
 
 
 def _drop_hooks(session: Session) -> None:
@@ -73,8 +75,11 @@ def unit_of_work() -> Iterator[Session]:
     A stale version or a unique-key race from a concurrent writer becomes ``Conflict``.
     """
     session = db.session()
-    if session.in_transaction() and session.get_bind().dialect.name == "sqlite" \
-            and not (session.new or session.dirty or session.deleted):
+    if (
+        session.in_transaction()
+        and session.get_bind().dialect.name == "sqlite"
+        and not (session.new or session.dirty or session.deleted)
+    ):
         # End the read snapshot so the command starts its own write transaction.
         session.commit()
     token = _COMMAND.set(True)
@@ -83,7 +88,9 @@ def unit_of_work() -> Iterator[Session]:
         session.commit()
     except StaleDataError as exc:
         session.rollback()
-        raise Conflict("Someone else changed this record at the same time; reload and retry.") from exc
+        raise Conflict(
+            "Someone else changed this record at the same time; reload and retry."
+        ) from exc
     except IntegrityError as exc:
         session.rollback()
         raise Conflict("The change conflicts with existing data; reload and retry.") from exc

@@ -27,13 +27,14 @@ def select_locale() -> str:
 def register_web(app: Flask) -> None:
     from coord.web import filters
     from coord.web.admin import blp as admin_pages
-    from coord.web.dashboard import blp as dashboard_pages
     from coord.web.auth import load_session_user
+    from coord.web.dashboard import blp as dashboard_pages
     from coord.web.public import blp as public_pages
     from coord.web.staff import blp as staff_pages
 
-    babel.init_app(app, locale_selector=select_locale, default_locale="id",
-                   default_timezone="Asia/Jakarta")
+    babel.init_app(
+        app, locale_selector=select_locale, default_locale="id", default_timezone="Asia/Jakarta"
+    )
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale
@@ -50,4 +51,6 @@ def register_web(app: Flask) -> None:
 
         session["lang"] = lang
         target = request.referrer or "/"
-        return redirect(target if target.startswith(request.host_url) or target.startswith("/") else "/")
+        return redirect(
+            target if target.startswith(request.host_url) or target.startswith("/") else "/"
+        )

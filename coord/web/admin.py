@@ -33,11 +33,32 @@ from coord.services.uow import unit_of_work
 from coord.web.auth import login_required
 
 blp = Blueprint("admin", __name__, url_prefix="/web/admin")
-WEEKDAYS = [(0, "Senin"), (1, "Selasa"), (2, "Rabu"), (3, "Kamis"), (4, "Jumat"), (5, "Sabtu"), (6, "Minggu")]
+WEEKDAYS = [
+    (0, "Senin"),
+    (1, "Selasa"),
+    (2, "Rabu"),
+    (3, "Kamis"),
+    (4, "Jumat"),
+    (5, "Sabtu"),
+    (6, "Minggu"),
+]
 EVENT_TYPES = (
-    "case.created", "case.updated", "case.resolved", "case.closed", "case.reopened", "case.cancelled",
-    "handoff.requested", "handoff.accepted", "handoff.rejected", "handoff.recalled", "handoff.completed",
-    "sla.warning", "sla.breached", "case.escalated", "case.bounced", "feedback.received",
+    "case.created",
+    "case.updated",
+    "case.resolved",
+    "case.closed",
+    "case.reopened",
+    "case.cancelled",
+    "handoff.requested",
+    "handoff.accepted",
+    "handoff.rejected",
+    "handoff.recalled",
+    "handoff.completed",
+    "sla.warning",
+    "sla.breached",
+    "case.escalated",
+    "case.bounced",
+    "feedback.received",
 )
 
 
@@ -75,8 +96,12 @@ def _unit_or_404(code: str) -> Unit:
 @blp.get("/")
 def home():  # type: ignore[no-untyped-def]
     categories = list(db.session.execute(select(Category).order_by(Category.name_id)).scalars())
-    return render_template("admin/home.html", units=_managed_units(), categories=categories,
-                           kinds=[k.value for k in UnitKind])
+    return render_template(
+        "admin/home.html",
+        units=_managed_units(),
+        categories=categories,
+        kinds=[k.value for k in UnitKind],
+    )
 
 
 @blp.post("/units")
@@ -94,15 +119,24 @@ def create_unit():  # type: ignore[no-untyped-def]
         region = db.session.get(Region, (form.get("region_code") or "").strip())
         if region is None:
             raise InvalidInput.field("region_code", _("wilayah tidak dikenal"))
-        if not region_within(region.code, g.actor.unit.region_code) and region.code not in g.actor.unit.region_code:
+        if (
+            not region_within(region.code, g.actor.unit.region_code)
+            and region.code not in g.actor.unit.region_code
+        ):
             raise Forbidden(_("Wilayah itu di luar wewenang unit Anda."))
         if db.session.execute(select(Unit.id).where(Unit.code == code)).first():
             raise InvalidInput.field("code", _("kode sudah dipakai"))
         kind = form.get("kind", "")
         if kind not in {k.value for k in UnitKind}:
             raise InvalidInput.field("kind", _("jenis unit tidak dikenal"))
-        unit = Unit(code=code, name=(form.get("name") or code).strip()[:200], kind=kind, region_code=region.code,
-                    email=form.get("email") or None, phone=form.get("phone") or None)
+        unit = Unit(
+            code=code,
+            name=(form.get("name") or code).strip()[:200],
+            kind=kind,
+            region_code=region.code,
+            email=form.get("email") or None,
+            phone=form.get("phone") or None,
+        )
         db.session.add(unit)
         return unit
 
@@ -116,16 +150,35 @@ def create_unit():  # type: ignore[no-untyped-def]
 def unit_page(code: str):  # type: ignore[no-untyped-def]
     unit = _unit_or_404(code)
     calendar = calendar_to_config(unit_calendar(unit))
-    users = list(db.session.execute(select(User).where(User.unit_id == unit.id).order_by(User.username)).scalars())
-    endpoints = list(db.session.execute(
-        select(WebhookEndpoint).where(WebhookEndpoint.unit_id == unit.id).order_by(WebhookEndpoint.id)).scalars())
-    return render_template("admin/unit.html", unit=unit, calendar=calendar, weekdays=WEEKDAYS, users=users,
-                           endpoints=endpoints, roles=[r.value for r in Role], event_types=EVENT_TYPES,
-                           new_secret=request.args.get("secret_for"))
+    users = list(
+        db.session.execute(
+            select(User).where(User.unit_id == unit.id).order_by(User.username)
+        ).scalars()
+    )
+    endpoints = list(
+        db.session.execute(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.unit_id == unit.id)
+            .order_by(WebhookEndpoint.id)
+        ).scalars()
+    )
+    return render_template(
+        "admin/unit.html",
+        unit=unit,
+        calendar=calendar,
+        weekdays=WEEKDAYS,
+        users=users,
+        endpoints=endpoints,
+        roles=[r.value for r in Role],
+        event_types=EVENT_TYPES,
+        new_secret=request.args.get("secret_for"),
+    )
 
 
 def _save_calendar(unit: Unit, config: dict[str, Any]) -> None:
-    _run(configuration.set_unit_calendar, g.actor, unit.code, config, success=_("Kalender disimpan."))
+    _run(
+        configuration.set_unit_calendar, g.actor, unit.code, config, success=_("Kalender disimpan.")
+    )
 
 
 @blp.post("/units/<string(maxlength=64):code>/hours")
@@ -170,9 +223,17 @@ def add_user(code: str):  # type: ignore[no-untyped-def]
     if len(password) < 10:
         flash(_("Kata sandi awal minimal 10 karakter."), "error")
         return redirect(url_for("admin.unit_page", code=code) + "#users")
-    _run(create_user, (form.get("username") or "").strip(), (form.get("full_name") or "").strip() or "-",
-         unit.code, roles, now_utc(), password=password, email=form.get("email") or None,
-         success=_("Pengguna dibuat."))
+    _run(
+        create_user,
+        (form.get("username") or "").strip(),
+        (form.get("full_name") or "").strip() or "-",
+        unit.code,
+        roles,
+        now_utc(),
+        password=password,
+        email=form.get("email") or None,
+        success=_("Pengguna dibuat."),
+    )
     return redirect(url_for("admin.unit_page", code=code) + "#users")
 
 
@@ -199,11 +260,18 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
 
 @blp.get("/categories/<string(maxlength=64):code>")
 def category_page(code: str):  # type: ignore[no-untyped-def]
-    category = db.session.execute(select(Category).where(Category.code == code)).scalar_one_or_none()
+    category = db.session.execute(
+        select(Category).where(Category.code == code)
+    ).scalar_one_or_none()
     if category is None:
         abort(404)
-    return render_template("admin/category.html", category=category, policies=configuration.policies_of(code),
-                           priorities=[p.value for p in Priority], clocks=[c.value for c in ClockKind])
+    return render_template(
+        "admin/category.html",
+        category=category,
+        policies=configuration.policies_of(code),
+        priorities=[p.value for p in Priority],
+        clocks=[c.value for c in ClockKind],
+    )
 
 
 @blp.post("/categories/<string(maxlength=64):code>/policies")
@@ -220,9 +288,15 @@ def publish_policy(code: str):  # type: ignore[no-untyped-def]
 
     def publish() -> Any:
         data = {
-            "priority": form.get("priority", ""), "response_minutes": number("response_minutes"),
-            "resolution_minutes": number("resolution_minutes"), "handoff_ack_minutes": number("handoff_ack_minutes"),
-            "warning_percents": [int(p) for p in form.get("warning_percents", "50,80").split(",") if p.strip().isdigit()],
+            "priority": form.get("priority", ""),
+            "response_minutes": number("response_minutes"),
+            "resolution_minutes": number("resolution_minutes"),
+            "handoff_ack_minutes": number("handoff_ack_minutes"),
+            "warning_percents": [
+                int(p)
+                for p in form.get("warning_percents", "50,80").split(",")
+                if p.strip().isdigit()
+            ],
             "clock": form.get("clock", "business"),
         }
         if data["priority"] not in {p.value for p in Priority}:
@@ -238,12 +312,25 @@ def publish_policy(code: str):  # type: ignore[no-untyped-def]
 @blp.post("/units/<string(maxlength=64):code>/webhooks")
 def add_webhook(code: str):  # type: ignore[no-untyped-def]
     _unit_or_404(code)
-    result = _run(webhook_service.create_endpoint, g.actor, code, url=(request.form.get("url") or "").strip(),
-                  event_types=request.form.getlist("event_types") or list(EVENT_TYPES), now=now_utc(),
-                  description=request.form.get("description") or None, success=_("Endpoint webhook dibuat."))
+    result = _run(
+        webhook_service.create_endpoint,
+        g.actor,
+        code,
+        url=(request.form.get("url") or "").strip(),
+        event_types=request.form.getlist("event_types") or list(EVENT_TYPES),
+        now=now_utc(),
+        description=request.form.get("description") or None,
+        success=_("Endpoint webhook dibuat."),
+    )
     if result:
         endpoint, secret = result
-        flash(_("Rahasia penandatanganan (hanya ditampilkan sekali, simpan sekarang): %(s)s", s=secret), "info")
+        flash(
+            _(
+                "Rahasia penandatanganan (hanya ditampilkan sekali, simpan sekarang): %(s)s",
+                s=secret,
+            ),
+            "info",
+        )
     return redirect(url_for("admin.unit_page", code=code) + "#webhooks")
 
 
@@ -253,9 +340,14 @@ def webhook_page(endpoint_id: int):  # type: ignore[no-untyped-def]
         endpoint = webhook_service.get_endpoint(g.actor, endpoint_id)
     except ServiceError:
         abort(404)
-    deliveries = list(db.session.execute(
-        select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
-        .order_by(WebhookDelivery.id.desc()).limit(100)).scalars())
+    deliveries = list(
+        db.session.execute(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint.id)
+            .order_by(WebhookDelivery.id.desc())
+            .limit(100)
+        ).scalars()
+    )
     return render_template("admin/webhook.html", endpoint=endpoint, deliveries=deliveries)
 
 
@@ -265,12 +357,20 @@ def webhook_action(endpoint_id: int, action: str):  # type: ignore[no-untyped-de
     if action == "ping":
         _run(webhook_service.ping_endpoint, g.actor, endpoint_id, now, success=_("Ping dikirim."))
     elif action == "rotate":
-        result = _run(webhook_service.rotate_secret, g.actor, endpoint_id, now, success=_("Rahasia diganti."))
+        result = _run(
+            webhook_service.rotate_secret, g.actor, endpoint_id, now, success=_("Rahasia diganti.")
+        )
         if result:
             flash(_("Rahasia baru (hanya ditampilkan sekali): %(s)s", s=result[1]), "info")
     else:
-        _run(webhook_service.update_endpoint, g.actor, endpoint_id, {"active": action == "enable"}, now,
-             success=_("Tersimpan."))
+        _run(
+            webhook_service.update_endpoint,
+            g.actor,
+            endpoint_id,
+            {"active": action == "enable"},
+            now,
+            success=_("Tersimpan."),
+        )
     return redirect(url_for("admin.webhook_page", endpoint_id=endpoint_id))
 
 
@@ -279,5 +379,11 @@ def redeliver(delivery_id: int):  # type: ignore[no-untyped-def]
     delivery = db.session.get(WebhookDelivery, delivery_id)
     if delivery is None:
         abort(404)
-    _run(webhook_service.redeliver, g.actor, delivery_id, now_utc(), success=_("Dijadwalkan untuk dikirim ulang."))
+    _run(
+        webhook_service.redeliver,
+        g.actor,
+        delivery_id,
+        now_utc(),
+        success=_("Dijadwalkan untuk dikirim ulang."),
+    )
     return redirect(url_for("admin.webhook_page", endpoint_id=delivery.endpoint_id))

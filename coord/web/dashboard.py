@@ -27,8 +27,13 @@ def _managers_only():  # type: ignore[no-untyped-def]
 
 def _filters() -> tuple[ReportFilters, str]:
     month = request.args.get("month", "")
-    if len(month) == 7 and month[4] == "-" and month[:4].isdigit() and month[5:].isdigit() \
-            and 1 <= int(month[5:]) <= 12:
+    if (
+        len(month) == 7
+        and month[4] == "-"
+        and month[:4].isdigit()
+        and month[5:].isdigit()
+        and 1 <= int(month[5:]) <= 12
+    ):
         since, until = month_range(month)
         return ReportFilters(since=since, until=until), month
     now = now_utc()
@@ -56,9 +61,15 @@ def index():  # type: ignore[no-untyped-def]
 
 CSV_REPORTS = {
     "sla": (lambda f, now: reports.sla_report(g.actor, f, now), reports.SLA_COLUMNS),
-    "handoffs": (lambda f, now: reports.handoff_report(g.actor, f)["rows"], reports.HANDOFF_COLUMNS),
+    "handoffs": (
+        lambda f, now: reports.handoff_report(g.actor, f)["rows"],
+        reports.HANDOFF_COLUMNS,
+    ),
     "backlog": (lambda f, now: reports.backlog_report(g.actor, f, now), reports.BACKLOG_COLUMNS),
-    "breaches": (lambda f, now: reports.breaches(g.actor, {}, limit=None, offset=0)[0], reports.BREACH_COLUMNS),
+    "breaches": (
+        lambda f, now: reports.breaches(g.actor, {}, limit=None, offset=0)[0],
+        reports.BREACH_COLUMNS,
+    ),
 }
 
 
@@ -70,4 +81,6 @@ def download(report: str):  # type: ignore[no-untyped-def]
         rows = reports.ikm_report(g.actor, filters, period="month")
         return csv_response(f"ikm{('-' + month) if month else ''}.csv", reports.IKM_COLUMNS, rows)
     build, columns = CSV_REPORTS[report]
-    return csv_response(f"{report}{('-' + month) if month else ''}.csv", columns, build(filters, now))
+    return csv_response(
+        f"{report}{('-' + month) if month else ''}.csv", columns, build(filters, now)
+    )

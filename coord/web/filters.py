@@ -121,7 +121,10 @@ def urgency(due: datetime | None, breached: bool = False) -> str:
 
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
-        wib=wib, countdown=countdown, urgency=urgency, code=format_tracking_code,
+        wib=wib,
+        countdown=countdown,
+        urgency=urgency,
+        code=format_tracking_code,
         status_label=lambda s: STATUS_LABELS.get(s, s),
         event_label=lambda s: EVENT_LABELS.get(s, s),
         action_label=lambda s: ACTION_LABELS.get(s, s),

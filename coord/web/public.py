@@ -37,9 +37,14 @@ def track_page(code: str):  # type: ignore[no-untyped-def]
         flash(_("Kode pelacakan tidak ditemukan. Periksa kembali kode pada tanda terima."), "error")
         return render_template("public/track_form.html", code=code), 404
     view = citizens.tracking_view(case, now_utc())
-    return render_template("public/track.html", view=view, code=view["tracking_code"],
-                           token=request.args.get("token", ""), elements=SKM_ELEMENTS,
-                           element_names=citizens.SKM_QUESTIONS)
+    return render_template(
+        "public/track.html",
+        view=view,
+        code=view["tracking_code"],
+        token=request.args.get("token", ""),
+        elements=SKM_ELEMENTS,
+        element_names=citizens.SKM_QUESTIONS,
+    )
 
 
 @blp.post("/lacak/<string(maxlength=20):code>/survei")
@@ -55,7 +60,9 @@ def feedback(code: str):  # type: ignore[no-untyped-def]
             citizens.submit_feedback(code, request.form.get("token"), answers, comment, now_utc())
     except ServiceError as exc:
         flash(exc.message, "error")
-        return redirect(url_for("public.track_page", code=code, token=request.form.get("token", "")))
+        return redirect(
+            url_for("public.track_page", code=code, token=request.form.get("token", ""))
+        )
     flash(_("Terima kasih! Penilaian Anda sudah kami terima."), "success")
     return redirect(url_for("public.track_page", code=code))
 
@@ -65,11 +72,14 @@ def feedback(code: str):  # type: ignore[no-untyped-def]
 def dispute(code: str):  # type: ignore[no-untyped-def]
     try:
         with unit_of_work():
-            citizens.dispute_case(code, request.form.get("token"), request.form.get("reason", "")[:2000],
-                                  now_utc())
+            citizens.dispute_case(
+                code, request.form.get("token"), request.form.get("reason", "")[:2000], now_utc()
+            )
     except ServiceError as exc:
         flash(exc.message, "error")
-        return redirect(url_for("public.track_page", code=code, token=request.form.get("token", "")))
+        return redirect(
+            url_for("public.track_page", code=code, token=request.form.get("token", ""))
+        )
     flash(_("Sanggahan diterima; laporan Anda dibuka kembali dan ditangani lagi."), "success")
     return redirect(url_for("public.track_page", code=code))
 
@@ -84,5 +94,9 @@ def stats_page():  # type: ignore[no-untyped-def]
     rows = public_stats(ReportFilters(since=since, until=until), now)
     months = sorted({r["month"] for r in rows})
     latest = months[-1] if months else None
-    return render_template("public/stats.html", rows=rows, latest=latest,
-                           latest_rows=[r for r in rows if r["month"] == latest])
+    return render_template(
+        "public/stats.html",
+        rows=rows,
+        latest=latest,
+        latest_rows=[r for r in rows if r["month"] == latest],
+    )

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -14,7 +24,18 @@ from coord.api.cases.schemas import CaseCreate
 from coord.clock import now_utc
 from coord.domain.states import OPEN_CASE_STATUSES, HandoffStatus, RejectReason
 from coord.extensions import db, limiter
-from coord.models import Case, CaseEvent, Category, Handoff, Region, RegionLevel, Role, SlaClock, Unit, User
+from coord.models import (
+    Case,
+    CaseEvent,
+    Category,
+    Handoff,
+    Region,
+    RegionLevel,
+    Role,
+    SlaClock,
+    Unit,
+    User,
+)
 from coord.presenters import reporter_view
 from coord.services import attention
 from coord.services import cases as case_service
@@ -48,8 +69,9 @@ def home():  # type: ignore[no-untyped-def]
 def login():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         try:
-            user = authenticate_password(request.form.get("username", "").strip(),
-                                         request.form.get("password", ""))
+            user = authenticate_password(
+                request.form.get("username", "").strip(), request.form.get("password", "")
+            )
         except ServiceError:
             flash(_("Nama pengguna atau kata sandi salah."), "error")
             return render_template("staff/login.html"), 401
@@ -101,25 +123,53 @@ def change_password():  # type: ignore[no-untyped-def]
 def inbox():  # type: ignore[no-untyped-def]
     actor = g.actor
     now = now_utc()
-    owned = list(db.session.execute(
-        select(Case).where(Case.owner_unit_id == actor.unit_id, Case.status.in_(OPEN))
-        .order_by(Case.breached.desc(), Case.resolution_due_at.asc().nulls_last(), Case.id)
-        .limit(200)
-    ).unique().scalars())
-    incoming = list(db.session.execute(
-        select(Handoff).where(Handoff.to_unit_id == actor.unit_id,
-                              Handoff.status.in_([HandoffStatus.PENDING.value, HandoffStatus.ACCEPTED.value]))
-        .order_by(Handoff.ack_due_at.asc().nulls_last())
-    ).unique().scalars())
-    outgoing = list(db.session.execute(
-        select(Handoff).where(Handoff.from_unit_id == actor.unit_id,
-                              Handoff.status == HandoffStatus.PENDING.value)
-        .order_by(Handoff.ack_due_at.asc().nulls_last())
-    ).unique().scalars())
-    feed = attention.attention_feed(actor, now) if actor.has_role(Role.STAFF, Role.LIAISON, Role.MANAGER) else None
-    return render_template("staff/inbox.html", owned=owned, incoming=incoming, outgoing=outgoing,
-                           feed=feed, reject_reasons=[r.value for r in RejectReason],
-                           can_answer=actor.has_role(Role.LIAISON, Role.MANAGER))
+    owned = list(
+        db.session.execute(
+            select(Case)
+            .where(Case.owner_unit_id == actor.unit_id, Case.status.in_(OPEN))
+            .order_by(Case.breached.desc(), Case.resolution_due_at.asc().nulls_last(), Case.id)
+            .limit(200)
+        )
+        .unique()
+        .scalars()
+    )
+    incoming = list(
+        db.session.execute(
+            select(Handoff)
+            .where(
+                Handoff.to_unit_id == actor.unit_id,
+                Handoff.status.in_([HandoffStatus.PENDING.value, HandoffStatus.ACCEPTED.value]),
+            )
+            .order_by(Handoff.ack_due_at.asc().nulls_last())
+        )
+        .unique()
+        .scalars()
+    )
+    outgoing = list(
+        db.session.execute(
+            select(Handoff)
+            .where(
+                Handoff.from_unit_id == actor.unit_id, Handoff.status == HandoffStatus.PENDING.value
+            )
+            .order_by(Handoff.ack_due_at.asc().nulls_last())
+        )
+        .unique()
+        .scalars()
+    )
+    feed = (
+        attention.attention_feed(actor, now)
+        if actor.has_role(Role.STAFF, Role.LIAISON, Role.MANAGER)
+        else None
+    )
+    return render_template(
+        "staff/inbox.html",
+        owned=owned,
+        incoming=incoming,
+        outgoing=outgoing,
+        feed=feed,
+        reject_reasons=[r.value for r in RejectReason],
+        can_answer=actor.has_role(Role.LIAISON, Role.MANAGER),
+    )
 
 
 @blp.get("/web/cases")
@@ -134,56 +184,88 @@ def case_search():  # type: ignore[no-untyped-def]
     if request.args.get("status"):
         args["status"] = [request.args["status"]]
     query = apply_case_filters(select(Case).where(readable_cases(actor)), args)
-    rows = list(db.session.execute(query.order_by(Case.updated_at.desc()).limit(100)).unique().scalars())
+    rows = list(
+        db.session.execute(query.order_by(Case.updated_at.desc()).limit(100)).unique().scalars()
+    )
     return render_template("staff/cases.html", cases=rows, q=request.args.get("q", ""))
 
 
 def _kelurahan_options() -> list[Region]:
-    return list(db.session.execute(
-        select(Region).where(Region.level == RegionLevel.KELURAHAN.value).order_by(Region.name)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(Region).where(Region.level == RegionLevel.KELURAHAN.value).order_by(Region.name)
+        ).scalars()
+    )
 
 
 def _category_options() -> list[Category]:
-    return list(db.session.execute(
-        select(Category).where(Category.active.is_(True)).order_by(Category.name_id)).scalars())
+    return list(
+        db.session.execute(
+            select(Category).where(Category.active.is_(True)).order_by(Category.name_id)
+        ).scalars()
+    )
 
 
 def _form_to_case_json(form: Any) -> dict[str, Any]:
     privacy = form.get("reporter_privacy", "named")
     body: dict[str, Any] = {
-        "title": form.get("title", ""), "description": form.get("description", ""),
-        "category": form.get("category", ""), "priority": form.get("priority", "normal"),
+        "title": form.get("title", ""),
+        "description": form.get("description", ""),
+        "category": form.get("category", ""),
+        "priority": form.get("priority", "normal"),
         "channel": form.get("channel", "walk_in"),
-        "location": {"region_code": form.get("region_code", ""), "address": form.get("address") or None},
+        "location": {
+            "region_code": form.get("region_code", ""),
+            "address": form.get("address") or None,
+        },
         "reporter": {"privacy": privacy},
     }
     if form.get("received_at"):
         body["received_at"] = form["received_at"]
     if privacy != "anonymous":
-        body["reporter"].update({
-            "name": form.get("reporter_name") or None, "phone": form.get("reporter_phone") or None,
-            "email": form.get("reporter_email") or None, "nik": form.get("reporter_nik") or None,
-        })
+        body["reporter"].update(
+            {
+                "name": form.get("reporter_name") or None,
+                "phone": form.get("reporter_phone") or None,
+                "email": form.get("reporter_email") or None,
+                "nik": form.get("reporter_nik") or None,
+            }
+        )
     return body
 
 
 def possible_duplicates(actor: User, category: str, region_code: str) -> list[Case]:
     """Open cases of the same category in the same kelurahan from the last 30 days."""
-    return list(db.session.execute(
-        select(Case).join(Category, Category.id == Case.category_id)
-        .where(readable_cases(actor), Category.code == category, Case.region_code == region_code,
-               Case.status.in_(OPEN), Case.received_at >= now_utc() - timedelta(days=30))
-        .order_by(Case.received_at.desc()).limit(5)
-    ).unique().scalars())
+    return list(
+        db.session.execute(
+            select(Case)
+            .join(Category, Category.id == Case.category_id)
+            .where(
+                readable_cases(actor),
+                Category.code == category,
+                Case.region_code == region_code,
+                Case.status.in_(OPEN),
+                Case.received_at >= now_utc() - timedelta(days=30),
+            )
+            .order_by(Case.received_at.desc())
+            .limit(5)
+        )
+        .unique()
+        .scalars()
+    )
 
 
 @blp.route("/web/cases/new", methods=["GET", "POST"])
 @login_required
 def intake():  # type: ignore[no-untyped-def]
     actor = g.actor
-    context = {"kelurahan": _kelurahan_options(), "categories": _category_options(),
-               "form": request.form, "errors": {}, "duplicates": []}
+    context = {
+        "kelurahan": _kelurahan_options(),
+        "categories": _category_options(),
+        "form": request.form,
+        "errors": {},
+        "duplicates": [],
+    }
     if request.method == "GET":
         return render_template("staff/intake.html", **context)
     try:
@@ -206,8 +288,13 @@ def intake():  # type: ignore[no-untyped-def]
         context["errors"] = {k: " ".join(v) for k, v in exc.errors.items()}
         flash(exc.message, "error")
         return render_template("staff/intake.html", **context), exc.status
-    flash(_("Kasus %(code)s sudah dicatat. Serahkan tanda terima kepada warga.",
-            code=case.tracking_code[:4] + "-" + case.tracking_code[4:]), "success")
+    flash(
+        _(
+            "Kasus %(code)s sudah dicatat. Serahkan tanda terima kepada warga.",
+            code=case.tracking_code[:4] + "-" + case.tracking_code[4:],
+        ),
+        "success",
+    )
     return redirect(url_for("staff.case_page", case_id=case.id, receipt=1))
 
 
@@ -233,31 +320,58 @@ def _load_case_or_404(case_id: int) -> Case:
 def case_page(case_id: int):  # type: ignore[no-untyped-def]
     actor = g.actor
     case = _load_case_or_404(case_id)
-    events = list(db.session.execute(
-        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.at, CaseEvent.id)
-    ).scalars())
-    clocks = list(db.session.execute(
-        select(SlaClock).where(SlaClock.case_id == case.id).order_by(SlaClock.id)).scalars())
+    events = list(
+        db.session.execute(
+            select(CaseEvent)
+            .where(CaseEvent.case_id == case.id)
+            .order_by(CaseEvent.at, CaseEvent.id)
+        ).scalars()
+    )
+    clocks = list(
+        db.session.execute(
+            select(SlaClock).where(SlaClock.case_id == case.id).order_by(SlaClock.id)
+        ).scalars()
+    )
     actions = allowed_case_actions(actor, case)
-    units = list(db.session.execute(
-        select(Unit).where(Unit.active.is_(True), Unit.id != case.owner_unit_id).order_by(Unit.kind, Unit.name)
-    ).scalars())
-    colleagues = list(db.session.execute(
-        select(User).where(User.unit_id == case.owner_unit_id, User.active.is_(True),
-                           User.is_service.is_(False)).order_by(User.full_name)
-    ).scalars())
-    handoff_actions = {
-        h.id: _handoff_actions(actor, h) for h in case.handoffs
-    }
+    units = list(
+        db.session.execute(
+            select(Unit)
+            .where(Unit.active.is_(True), Unit.id != case.owner_unit_id)
+            .order_by(Unit.kind, Unit.name)
+        ).scalars()
+    )
+    colleagues = list(
+        db.session.execute(
+            select(User)
+            .where(
+                User.unit_id == case.owner_unit_id,
+                User.active.is_(True),
+                User.is_service.is_(False),
+            )
+            .order_by(User.full_name)
+        ).scalars()
+    )
+    handoff_actions = {h.id: _handoff_actions(actor, h) for h in case.handoffs}
     from coord.models import Attachment
 
-    attachments = list(db.session.execute(
-        select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)).scalars())
+    attachments = list(
+        db.session.execute(
+            select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)
+        ).scalars()
+    )
     return render_template(
-        "staff/case.html", case=case, events=events, clocks=clocks, actions=actions, units=units,
-        colleagues=colleagues, reporter=reporter_view(case, case.id in reporter_visible_case_ids(actor, [case])),
-        handoff_actions=handoff_actions, reject_reasons=[r.value for r in RejectReason],
-        show_receipt=request.args.get("receipt") == "1", attachments=attachments,
+        "staff/case.html",
+        case=case,
+        events=events,
+        clocks=clocks,
+        actions=actions,
+        units=units,
+        colleagues=colleagues,
+        reporter=reporter_view(case, case.id in reporter_visible_case_ids(actor, [case])),
+        handoff_actions=handoff_actions,
+        reject_reasons=[r.value for r in RejectReason],
+        show_receipt=request.args.get("receipt") == "1",
+        attachments=attachments,
     )
 
 
@@ -268,7 +382,9 @@ def _handoff_actions(actor: User, handoff: Handoff) -> list[str]:
     status = HandoffStatus(handoff.status)
     found = []
     for action in ("accept", "reject", "complete", "recall"):
-        table = HANDOFF_TRANSITIONS["withdraw" if action == "recall" and handoff.kind == "assist" else action]
+        table = HANDOFF_TRANSITIONS[
+            "withdraw" if action == "recall" and handoff.kind == "assist" else action
+        ]
         if action == "complete" and handoff.kind != "assist":
             continue
         if status in table and HANDOFF_RULES[action](actor, handoff):
@@ -288,7 +404,9 @@ def _run(fn, *args: Any, success: str, **kwargs: Any):  # type: ignore[no-untype
     return True
 
 
-@blp.post("/web/cases/<id:case_id>/action/<any(start,assign,hold,resume,resolve,reopen,close,cancel,reassign):action>")
+@blp.post(
+    "/web/cases/<id:case_id>/action/<any(start,assign,hold,resume,resolve,reopen,close,cancel,reassign):action>"
+)
 @login_required
 def case_action(case_id: int, action: str):  # type: ignore[no-untyped-def]
     actor, now, form = g.actor, now_utc(), request.form
@@ -299,20 +417,46 @@ def case_action(case_id: int, action: str):  # type: ignore[no-untyped-def]
     assignee = int(form["assignee_id"]) if form.get("assignee_id", "").isdigit() else None
     calls = {
         "start": lambda: s.start_case(actor, case_id, now, expected_version=version),
-        "assign": lambda: s.assign_case(actor, case_id, assignee, now, note=note, expected_version=version),
-        "reassign": lambda: s.assign_case(actor, case_id, assignee, now, owner_unit=form.get("owner_unit") or "",
-                                          note=note, expected_version=version),
-        "hold": lambda: _required(reason, _("alasan")) and s.hold_case(actor, case_id, reason, now,
-                                                                       expected_version=version),
+        "assign": lambda: s.assign_case(
+            actor, case_id, assignee, now, note=note, expected_version=version
+        ),
+        "reassign": lambda: s.assign_case(
+            actor,
+            case_id,
+            assignee,
+            now,
+            owner_unit=form.get("owner_unit") or "",
+            note=note,
+            expected_version=version,
+        ),
+        "hold": lambda: (
+            _required(reason, _("alasan"))
+            and s.hold_case(actor, case_id, reason, now, expected_version=version)
+        ),
         "resume": lambda: s.resume_case(actor, case_id, now, expected_version=version),
-        "resolve": lambda: _required(note, _("catatan penyelesaian")) and s.resolve_case(
-            actor, case_id, note, now, expected_version=version),
-        "reopen": lambda: _required(reason, _("alasan")) and s.reopen_case(actor, case_id, reason, now,
-                                                                           expected_version=version),
+        "resolve": lambda: (
+            _required(note, _("catatan penyelesaian"))
+            and s.resolve_case(actor, case_id, note, now, expected_version=version)
+        ),
+        "reopen": lambda: (
+            _required(reason, _("alasan"))
+            and s.reopen_case(actor, case_id, reason, now, expected_version=version)
+        ),
         "close": lambda: s.close_case(actor, case_id, now, note=note, expected_version=version),
-        "cancel": lambda: _required(reason, _("alasan")) and s.cancel_case(
-            actor, case_id, reason, now, note=note, expected_version=version,
-            duplicate_of=int(form["duplicate_of"]) if form.get("duplicate_of", "").isdigit() else None),
+        "cancel": lambda: (
+            _required(reason, _("alasan"))
+            and s.cancel_case(
+                actor,
+                case_id,
+                reason,
+                now,
+                note=note,
+                expected_version=version,
+                duplicate_of=int(form["duplicate_of"])
+                if form.get("duplicate_of", "").isdigit()
+                else None,
+            )
+        ),
     }
     _run(calls[action], success=_("Tersimpan."))
     return redirect(url_for("staff.case_page", case_id=case_id))
@@ -334,8 +478,15 @@ def comment(case_id: int):  # type: ignore[no-untyped-def]
     if not body:
         flash(_("Catatan kosong tidak disimpan."), "error")
     else:
-        _run(case_service.comment_on_case, g.actor, case_id, body[:10_000], visibility, now_utc(),
-             success=_("Catatan tersimpan."))
+        _run(
+            case_service.comment_on_case,
+            g.actor,
+            case_id,
+            body[:10_000],
+            visibility,
+            now_utc(),
+            success=_("Catatan tersimpan."),
+        )
     return redirect(url_for("staff.case_page", case_id=case_id) + "#timeline")
 
 
@@ -344,8 +495,16 @@ def comment(case_id: int):  # type: ignore[no-untyped-def]
 def request_handoff(case_id: int):  # type: ignore[no-untyped-def]
     kind = "assist" if request.form.get("kind") == "assist" else "transfer"
     note = (request.form.get("note") or "").strip() or None
-    _run(handoff_service.request_handoff, g.actor, case_id, kind, request.form.get("to_unit", ""), note,
-         now_utc(), success=_("Disposisi terkirim."))
+    _run(
+        handoff_service.request_handoff,
+        g.actor,
+        case_id,
+        kind,
+        request.form.get("to_unit", ""),
+        note,
+        now_utc(),
+        success=_("Disposisi terkirim."),
+    )
     return redirect(url_for("staff.case_page", case_id=case_id))
 
 
@@ -360,14 +519,27 @@ def handoff_action(handoff_id: int, action: str):  # type: ignore[no-untyped-def
     actor, now = g.actor, now_utc()
     h = handoff_service
     if action == "accept":
-        ok = _run(h.accept_handoff, actor, handoff_id, now, note=note, success=_("Disposisi diterima."))
+        ok = _run(
+            h.accept_handoff, actor, handoff_id, now, note=note, success=_("Disposisi diterima.")
+        )
     elif action == "reject":
-        ok = _run(h.reject_handoff, actor, handoff_id, request.form.get("reason", ""), now, note=note,
-                  success=_("Disposisi ditolak."))
+        ok = _run(
+            h.reject_handoff,
+            actor,
+            handoff_id,
+            request.form.get("reason", ""),
+            now,
+            note=note,
+            success=_("Disposisi ditolak."),
+        )
     elif action == "recall":
-        ok = _run(h.recall_handoff, actor, handoff_id, now, note=note, success=_("Disposisi ditarik."))
+        ok = _run(
+            h.recall_handoff, actor, handoff_id, now, note=note, success=_("Disposisi ditarik.")
+        )
     else:
-        ok = _run(h.complete_handoff, actor, handoff_id, note or "", now, success=_("Bantuan selesai."))
+        ok = _run(
+            h.complete_handoff, actor, handoff_id, note or "", now, success=_("Bantuan selesai.")
+        )
     back = request.form.get("back")
     if back == "inbox" or (not ok and not can_read_case(actor, db.session.get(Case, case_id))):
         return redirect(url_for("staff.inbox"))
@@ -385,8 +557,16 @@ def upload_attachment(case_id: int):  # type: ignore[no-untyped-def]
         flash(_("Pilih berkas foto atau PDF terlebih dahulu."), "error")
     else:
         visibility = "public" if request.form.get("visibility") == "public" else "internal"
-        _run(attachment_service.add_attachment, g.actor, case_id, upload.stream, upload.filename,
-             visibility, now_utc(), success=_("Lampiran tersimpan."))
+        _run(
+            attachment_service.add_attachment,
+            g.actor,
+            case_id,
+            upload.stream,
+            upload.filename,
+            visibility,
+            now_utc(),
+            success=_("Lampiran tersimpan."),
+        )
     return redirect(url_for("staff.case_page", case_id=case_id) + "#attachments")
 
 
@@ -401,5 +581,10 @@ def download_attachment(attachment_id: int):  # type: ignore[no-untyped-def]
         attachment, path = attachment_service.open_attachment(g.actor, attachment_id)
     except ServiceError:
         abort(404)
-    return send_file(path, mimetype=attachment.content_type, as_attachment=True,
-                     download_name=attachment.filename, max_age=0)
+    return send_file(
+        path,
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.filename,
+        max_age=0,
+    )

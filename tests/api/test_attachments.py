@@ -21,9 +21,12 @@ def store(app, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
 
 
 def upload(client, headers, case_id, content, name="foto.png", visibility="internal"):  # type: ignore[no-untyped-def]
-    return client.post(f"/api/v1/cases/{case_id}/attachments", headers=headers,
-                       data={"file": (io.BytesIO(content), name), "visibility": visibility},
-                       content_type="multipart/form-data")
+    return client.post(
+        f"/api/v1/cases/{case_id}/attachments",
+        headers=headers,
+        data={"file": (io.BytesIO(content), name), "visibility": visibility},
+        content_type="multipart/form-data",
+    )
 
 
 def test_upload_list_and_download(client, world, store):  # type: ignore[no-untyped-def]
@@ -53,8 +56,12 @@ def test_wrong_type_and_oversized_files_are_refused(client, world, store):  # ty
     assert big.status_code == 422 and "file" in big.json["errors"]
     huge = upload(client, staff, case.id, PDF + b"x" * 200_000, name="surat.pdf")
     assert huge.status_code == 413
-    missing = client.post(f"/api/v1/cases/{case.id}/attachments", headers=staff, data={},
-                          content_type="multipart/form-data")
+    missing = client.post(
+        f"/api/v1/cases/{case.id}/attachments",
+        headers=staff,
+        data={},
+        content_type="multipart/form-data",
+    )
     assert missing.status_code == 422
     # Nothing half-written: no row, no file left behind.
     assert client.get(f"/api/v1/cases/{case.id}/attachments", headers=staff).json == []

@@ -22,8 +22,18 @@ from tests.services.test_reports import NOW, Dataset, build_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 STATS = "/public/v1/stats"
-ROW_FIELDS = {"unit", "unit_name", "month", "cases", "resolved", "on_time_share",
-              "resolution_minutes_median", "ikm", "band", "respondents"}
+ROW_FIELDS = {
+    "unit",
+    "unit_name",
+    "month",
+    "cases",
+    "resolved",
+    "on_time_share",
+    "resolution_minutes_median",
+    "ikm",
+    "band",
+    "respondents",
+}
 
 
 @pytest.fixture
@@ -42,9 +52,20 @@ def test_stats_without_a_token(client: Any, dataset: Dataset) -> None:
     assert body["filters"]["since"] == "2025-03-31T17:00:00Z"
     assert body["filters"]["until"] == "2026-03-31T17:00:00Z"
     assert body["weight"] == "1/9"
-    assert [(r["unit"], r["month"], r["cases"], r["resolved"], r["on_time_share"],
-             r["resolution_minutes_median"], r["ikm"], r["band"], r["respondents"])
-            for r in body["rows"]] == [
+    assert [
+        (
+            r["unit"],
+            r["month"],
+            r["cases"],
+            r["resolved"],
+            r["on_time_share"],
+            r["resolution_minutes_median"],
+            r["ikm"],
+            r["band"],
+            r["respondents"],
+        )
+        for r in body["rows"]
+    ] == [
         ("dinas-pu", "2026-02", 1, 1, 1.0, 1020.0, 100.0, "A", 1),
         ("kel-a1", "2026-02", 5, 3, 0.5, 1320.0, 81.94, "B", 3),
         ("kel-a1", "2026-03", 4, 1, 1.0, 540.0, 50.0, "D", 1),
@@ -64,9 +85,16 @@ def test_stats_leak_no_personal_data(client: Any, dataset: Dataset) -> None:
         assert set(row) == ROW_FIELDS
     text = json.dumps(body)
     for case in dataset.cases.values():
-        for secret in (case.reporter_name, case.reporter_phone, case.reporter_email,
-                       case.reporter_nik, case.tracking_code, case.title, case.description,
-                       case.citizen_token):
+        for secret in (
+            case.reporter_name,
+            case.reporter_phone,
+            case.reporter_email,
+            case.reporter_nik,
+            case.tracking_code,
+            case.title,
+            case.description,
+            case.citizen_token,
+        ):
             assert secret and secret not in text
 
 
@@ -108,7 +136,13 @@ def test_stats_are_rate_limited(app: Flask) -> None:
     """)
     env = dict(os.environ, PYTHONPATH=str(ROOT), COORD_ENV="testing")
     url = app.config["SQLALCHEMY_DATABASE_URI"]
-    done = subprocess.run([sys.executable, "-c", script, url], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script, url],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [200, 200, 429]

@@ -53,8 +53,9 @@ def as_cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def assert_csv_matches(rows: list[dict[str, str]], expected: list[dict[str, Any]],
-                       columns: list[str]) -> None:
+def assert_csv_matches(
+    rows: list[dict[str, str]], expected: list[dict[str, Any]], columns: list[str]
+) -> None:
     assert len(rows) == len(expected)
     for got, want in zip(rows, expected, strict=True):
         assert {c: got[c] for c in columns} == {c: as_cell(want[c]) for c in columns}
@@ -65,13 +66,30 @@ def test_sla_report_json_and_csv(client: Any, dataset: Dataset) -> None:
     response = get(client, world, "/sla")
     assert response.status_code == 200, response.json
     assert strip(response.json["rows"], "unit_name") == SLA_EXPECTED
-    assert response.json["filters"] == {"since": None, "until": None, "unit": None,
-                                        "category": None}
+    assert response.json["filters"] == {
+        "since": None,
+        "until": None,
+        "unit": None,
+        "category": None,
+    }
     rows = read_csv(get(client, world, "/sla?format=csv"))
-    assert list(rows[0]) == ["unit", "unit_name", "category", "month", "cases", "open", "resolved",
-                             "resolved_on_time", "breached", "open_overdue", "on_time_share",
-                             "response_minutes_median", "response_minutes_p90",
-                             "resolution_minutes_median", "resolution_minutes_p90"]
+    assert list(rows[0]) == [
+        "unit",
+        "unit_name",
+        "category",
+        "month",
+        "cases",
+        "open",
+        "resolved",
+        "resolved_on_time",
+        "breached",
+        "open_overdue",
+        "on_time_share",
+        "response_minutes_median",
+        "response_minutes_p90",
+        "resolution_minutes_median",
+        "resolution_minutes_p90",
+    ]
     assert_csv_matches(rows, response.json["rows"], list(rows[0]))
     # Spot checks a spreadsheet user would see: 0.5 on-time share, 2616.0 minutes at p90, and an
     # empty cell where there is nothing to divide.
@@ -81,8 +99,9 @@ def test_sla_report_json_and_csv(client: Any, dataset: Dataset) -> None:
     assert strip(march["rows"], "unit_name") == [SLA_EXPECTED[2]]
     assert march["filters"]["since"] == "2026-02-28T17:00:00Z"
     assert march["filters"]["until"] == "2026-03-31T17:00:00Z"
-    window = get(client, world,
-                 "/sla?since=2026-02-10T00:00:00%2B07:00&until=2026-03-01&unit=kel-a1")
+    window = get(
+        client, world, "/sla?since=2026-02-10T00:00:00%2B07:00&until=2026-03-01&unit=kel-a1"
+    )
     assert [(r["month"], r["cases"]) for r in window.json["rows"]] == [("2026-02", 2)]
 
 
@@ -94,43 +113,67 @@ def test_handoff_report_json_and_csv(client: Any, dataset: Dataset) -> None:
     assert bounced["route"] == ["kel-a1", "dinas-pu", "dlh", "kel-a2"]
     assert bounced["bounced_at"] == "2026-02-10T02:00:00Z" and bounced["still_bounced"] is True
     rows = read_csv(get(client, world, "/handoffs?format=csv"))
-    assert list(rows[0]) == ["unit", "unit_name", "handoffs", "acknowledged",
-                             "acknowledged_on_time", "pending", "ack_minutes_median", "rejected",
-                             "rejected_not_our_jurisdiction", "rejected_incomplete_information",
-                             "rejected_duplicate", "rejected_other", "bounced_cases"]
+    assert list(rows[0]) == [
+        "unit",
+        "unit_name",
+        "handoffs",
+        "acknowledged",
+        "acknowledged_on_time",
+        "pending",
+        "ack_minutes_median",
+        "rejected",
+        "rejected_not_our_jurisdiction",
+        "rejected_incomplete_information",
+        "rejected_duplicate",
+        "rejected_other",
+        "bounced_cases",
+    ]
     flat = [{**r, **{f"rejected_{k}": v for k, v in r["rejections"].items()}} for r in body["rows"]]
     assert_csv_matches(rows, flat, list(rows[0]))
     routes = read_csv(get(client, world, "/handoffs?format=csv&section=bounced"))
     assert [(r["case_id"], r["route"], r["bounced_at"], r["still_bounced"]) for r in routes] == [
-        (str(bounced["case_id"]), "kel-a1 > dinas-pu > dlh > kel-a2", "2026-02-10 09:00", "ya")]
+        (str(bounced["case_id"]), "kel-a1 > dinas-pu > dlh > kel-a2", "2026-02-10 09:00", "ya")
+    ]
 
 
 def test_backlog_report_json_and_csv(client: Any, dataset: Dataset) -> None:
     world = dataset.world
     body = get(client, world, "/backlog").json
-    expected = [{"unit": r["unit"], "open": r["open"],
-                 "ages": {k[4:]: v for k, v in r.items() if k.startswith("age_")}}
-                for r in BACKLOG_EXPECTED]
+    expected = [
+        {
+            "unit": r["unit"],
+            "open": r["open"],
+            "ages": {k[4:]: v for k, v in r.items() if k.startswith("age_")},
+        }
+        for r in BACKLOG_EXPECTED
+    ]
     assert strip(body["rows"], "unit_name") == expected
     rows = read_csv(get(client, world, "/backlog?format=csv"))
-    assert_csv_matches(rows, BACKLOG_EXPECTED, ["unit", "open", "age_0-2", "age_3-5", "age_6-14",
-                                                "age_15-30", "age_31+"])
+    assert_csv_matches(
+        rows,
+        BACKLOG_EXPECTED,
+        ["unit", "open", "age_0-2", "age_3-5", "age_6-14", "age_15-30", "age_31+"],
+    )
 
 
-def test_ikm_report_json_csv_and_weight(client: Any, dataset: Dataset, app: Flask,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ikm_report_json_csv_and_weight(
+    client: Any, dataset: Dataset, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     world = dataset.world
     body = get(client, world, "/ikm").json
     assert body["weight"] == "1/9" and body["period"] == "month"
-    assert ikm_summary(body["rows"]) == [("dinas-pu", "2026-02", 1, 100.0, "A"),
-                                         ("kel-a1", "2026-02", 3, 81.94, "B"),
-                                         ("kel-a1", "2026-03", 1, 50.0, "D")]
+    assert ikm_summary(body["rows"]) == [
+        ("dinas-pu", "2026-02", 1, 100.0, "A"),
+        ("kel-a1", "2026-02", 3, 81.94, "B"),
+        ("kel-a1", "2026-03", 1, 50.0, "D"),
+    ]
     assert body["rows"][1]["nrr"] == FEB_NRR
     rows = read_csv(get(client, world, "/ikm?format=csv"))
     columns = ["unit", "period", "respondents", "ikm", "band", "band_label"]
     assert_csv_matches(rows, body["rows"], columns)
-    assert [rows[1][f"nrr_u{n}"] for n in range(1, 10)] == \
-        [as_cell(FEB_NRR[f"u{n}"]) for n in range(1, 10)]
+    assert [rows[1][f"nrr_u{n}"] for n in range(1, 10)] == [
+        as_cell(FEB_NRR[f"u{n}"]) for n in range(1, 10)
+    ]
     assert rows[1]["nrr_u1"] == "3.667" and rows[1]["ikm"] == "81.94"
     quarter = get(client, world, "/ikm?period=quarter").json
     assert ikm_summary(quarter["rows"])[1] == ("kel-a1", "2026-Q1", 4, 73.61, "C")
@@ -141,12 +184,14 @@ def test_ikm_report_json_csv_and_weight(client: Any, dataset: Dataset, app: Flas
     assert read_csv(get(client, world, "/ikm?format=csv"))[1]["ikm"] == "81.13"
 
 
-def test_ikm_band_edge_over_http(client: Any, world: World, app: Flask,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ikm_band_edge_over_http(
+    client: Any, world: World, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     band_edge_feedback(world)
     try:
-        assert ikm_summary(get(client, world, "/ikm").json["rows"]) == \
-            [("kel-a1", "2026-03", 10, 88.33, "A")]
+        assert ikm_summary(get(client, world, "/ikm").json["rows"]) == [
+            ("kel-a1", "2026-03", 10, 88.33, "A")
+        ]
         monkeypatch.setitem(app.config, "COORD_IKM_WEIGHT", "0.11")
         body = get(client, world, "/ikm").json
         assert ikm_summary(body["rows"]) == [("kel-a1", "2026-03", 10, 87.45, "B")]
@@ -171,18 +216,21 @@ def test_reports_are_for_managers_in_their_scope(client: Any, dataset: Dataset, 
         assert other == []
 
 
-@pytest.mark.parametrize(("query", "field"), [
-    ("month=2026-13", "month"),
-    ("month=March", "month"),
-    ("month=0000-01", "month"),
-    ("month=9999-12", "month"),
-    ("month=2026-03%0A", "month"),
-    ("month=2026-03&since=2026-03-01", "month"),
-    ("since=2026-03-10&until=2026-03-01", "until"),
-    ("since=yesterday", "since"),
-    ("format=xlsx", "format"),
-    ("unit=", "unit"),
-])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("month=2026-13", "month"),
+        ("month=March", "month"),
+        ("month=0000-01", "month"),
+        ("month=9999-12", "month"),
+        ("month=2026-03%0A", "month"),
+        ("month=2026-03&since=2026-03-01", "month"),
+        ("since=2026-03-10&until=2026-03-01", "until"),
+        ("since=yesterday", "since"),
+        ("format=xlsx", "format"),
+        ("unit=", "unit"),
+    ],
+)
 def test_bad_filters_are_refused(client: Any, dataset: Dataset, query: str, field: str) -> None:
     response = get(client, dataset.world, "/sla?" + query)
     assert response.status_code == 422, response.json

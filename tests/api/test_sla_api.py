@@ -31,8 +31,11 @@ def tuesday(app_ctx):  # type: ignore[no-untyped-def]
 def test_case_shows_every_deadline_with_its_state(client, world, tuesday):  # type: ignore[no-untyped-def]
     case = make_case(world)
     staff = world.headers("kel-a1", "staff")
-    forwarded = client.post(f"/api/v1/cases/{case.id}/handoffs", headers=staff,
-                            json={"kind": "assist", "to_unit": "dlh", "note": "bantu angkut"})
+    forwarded = client.post(
+        f"/api/v1/cases/{case.id}/handoffs",
+        headers=staff,
+        json={"kind": "assist", "to_unit": "dlh", "note": "bantu angkut"},
+    )
     assert forwarded.status_code == 201
     started = client.post(f"/api/v1/cases/{case.id}/start", headers=staff, json={})
     assert started.status_code == 200
@@ -61,51 +64,78 @@ def test_attention_feed_and_breach_report(client, world, tuesday, run_worker):  
     assert read.status_code == 200
     assert client.get("/api/v1/me/attention", headers=manager).json["counts"]["notifications"] == 0
     # Someone else's notification cannot be marked read.
-    other = client.post(f"/api/v1/me/notifications/{note['id']}/read",
-                        headers=world.headers("camat-b", "manager"))
+    other = client.post(
+        f"/api/v1/me/notifications/{note['id']}/read", headers=world.headers("camat-b", "manager")
+    )
     assert other.status_code == 404
 
     report = client.get("/api/v1/reports/breaches", headers=manager)
     assert report.status_code == 200
-    assert [(r["case_id"], r["clock"], r["open"]) for r in report.json] == [(case.id, "response", True)]
+    assert [(r["case_id"], r["clock"], r["open"]) for r in report.json] == [
+        (case.id, "response", True)
+    ]
     assert report.json[0]["breached_at"] == "2026-03-27T07:00:00Z"
     # Out of jurisdiction: nothing.
-    assert client.get("/api/v1/reports/breaches", headers=world.headers("camat-b", "manager")).json == []
+    assert (
+        client.get("/api/v1/reports/breaches", headers=world.headers("camat-b", "manager")).json
+        == []
+    )
     download = client.get("/api/v1/reports/breaches?format=csv", headers=manager)
     assert download.status_code == 200 and download.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True).lstrip("\ufeff"))))
     assert [(r["case_id"], r["clock"], r["breached_at"]) for r in rows] == [
-        (str(case.id), "response", "2026-03-27 14:00")]
+        (str(case.id), "response", "2026-03-27 14:00")
+    ]
 
 
 def test_handoffs_to_acknowledge_in_feed(client, world, tuesday):  # type: ignore[no-untyped-def]
     case = make_case(world)
-    client.post(f"/api/v1/cases/{case.id}/handoffs", headers=world.headers("kel-a1", "staff"),
-                json={"kind": "transfer", "to_unit": "dinas-pu"})
+    client.post(
+        f"/api/v1/cases/{case.id}/handoffs",
+        headers=world.headers("kel-a1", "staff"),
+        json={"kind": "transfer", "to_unit": "dinas-pu"},
+    )
     feed = client.get("/api/v1/me/attention", headers=world.headers("dinas-pu", "liaison")).json
     assert [h["case_id"] for h in feed["handoffs_to_acknowledge"]] == [case.id]
-    assert client.get("/api/v1/me/attention",
-                      headers=world.headers("dlh", "liaison")).json["handoffs_to_acknowledge"] == []
+    assert (
+        client.get("/api/v1/me/attention", headers=world.headers("dlh", "liaison")).json[
+            "handoffs_to_acknowledge"
+        ]
+        == []
+    )
 
 
 def test_publishing_a_policy_version(client, world, tuesday):  # type: ignore[no-untyped-def]
-    body = {"priority": "high", "response_minutes": 240, "resolution_minutes": 960,
-            "handoff_ack_minutes": 120, "warning_percents": [80, 50], "clock": "business"}
-    refused = client.post("/api/v1/categories/sampah/policies", headers=world.headers("kel-a1", "staff"),
-                          json=body)
+    body = {
+        "priority": "high",
+        "response_minutes": 240,
+        "resolution_minutes": 960,
+        "handoff_ack_minutes": 120,
+        "warning_percents": [80, 50],
+        "clock": "business",
+    }
+    refused = client.post(
+        "/api/v1/categories/sampah/policies", headers=world.headers("kel-a1", "staff"), json=body
+    )
     assert refused.status_code == 403
-    published = client.post("/api/v1/categories/sampah/policies", headers=world.headers("camat-a", "admin"),
-                             json=body)
+    published = client.post(
+        "/api/v1/categories/sampah/policies", headers=world.headers("camat-a", "admin"), json=body
+    )
     assert published.status_code == 201
     assert published.json["version"] == 2 and published.json["warning_percents"] == [50, 80]
-    versions = client.get("/api/v1/categories/sampah/policies", headers=world.headers("kel-a1", "staff")).json
+    versions = client.get(
+        "/api/v1/categories/sampah/policies", headers=world.headers("kel-a1", "staff")
+    ).json
     high = [(p["version"], p["current"]) for p in versions if p["priority"] == "high"]
     assert high == [(1, False), (2, True)]
     listed = client.get("/api/v1/categories", headers=world.headers("kel-a1", "staff")).json
     targets = {t["priority"]: t for c in listed if c["code"] == "sampah" for t in c["sla"]}
     assert targets["high"]["resolution_minutes"] == 960
-    bad = client.post("/api/v1/categories/sampah/policies", headers=world.headers("camat-a", "admin"),
-                      json={**body, "response_minutes": 0, "clock": "sometimes"})
+    bad = client.post(
+        "/api/v1/categories/sampah/policies",
+        headers=world.headers("camat-a", "admin"),
+        json={**body, "response_minutes": 0, "clock": "sometimes"},
+    )
     assert bad.status_code == 422
     assert set(bad.json["errors"]["json"]) == {"response_minutes", "clock"}
 
@@ -122,10 +152,19 @@ def test_unit_calendar_with_closed_date_moves_new_deadlines(client, world, tuesd
     # One closed day more: response due moves from 27 March to 30 March 14:00.
     assert case.response_due_at == wib(2026, 3, 30, 14)
     # Admins of another kecamatan may not change it; a malformed calendar names the field.
-    assert client.put("/api/v1/units/camat-a/calendar", headers=world.headers("camat-b", "admin"),
-                      json=calendar).status_code == 403
-    broken = client.put("/api/v1/units/camat-a/calendar", headers=admin,
-                        json={**calendar, "hours": {"0": [["16:00", "08:00"]]}})
+    assert (
+        client.put(
+            "/api/v1/units/camat-a/calendar",
+            headers=world.headers("camat-b", "admin"),
+            json=calendar,
+        ).status_code
+        == 403
+    )
+    broken = client.put(
+        "/api/v1/units/camat-a/calendar",
+        headers=admin,
+        json={**calendar, "hours": {"0": [["16:00", "08:00"]]}},
+    )
     assert broken.status_code == 422 and "calendar" in broken.json["errors"]
 
 

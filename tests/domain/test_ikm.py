@@ -64,8 +64,11 @@ def test_worked_example_both_weights() -> None:
 def test_band_edge_where_the_two_weights_disagree() -> None:
     # Ten respondents. u1..u8: five 4s and five 3s each -> sum 35, NRR 3.5;
     # u9: eight 4s and two 3s -> sum 38, NRR 3.8. Sum of NRR = 8 * 3.5 + 3.8 = 31.8.
-    answers = [[4] * 8 + [4] for _ in range(5)] + [[3] * 8 + [4] for _ in range(3)] + \
-              [[3] * 8 + [3] for _ in range(2)]
+    answers = (
+        [[4] * 8 + [4] for _ in range(5)]
+        + [[3] * 8 + [4] for _ in range(3)]
+        + [[3] * 8 + [3] for _ in range(2)]
+    )
     totals = totals_from_answers(answers)
     assert totals["u1"] == ElementTotal(10, 35) and totals["u9"] == ElementTotal(10, 38)
     # 1/9:  31.8 * 25 / 9 = 795 / 9 = 88.3333... -> 88.33 -> A Sangat Baik (>= 88.31)
@@ -78,24 +81,37 @@ def test_band_edge_where_the_two_weights_disagree() -> None:
     assert (worksheet.band.code, worksheet.band.label) == ("B", "Baik")  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("index", "band"), [
-    ("100.00", "A"), ("88.31", "A"), ("88.30", "B"), ("76.61", "B"), ("76.60", "C"),
-    ("65.00", "C"), ("64.99", "D"), ("25.00", "D"), ("24.75", "D"),
-])
+@pytest.mark.parametrize(
+    ("index", "band"),
+    [
+        ("100.00", "A"),
+        ("88.31", "A"),
+        ("88.30", "B"),
+        ("76.61", "B"),
+        ("76.60", "C"),
+        ("65.00", "C"),
+        ("64.99", "D"),
+        ("25.00", "D"),
+        ("24.75", "D"),
+    ],
+)
 def test_bands_of_permenpan_rb_14_2017(index: str, band: str) -> None:
     assert band_of(Decimal(index)).code == band
 
 
-@pytest.mark.parametrize(("exact", "rounded"), [
-    (Fraction(81125, 1000), "81.13"),   # half up; half-even would give 81.12
-    (Fraction(78125, 1000), "78.13"),   # 25 * 25 / 8 = 78.125 (1/9 weight, S = 225, n = 8)
-    (Fraction(84375, 1000), "84.38"),
-    (Fraction(8831, 100), "88.31"),
-    (Fraction(88305, 1000), "88.31"),   # 88.305 -> A, not B
-    (Fraction(883049999, 10**7), "88.30"),
-    (Fraction(1, 3), "0.33"),
-    (Fraction(2, 3), "0.67"),
-])
+@pytest.mark.parametrize(
+    ("exact", "rounded"),
+    [
+        (Fraction(81125, 1000), "81.13"),  # half up; half-even would give 81.12
+        (Fraction(78125, 1000), "78.13"),  # 25 * 25 / 8 = 78.125 (1/9 weight, S = 225, n = 8)
+        (Fraction(84375, 1000), "84.38"),
+        (Fraction(8831, 100), "88.31"),
+        (Fraction(88305, 1000), "88.31"),  # 88.305 -> A, not B
+        (Fraction(883049999, 10**7), "88.30"),
+        (Fraction(1, 3), "0.33"),
+        (Fraction(2, 3), "0.67"),
+    ],
+)
 def test_round_half_up_is_exact(exact: Fraction, rounded: str) -> None:
     assert round_half_up(exact, 2) == Decimal(rounded)
 
@@ -110,8 +126,10 @@ def test_extremes() -> None:
 
 
 def test_an_element_nobody_answered_leaves_no_index() -> None:
-    answers: list[list[int | None]] = [[4, 4, 4, 4, 4, 4, 4, 4, None],
-                                       [3, 3, 3, 3, 3, 3, 3, 3, None]]
+    answers: list[list[int | None]] = [
+        [4, 4, 4, 4, 4, 4, 4, 4, None],
+        [3, 3, 3, 3, 3, 3, 3, 3, None],
+    ]
     result = compute_ikm(2, totals_from_answers(answers), WEIGHT_NINTH)
     assert result.nrr["u9"] is None and result.nrr["u1"] == Fraction(7, 2)
     assert result.index is None and result.band is None and result.respondents == 2

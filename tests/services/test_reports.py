@@ -61,8 +61,15 @@ class Dataset:
         with unit_of_work():
             return command(*args, **kwargs)
 
-    def create(self, name: str, when: datetime, unit: str = "kel-a1", *,
-               received_at: datetime | None = None, **fields: Any) -> Case:
+    def create(
+        self,
+        name: str,
+        when: datetime,
+        unit: str = "kel-a1",
+        *,
+        received_at: datetime | None = None,
+        **fields: Any,
+    ) -> Case:
         fields.setdefault("region_code", "12.71.01.1001")
         data = new_case_data(received_at=received_at or when, **fields)
         case, _ = self.run(when, case_service.create_case, self.staff(unit), data, when)
@@ -72,19 +79,34 @@ class Dataset:
     def id(self, name: str) -> int:
         return self.cases[name].id
 
-    def forward(self, name: str, when: datetime, sender: str, to: str,
-                kind: str = "transfer") -> int:
-        handoff = self.run(when, handoff_service.request_handoff, self.staff(sender), self.id(name),
-                           kind, to, "mohon ditindaklanjuti", when)
+    def forward(
+        self, name: str, when: datetime, sender: str, to: str, kind: str = "transfer"
+    ) -> int:
+        handoff = self.run(
+            when,
+            handoff_service.request_handoff,
+            self.staff(sender),
+            self.id(name),
+            kind,
+            to,
+            "mohon ditindaklanjuti",
+            when,
+        )
         return int(handoff.id)
 
-    def feedback(self, name: str, unit: str, submitted: datetime, answers: list[int | None],
-                 number: int = 1) -> None:
+    def feedback(
+        self, name: str, unit: str, submitted: datetime, answers: list[int | None], number: int = 1
+    ) -> None:
         with unit_of_work():
-            db.session.add(Feedback(
-                case_id=self.id(name), resolution_number=number,
-                unit_id=self.world.units[unit].id, submitted_at=submitted,
-                **{f"u{i + 1}": a for i, a in enumerate(answers)}))
+            db.session.add(
+                Feedback(
+                    case_id=self.id(name),
+                    resolution_number=number,
+                    unit_id=self.world.units[unit].id,
+                    submitted_at=submitted,
+                    **{f"u{i + 1}": a for i, a in enumerate(answers)},
+                )
+            )
 
 
 def build_dataset(world: World) -> Dataset:
@@ -102,27 +124,55 @@ def build_dataset(world: World) -> Dataset:
     d.create("C2", wib(2026, 2, 3, 8))
     # C11 in kecamatan B (kel-b1), resolved from new Wed 4 Feb 09:00: 480 min for both clocks.
     d.create("C11", wib(2026, 2, 3, 9), "kel-b1", region_code="12.71.02.1001")
-    d.run(wib(2026, 2, 4, 9), cs.resolve_case, d.staff("kel-b1"), d.id("C11"), "selesai",
-          wib(2026, 2, 4, 9))
+    d.run(
+        wib(2026, 2, 4, 9),
+        cs.resolve_case,
+        d.staff("kel-b1"),
+        d.id("C11"),
+        "selesai",
+        wib(2026, 2, 4, 9),
+    )
     # C3: received Wed 4 Feb 10:00, started 10:30 (response 30); held Thu 5 Feb 10:00 after
     # 360 + 120 = 480 working minutes, resumed Tue 10 Feb 10:00 (360 + 480 + 480 + 120 = 1440
     # paused, so due moves from 11 Feb 10:00 to 18 Feb 10:00); resolved Wed 11 Feb 12:00:
     # 480 + 360 (10 Feb 10-16) + 240 (11 Feb 08-12) = 1080 counted minutes, met.
     d.create("C3", wib(2026, 2, 4, 10))
-    d.run(wib(2026, 2, 4, 10, 30), cs.start_case, d.staff("kel-a1"), d.id("C3"),
-          wib(2026, 2, 4, 10, 30))
-    d.run(wib(2026, 2, 4, 15), cs.resolve_case, d.staff("kel-a1"), d.id("C1"), "sudah ditambal",
-          wib(2026, 2, 4, 15))
-    d.run(wib(2026, 2, 5, 10), cs.hold_case, d.staff("kel-a1"), d.id("C3"), "menunggu warga",
-          wib(2026, 2, 5, 10))
+    d.run(
+        wib(2026, 2, 4, 10, 30),
+        cs.start_case,
+        d.staff("kel-a1"),
+        d.id("C3"),
+        wib(2026, 2, 4, 10, 30),
+    )
+    d.run(
+        wib(2026, 2, 4, 15),
+        cs.resolve_case,
+        d.staff("kel-a1"),
+        d.id("C1"),
+        "sudah ditambal",
+        wib(2026, 2, 4, 15),
+    )
+    d.run(
+        wib(2026, 2, 5, 10),
+        cs.hold_case,
+        d.staff("kel-a1"),
+        d.id("C3"),
+        "menunggu warga",
+        wib(2026, 2, 5, 10),
+    )
     # C4 sampah: received Thu 5 Feb 14:00, forwarded to dinas-pu 14:30 (response 30), accepted
     # Fri 6 Feb 09:30 (ack 90 + 90 = 180, due 6 Feb 14:30: met); dinas-pu resolves Mon 9 Feb
     # 15:00: 120 + 480 + 420 = 1020, met.
     d.create("C4", wib(2026, 2, 5, 14), category="sampah")
     d.handoffs["C4"] = d.forward("C4", wib(2026, 2, 5, 14, 30), "kel-a1", "dinas-pu")
     sweep(wib(2026, 2, 6, 9))  # C2's response deadline (5 Feb 16:00) has passed: breached
-    d.run(wib(2026, 2, 6, 9, 30), hs.accept_handoff, d.liaison("dinas-pu"), d.handoffs["C4"],
-          wib(2026, 2, 6, 9, 30))
+    d.run(
+        wib(2026, 2, 6, 9, 30),
+        hs.accept_handoff,
+        d.liaison("dinas-pu"),
+        d.handoffs["C4"],
+        wib(2026, 2, 6, 9, 30),
+    )
     d.run(wib(2026, 2, 6, 10), cs.start_case, d.staff("kel-a1"), d.id("C2"), wib(2026, 2, 6, 10))
     # C5 ping-pong: received Mon 9 Feb 09:00; kel-a1 -> dinas-pu (09:30, accepted 10:00: ack 30;
     # response 30) -> dlh (10:30, accepted 11:00: ack 30) -> kel-a2 (11:30, accepted Tue 10 Feb
@@ -130,16 +180,37 @@ def build_dataset(world: World) -> Dataset:
     # are holidays); still open: overdue, breached by the sweep of 20 Feb.
     d.create("C5", wib(2026, 2, 9, 9))
     d.handoffs["C5.1"] = d.forward("C5", wib(2026, 2, 9, 9, 30), "kel-a1", "dinas-pu")
-    d.run(wib(2026, 2, 9, 10), hs.accept_handoff, d.liaison("dinas-pu"), d.handoffs["C5.1"],
-          wib(2026, 2, 9, 10))
+    d.run(
+        wib(2026, 2, 9, 10),
+        hs.accept_handoff,
+        d.liaison("dinas-pu"),
+        d.handoffs["C5.1"],
+        wib(2026, 2, 9, 10),
+    )
     d.handoffs["C5.2"] = d.forward("C5", wib(2026, 2, 9, 10, 30), "dinas-pu", "dlh")
-    d.run(wib(2026, 2, 9, 11), hs.accept_handoff, d.liaison("dlh"), d.handoffs["C5.2"],
-          wib(2026, 2, 9, 11))
+    d.run(
+        wib(2026, 2, 9, 11),
+        hs.accept_handoff,
+        d.liaison("dlh"),
+        d.handoffs["C5.2"],
+        wib(2026, 2, 9, 11),
+    )
     d.handoffs["C5.3"] = d.forward("C5", wib(2026, 2, 9, 11, 30), "dlh", "kel-a2")
-    d.run(wib(2026, 2, 9, 15), cs.resolve_case, d.staff("dinas-pu"), d.id("C4"), "sudah diangkut",
-          wib(2026, 2, 9, 15))
-    d.run(wib(2026, 2, 10, 9), hs.accept_handoff, d.liaison("kel-a2"), d.handoffs["C5.3"],
-          wib(2026, 2, 10, 9))
+    d.run(
+        wib(2026, 2, 9, 15),
+        cs.resolve_case,
+        d.staff("dinas-pu"),
+        d.id("C4"),
+        "sudah diangkut",
+        wib(2026, 2, 9, 15),
+    )
+    d.run(
+        wib(2026, 2, 10, 9),
+        hs.accept_handoff,
+        d.liaison("kel-a2"),
+        d.handoffs["C5.3"],
+        wib(2026, 2, 10, 9),
+    )
     # C6: received Tue 10 Feb 09:00; forwarded to dinas-pu 09:15 (response 15), rejected 10:15
     # "not_our_jurisdiction" (ack 60, met); forwarded to dlh 10:30, rejected Wed 11 Feb 15:00
     # "incomplete_information" (ack 330 + 420 = 750 > 480: breached). Back to new with kel-a1;
@@ -147,19 +218,49 @@ def build_dataset(world: World) -> Dataset:
     d.create("C6", wib(2026, 2, 10, 9))
     d.handoffs["C6.1"] = d.forward("C6", wib(2026, 2, 10, 9, 15), "kel-a1", "dinas-pu")
     d.run(wib(2026, 2, 10, 10), cs.resume_case, d.staff("kel-a1"), d.id("C3"), wib(2026, 2, 10, 10))
-    d.run(wib(2026, 2, 10, 10, 15), hs.reject_handoff, d.liaison("dinas-pu"), d.handoffs["C6.1"],
-          "not_our_jurisdiction", wib(2026, 2, 10, 10, 15))
+    d.run(
+        wib(2026, 2, 10, 10, 15),
+        hs.reject_handoff,
+        d.liaison("dinas-pu"),
+        d.handoffs["C6.1"],
+        "not_our_jurisdiction",
+        wib(2026, 2, 10, 10, 15),
+    )
     d.handoffs["C6.2"] = d.forward("C6", wib(2026, 2, 10, 10, 30), "kel-a1", "dlh")
     # C7: received Wed 11 Feb 09:00, cancelled by the camat manager at 10:00 (clocks stopped).
     d.create("C7", wib(2026, 2, 11, 9))
-    d.run(wib(2026, 2, 11, 9), cs.resolve_case, d.staff("kel-a1"), d.id("C2"), "sudah ditambal",
-          wib(2026, 2, 11, 9))
-    d.run(wib(2026, 2, 11, 10), cs.cancel_case, world.user("camat-a", "manager"), d.id("C7"),
-          "invalid", wib(2026, 2, 11, 10))
-    d.run(wib(2026, 2, 11, 12), cs.resolve_case, d.staff("kel-a1"), d.id("C3"), "sudah ditambal",
-          wib(2026, 2, 11, 12))
-    d.run(wib(2026, 2, 11, 15), hs.reject_handoff, d.liaison("dlh"), d.handoffs["C6.2"],
-          "incomplete_information", wib(2026, 2, 11, 15))
+    d.run(
+        wib(2026, 2, 11, 9),
+        cs.resolve_case,
+        d.staff("kel-a1"),
+        d.id("C2"),
+        "sudah ditambal",
+        wib(2026, 2, 11, 9),
+    )
+    d.run(
+        wib(2026, 2, 11, 10),
+        cs.cancel_case,
+        world.user("camat-a", "manager"),
+        d.id("C7"),
+        "invalid",
+        wib(2026, 2, 11, 10),
+    )
+    d.run(
+        wib(2026, 2, 11, 12),
+        cs.resolve_case,
+        d.staff("kel-a1"),
+        d.id("C3"),
+        "sudah ditambal",
+        wib(2026, 2, 11, 12),
+    )
+    d.run(
+        wib(2026, 2, 11, 15),
+        hs.reject_handoff,
+        d.liaison("dlh"),
+        d.handoffs["C6.2"],
+        "incomplete_information",
+        wib(2026, 2, 11, 15),
+    )
     sweep(wib(2026, 2, 20, 10))  # C5 (due 18 Feb) and C6 (due 19 Feb) breach
     # C12 sampah, recorded and owned by kel-a2 in kelurahan 1002: received Wed 25 Feb 09:00,
     # left new: response due Mon 2 Mar 09:00, resolution due Wed 4 Mar 09:00: both breached.
@@ -169,18 +270,36 @@ def build_dataset(world: World) -> Dataset:
     # to dinas-pu 09:20 and recalled 09:25; on hold since 09:30: its clock is paused, so its
     # stored due time (Mon 9 Mar 08:00) is not "overdue".
     d.create("C8", wib(2026, 3, 2, 9), received_at=wib(2026, 3, 1, 0, 30))
-    d.run(wib(2026, 3, 2, 9, 10), cs.start_case, d.staff("kel-a1"), d.id("C8"),
-          wib(2026, 3, 2, 9, 10))
+    d.run(
+        wib(2026, 3, 2, 9, 10), cs.start_case, d.staff("kel-a1"), d.id("C8"), wib(2026, 3, 2, 9, 10)
+    )
     d.handoffs["C8"] = d.forward("C8", wib(2026, 3, 2, 9, 20), "kel-a1", "dinas-pu")
-    d.run(wib(2026, 3, 2, 9, 25), hs.recall_handoff, d.staff("kel-a1"), d.handoffs["C8"],
-          wib(2026, 3, 2, 9, 25))
-    d.run(wib(2026, 3, 2, 9, 30), cs.hold_case, d.staff("kel-a1"), d.id("C8"), "menunggu PLN",
-          wib(2026, 3, 2, 9, 30))
+    d.run(
+        wib(2026, 3, 2, 9, 25),
+        hs.recall_handoff,
+        d.staff("kel-a1"),
+        d.handoffs["C8"],
+        wib(2026, 3, 2, 9, 25),
+    )
+    d.run(
+        wib(2026, 3, 2, 9, 30),
+        cs.hold_case,
+        d.staff("kel-a1"),
+        d.id("C8"),
+        "menunggu PLN",
+        wib(2026, 3, 2, 9, 30),
+    )
     # C10: received Mon 2 Mar 10:00, resolved from new Tue 3 Mar 11:00: 360 + 180 = 540 for
     # both clocks, met; closed Wed 4 Mar 10:00 (closed counts as resolved).
     d.create("C10", wib(2026, 3, 2, 10))
-    d.run(wib(2026, 3, 3, 11), cs.resolve_case, d.staff("kel-a1"), d.id("C10"), "sudah ditambal",
-          wib(2026, 3, 3, 11))
+    d.run(
+        wib(2026, 3, 3, 11),
+        cs.resolve_case,
+        d.staff("kel-a1"),
+        d.id("C10"),
+        "sudah ditambal",
+        wib(2026, 3, 3, 11),
+    )
     d.run(wib(2026, 3, 4, 10), cs.close_case, d.staff("kel-a1"), d.id("C10"), wib(2026, 3, 4, 10))
     # C13 sampah: received Mon 9 Mar 14:00, left new: response due Thu 12 Mar 14:00 (breached by
     # the last sweep), resolution due Mon 16 Mar 14:00 (not yet).
@@ -221,47 +340,131 @@ def strip(rows: list[dict[str, Any]], *drop: str) -> list[dict[str, Any]]:
 # Percentiles: percentile_cont, i.e. position h = p (n - 1) in the sorted values, interpolated.
 SLA_EXPECTED = [
     # C4 alone: response 30, resolution 1020; on time 1 / (1 resolved + 0 overdue) = 1.0
-    {"unit": "dinas-pu", "category": "sampah", "month": "2026-02", "cases": 1, "open": 0,
-     "resolved": 1, "resolved_on_time": 1, "breached": 0, "open_overdue": 0, "on_time_share": 1.0,
-     "response_minutes_median": 30.0, "response_minutes_p90": 30.0,
-     "resolution_minutes_median": 1020.0, "resolution_minutes_p90": 1020.0},
+    {
+        "unit": "dinas-pu",
+        "category": "sampah",
+        "month": "2026-02",
+        "cases": 1,
+        "open": 0,
+        "resolved": 1,
+        "resolved_on_time": 1,
+        "breached": 0,
+        "open_overdue": 0,
+        "on_time_share": 1.0,
+        "response_minutes_median": 30.0,
+        "response_minutes_p90": 30.0,
+        "resolution_minutes_median": 1020.0,
+        "resolution_minutes_p90": 1020.0,
+    },
     # C1, C2, C3, C6, C7. open: C6. resolved: C1, C2, C3; on time C1, C3. breached: C2 (both
     # clocks), C6 (resolution, swept). overdue: C6. share = 2 / (3 + 1) = 0.5.
     # response: C6 15, C3 30, C1 120, C2 1560 (C7's clock stopped): n = 4,
     #   median h = 1.5 -> 30 + 0.5 * (120 - 30) = 75; p90 h = 2.7 -> 120 + 0.7 * 1440 = 1128.
     # resolution: C3 1080, C1 1320, C2 2940: median = 1320; p90 h = 1.8 -> 1320 + 0.8 * 1620
     #   = 2616.
-    {"unit": "kel-a1", "category": "jalan-rusak", "month": "2026-02", "cases": 5, "open": 1,
-     "resolved": 3, "resolved_on_time": 2, "breached": 2, "open_overdue": 1, "on_time_share": 0.5,
-     "response_minutes_median": 75.0, "response_minutes_p90": 1128.0,
-     "resolution_minutes_median": 1320.0, "resolution_minutes_p90": 2616.0},
+    {
+        "unit": "kel-a1",
+        "category": "jalan-rusak",
+        "month": "2026-02",
+        "cases": 5,
+        "open": 1,
+        "resolved": 3,
+        "resolved_on_time": 2,
+        "breached": 2,
+        "open_overdue": 1,
+        "on_time_share": 0.5,
+        "response_minutes_median": 75.0,
+        "response_minutes_p90": 1128.0,
+        "resolution_minutes_median": 1320.0,
+        "resolution_minutes_p90": 2616.0,
+    },
     # C8 (on hold: not overdue), C9 (due 18 Mar), C10 (closed, on time): share 1 / (1 + 0).
     # response: C8 70, C9 480, C10 540: median 480; p90 h = 1.8 -> 480 + 0.8 * 60 = 528.
-    {"unit": "kel-a1", "category": "jalan-rusak", "month": "2026-03", "cases": 3, "open": 2,
-     "resolved": 1, "resolved_on_time": 1, "breached": 0, "open_overdue": 0, "on_time_share": 1.0,
-     "response_minutes_median": 480.0, "response_minutes_p90": 528.0,
-     "resolution_minutes_median": 540.0, "resolution_minutes_p90": 540.0},
+    {
+        "unit": "kel-a1",
+        "category": "jalan-rusak",
+        "month": "2026-03",
+        "cases": 3,
+        "open": 2,
+        "resolved": 1,
+        "resolved_on_time": 1,
+        "breached": 0,
+        "open_overdue": 0,
+        "on_time_share": 1.0,
+        "response_minutes_median": 480.0,
+        "response_minutes_p90": 528.0,
+        "resolution_minutes_median": 540.0,
+        "resolution_minutes_p90": 540.0,
+    },
     # C13: response breached, resolution not due: breached 1, share 0 / (0 + 0) = null.
-    {"unit": "kel-a1", "category": "sampah", "month": "2026-03", "cases": 1, "open": 1,
-     "resolved": 0, "resolved_on_time": 0, "breached": 1, "open_overdue": 0, "on_time_share": None,
-     "response_minutes_median": None, "response_minutes_p90": None,
-     "resolution_minutes_median": None, "resolution_minutes_p90": None},
+    {
+        "unit": "kel-a1",
+        "category": "sampah",
+        "month": "2026-03",
+        "cases": 1,
+        "open": 1,
+        "resolved": 0,
+        "resolved_on_time": 0,
+        "breached": 1,
+        "open_overdue": 0,
+        "on_time_share": None,
+        "response_minutes_median": None,
+        "response_minutes_p90": None,
+        "resolution_minutes_median": None,
+        "resolution_minutes_p90": None,
+    },
     # C5 (now owned by kel-a2): response 30 (kel-a1 forwarded it); overdue: 0 / (0 + 1) = 0.
-    {"unit": "kel-a2", "category": "jalan-rusak", "month": "2026-02", "cases": 1, "open": 1,
-     "resolved": 0, "resolved_on_time": 0, "breached": 1, "open_overdue": 1, "on_time_share": 0.0,
-     "response_minutes_median": 30.0, "response_minutes_p90": 30.0,
-     "resolution_minutes_median": None, "resolution_minutes_p90": None},
+    {
+        "unit": "kel-a2",
+        "category": "jalan-rusak",
+        "month": "2026-02",
+        "cases": 1,
+        "open": 1,
+        "resolved": 0,
+        "resolved_on_time": 0,
+        "breached": 1,
+        "open_overdue": 1,
+        "on_time_share": 0.0,
+        "response_minutes_median": 30.0,
+        "response_minutes_p90": 30.0,
+        "resolution_minutes_median": None,
+        "resolution_minutes_p90": None,
+    },
     # C12: both clocks breached, open and overdue.
-    {"unit": "kel-a2", "category": "sampah", "month": "2026-02", "cases": 1, "open": 1,
-     "resolved": 0, "resolved_on_time": 0, "breached": 1, "open_overdue": 1, "on_time_share": 0.0,
-     "response_minutes_median": None, "response_minutes_p90": None,
-     "resolution_minutes_median": None, "resolution_minutes_p90": None},
+    {
+        "unit": "kel-a2",
+        "category": "sampah",
+        "month": "2026-02",
+        "cases": 1,
+        "open": 1,
+        "resolved": 0,
+        "resolved_on_time": 0,
+        "breached": 1,
+        "open_overdue": 1,
+        "on_time_share": 0.0,
+        "response_minutes_median": None,
+        "response_minutes_p90": None,
+        "resolution_minutes_median": None,
+        "resolution_minutes_p90": None,
+    },
 ]
 SLA_KECAMATAN_B = [
-    {"unit": "kel-b1", "category": "jalan-rusak", "month": "2026-02", "cases": 1, "open": 0,
-     "resolved": 1, "resolved_on_time": 1, "breached": 0, "open_overdue": 0, "on_time_share": 1.0,
-     "response_minutes_median": 480.0, "response_minutes_p90": 480.0,
-     "resolution_minutes_median": 480.0, "resolution_minutes_p90": 480.0},
+    {
+        "unit": "kel-b1",
+        "category": "jalan-rusak",
+        "month": "2026-02",
+        "cases": 1,
+        "open": 0,
+        "resolved": 1,
+        "resolved_on_time": 1,
+        "breached": 0,
+        "open_overdue": 0,
+        "on_time_share": 1.0,
+        "response_minutes_median": 480.0,
+        "response_minutes_p90": 480.0,
+        "resolution_minutes_median": 480.0,
+        "resolution_minutes_p90": 480.0,
+    },
 ]
 
 
@@ -276,23 +479,29 @@ def test_sla_report_filters(dataset: Dataset) -> None:
     march = reports.ReportFilters(*reports.month_range("2026-03"))
     # C8 was received 1 Mar 00:30 WIB: in March although it is still February in UTC.
     assert strip(reports.sla_report(boss, march, NOW), "unit_name") == SLA_EXPECTED[2:4]
-    assert strip(reports.sla_report(boss, reports.ReportFilters(unit="kel-a2"), NOW),
-                 "unit_name") == SLA_EXPECTED[4:]
-    assert strip(reports.sla_report(boss, reports.ReportFilters(category="sampah"), NOW),
-                 "unit_name") == [SLA_EXPECTED[0], SLA_EXPECTED[3], SLA_EXPECTED[5]]
+    assert (
+        strip(reports.sla_report(boss, reports.ReportFilters(unit="kel-a2"), NOW), "unit_name")
+        == SLA_EXPECTED[4:]
+    )
+    assert strip(
+        reports.sla_report(boss, reports.ReportFilters(category="sampah"), NOW), "unit_name"
+    ) == [SLA_EXPECTED[0], SLA_EXPECTED[3], SLA_EXPECTED[5]]
     # since/until: received from 10 Feb to before 1 Mar WIB: C6, C7 (kel-a1), C12 (kel-a2).
     window = reports.ReportFilters(since=wib(2026, 2, 10), until=wib(2026, 3, 1))
-    assert [(r["unit"], r["category"], r["cases"], r["open_overdue"])
-            for r in reports.sla_report(boss, window, NOW)] == [
-        ("kel-a1", "jalan-rusak", 2, 1), ("kel-a2", "sampah", 1, 1)]
+    assert [
+        (r["unit"], r["category"], r["cases"], r["open_overdue"])
+        for r in reports.sla_report(boss, window, NOW)
+    ] == [("kel-a1", "jalan-rusak", 2, 1), ("kel-a2", "sampah", 1, 1)]
     assert reports.sla_report(boss, reports.ReportFilters(unit="no-such-unit"), NOW) == []
 
 
 def test_scope_and_roles(dataset: Dataset) -> None:
     world = dataset.world
     # The other kecamatan's manager sees only C11, nothing of kecamatan A.
-    assert strip(reports.sla_report(manager(world, "camat-b"), ALL, NOW), "unit_name") == \
-        SLA_KECAMATAN_B
+    assert (
+        strip(reports.sla_report(manager(world, "camat-b"), ALL, NOW), "unit_name")
+        == SLA_KECAMATAN_B
+    )
     assert reports.handoff_report(manager(world, "camat-b"), ALL) == {"rows": [], "bounced": []}
     assert reports.backlog_report(manager(world, "camat-b"), ALL, NOW) == []
     assert [r["unit"] for r in reports.ikm_report(manager(world, "camat-b"), ALL)] == ["kel-b1"]
@@ -310,17 +519,25 @@ def test_scope_and_roles(dataset: Dataset) -> None:
 def test_working_minutes_identity_on_every_closed_clock(dataset: Dataset) -> None:
     """target + minutes_over is the clock's counted working time: the working minutes from
     its start to its completion, less the minutes it spent on hold."""
-    clocks = db.session.execute(select(SlaClock).where(
-        SlaClock.state.in_(["met", "breached"]), SlaClock.completed_at.is_not(None),
-    )).scalars().all()
+    clocks = (
+        db.session.execute(
+            select(SlaClock).where(
+                SlaClock.state.in_(["met", "breached"]),
+                SlaClock.completed_at.is_not(None),
+            )
+        )
+        .scalars()
+        .all()
+    )
     # response: C1-C6, C8-C11 (10); resolution: C1-C4, C10, C11 (6); acknowledgements: C4,
     # C5.1-C5.3, C6.1, C6.2 (6)
     assert len(clocks) == 22
     for c in clocks:
         gross = calendar_of(c.calendar).between(c.started_at, c.completed_at)
         assert c.target_minutes + c.minutes_over == gross - c.paused_minutes, c.id
-    c3 = db.session.execute(select(SlaClock).where(
-        SlaClock.case_id == dataset.id("C3"), SlaClock.name == "resolution")).scalar_one()
+    c3 = db.session.execute(
+        select(SlaClock).where(SlaClock.case_id == dataset.id("C3"), SlaClock.name == "resolution")
+    ).scalar_one()
     assert (c3.target_minutes, c3.minutes_over, c3.paused_minutes) == (2400, -1320, 1440)
 
 
@@ -331,27 +548,44 @@ def test_percentiles_agree_with_percentile_cont_and_python(dataset: Dataset, app
     assert reports.handoff_report(boss, ALL, portable=True) == reports.handoff_report(boss, ALL)
     # The same definition as Python's statistics.quantiles(method="inclusive").
     resolution = aliased(SlaClock)
-    minutes = [m for (m,) in db.session.execute(
-        select(resolution.target_minutes + resolution.minutes_over)
-        .join(Case, Case.id == resolution.case_id)
-        .where(resolution.name == "resolution", resolution.completed_at.is_not(None),
-               resolution.state.in_(["met", "breached"]), Case.owner_unit_id ==
-               dataset.world.units["kel-a1"].id, Case.category_id ==
-               dataset.world.categories["jalan-rusak"].id, Case.received_at < wib(2026, 3, 1)))]
+    minutes = [
+        m
+        for (m,) in db.session.execute(
+            select(resolution.target_minutes + resolution.minutes_over)
+            .join(Case, Case.id == resolution.case_id)
+            .where(
+                resolution.name == "resolution",
+                resolution.completed_at.is_not(None),
+                resolution.state.in_(["met", "breached"]),
+                Case.owner_unit_id == dataset.world.units["kel-a1"].id,
+                Case.category_id == dataset.world.categories["jalan-rusak"].id,
+                Case.received_at < wib(2026, 3, 1),
+            )
+        )
+    ]
     deciles = statistics.quantiles(sorted(minutes), n=10, method="inclusive")
     assert round(deciles[8], 1) == SLA_EXPECTED[1]["resolution_minutes_p90"] == 2616.0
     assert statistics.median(minutes) == SLA_EXPECTED[1]["resolution_minutes_median"]
     if is_postgres(app):
         # And PostgreSQL's own percentile_cont over the same values.
-        assert db.session.execute(select(
-            func.percentile_cont(0.9).within_group(
-                resolution.target_minutes + resolution.minutes_over))
+        assert db.session.execute(
+            select(
+                func.percentile_cont(0.9).within_group(
+                    resolution.target_minutes + resolution.minutes_over
+                )
+            )
             .join(Case, Case.id == resolution.case_id)
-            .where(and_(resolution.name == "resolution", resolution.completed_at.is_not(None),
-                        resolution.state.in_(["met", "breached"]),
-                        Case.owner_unit_id == dataset.world.units["kel-a1"].id,
-                        Case.category_id == dataset.world.categories["jalan-rusak"].id,
-                        Case.received_at < wib(2026, 3, 1)))).scalar_one() == pytest.approx(2616.0)
+            .where(
+                and_(
+                    resolution.name == "resolution",
+                    resolution.completed_at.is_not(None),
+                    resolution.state.in_(["met", "breached"]),
+                    Case.owner_unit_id == dataset.world.units["kel-a1"].id,
+                    Case.category_id == dataset.world.categories["jalan-rusak"].id,
+                    Case.received_at < wib(2026, 3, 1),
+                )
+            )
+        ).scalar_one() == pytest.approx(2616.0)
 
 
 # Handoffs by receiving unit (requested in the period):
@@ -362,36 +596,83 @@ def test_percentiles_agree_with_percentile_cont_and_python(dataset: Dataset, app
 # kel-a2: C5.3 (accepted, 330). Each receiver saw the bounced C5 once.
 NO_REJECTIONS = {"not_our_jurisdiction": 0, "incomplete_information": 0, "duplicate": 0, "other": 0}
 HANDOFFS_EXPECTED = [
-    {"unit": "dinas-pu", "handoffs": 4, "acknowledged": 3, "acknowledged_on_time": 3, "pending": 0,
-     "ack_minutes_median": 60.0, "rejected": 1, "bounced_cases": 1,
-     "rejections": {**NO_REJECTIONS, "not_our_jurisdiction": 1}},
-    {"unit": "dlh", "handoffs": 3, "acknowledged": 2, "acknowledged_on_time": 1, "pending": 1,
-     "ack_minutes_median": 390.0, "rejected": 1, "bounced_cases": 1,
-     "rejections": {**NO_REJECTIONS, "incomplete_information": 1}},
-    {"unit": "kel-a2", "handoffs": 1, "acknowledged": 1, "acknowledged_on_time": 1, "pending": 0,
-     "ack_minutes_median": 330.0, "rejected": 0, "bounced_cases": 1, "rejections": NO_REJECTIONS},
+    {
+        "unit": "dinas-pu",
+        "handoffs": 4,
+        "acknowledged": 3,
+        "acknowledged_on_time": 3,
+        "pending": 0,
+        "ack_minutes_median": 60.0,
+        "rejected": 1,
+        "bounced_cases": 1,
+        "rejections": {**NO_REJECTIONS, "not_our_jurisdiction": 1},
+    },
+    {
+        "unit": "dlh",
+        "handoffs": 3,
+        "acknowledged": 2,
+        "acknowledged_on_time": 1,
+        "pending": 1,
+        "ack_minutes_median": 390.0,
+        "rejected": 1,
+        "bounced_cases": 1,
+        "rejections": {**NO_REJECTIONS, "incomplete_information": 1},
+    },
+    {
+        "unit": "kel-a2",
+        "handoffs": 1,
+        "acknowledged": 1,
+        "acknowledged_on_time": 1,
+        "pending": 0,
+        "ack_minutes_median": 330.0,
+        "rejected": 0,
+        "bounced_cases": 1,
+        "rejections": NO_REJECTIONS,
+    },
 ]
 
 
 def handoff_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in r.items() if k != "unit_name" and not k.startswith("rejected_")}
-            for r in rows]
+    return [
+        {k: v for k, v in r.items() if k != "unit_name" and not k.startswith("rejected_")}
+        for r in rows
+    ]
 
 
 def test_handoff_report_every_figure(dataset: Dataset) -> None:
     result = reports.handoff_report(manager(dataset.world), ALL)
     assert handoff_rows(result["rows"]) == HANDOFFS_EXPECTED
     assert result["rows"][1]["rejected_incomplete_information"] == 1
-    assert [(b["case_id"], b["tracking_code"], b["owner_unit"], b["route"], b["ownership_moves"],
-             b["still_bounced"], b["bounced_at"]) for b in result["bounced"]] == [
-        (dataset.id("C5"), dataset.cases["C5"].tracking_code[:4] + "-" +
-         dataset.cases["C5"].tracking_code[4:], "kel-a2", ["kel-a1", "dinas-pu", "dlh", "kel-a2"],
-         3, True, wib(2026, 2, 10, 9))]
+    assert [
+        (
+            b["case_id"],
+            b["tracking_code"],
+            b["owner_unit"],
+            b["route"],
+            b["ownership_moves"],
+            b["still_bounced"],
+            b["bounced_at"],
+        )
+        for b in result["bounced"]
+    ] == [
+        (
+            dataset.id("C5"),
+            dataset.cases["C5"].tracking_code[:4] + "-" + dataset.cases["C5"].tracking_code[4:],
+            "kel-a2",
+            ["kel-a1", "dinas-pu", "dlh", "kel-a2"],
+            3,
+            True,
+            wib(2026, 2, 10, 9),
+        )
+    ]
     # March only: C8's recalled transfer and C9's pending assist; no bounced case.
-    march = reports.handoff_report(manager(dataset.world),
-                                   reports.ReportFilters(*reports.month_range("2026-03")))
-    assert [(r["unit"], r["handoffs"], r["acknowledged"], r["pending"], r["ack_minutes_median"])
-            for r in march["rows"]] == [("dinas-pu", 1, 0, 0, None), ("dlh", 1, 0, 1, None)]
+    march = reports.handoff_report(
+        manager(dataset.world), reports.ReportFilters(*reports.month_range("2026-03"))
+    )
+    assert [
+        (r["unit"], r["handoffs"], r["acknowledged"], r["pending"], r["ack_minutes_median"])
+        for r in march["rows"]
+    ] == [("dinas-pu", 1, 0, 0, None), ("dlh", 1, 0, 1, None)]
     assert march["bounced"] == []
     only_dlh = reports.handoff_report(manager(dataset.world), reports.ReportFilters(unit="dlh"))
     assert handoff_rows(only_dlh["rows"]) == [HANDOFFS_EXPECTED[1]]
@@ -404,10 +685,24 @@ def test_handoff_report_every_figure(dataset: Dataset) -> None:
 # C13 (9 Mar 14:00) 3 -> 3-5; C8 (1 Mar 00:30) 12 -> 6-14; C6 (10 Feb 09:00) 31 -> 31+;
 # kel-a2: C12 (25 Feb 09:00) 16 -> 15-30, C5 (9 Feb 09:00) 32 -> 31+.
 BACKLOG_EXPECTED = [
-    {"unit": "kel-a1", "open": 4, "age_0-2": 1, "age_3-5": 1, "age_6-14": 1, "age_15-30": 0,
-     "age_31+": 1},
-    {"unit": "kel-a2", "open": 2, "age_0-2": 0, "age_3-5": 0, "age_6-14": 0, "age_15-30": 1,
-     "age_31+": 1},
+    {
+        "unit": "kel-a1",
+        "open": 4,
+        "age_0-2": 1,
+        "age_3-5": 1,
+        "age_6-14": 1,
+        "age_15-30": 0,
+        "age_31+": 1,
+    },
+    {
+        "unit": "kel-a2",
+        "open": 2,
+        "age_0-2": 0,
+        "age_3-5": 0,
+        "age_6-14": 0,
+        "age_15-30": 1,
+        "age_31+": 1,
+    },
 ]
 
 
@@ -418,12 +713,28 @@ def test_backlog_report(dataset: Dataset) -> None:
     # and 3 days old from 14 Mar 09:00.
     assert reports.backlog_report(boss, ALL, wib(2026, 3, 14, 8, 59))[0]["age_0-2"] == 1
     assert reports.backlog_report(boss, ALL, wib(2026, 3, 14, 9))[0]["age_0-2"] == 0
-    assert strip(reports.backlog_report(boss, reports.ReportFilters(category="sampah"), NOW),
-                 "unit_name") == [
-        {"unit": "kel-a1", "open": 1, "age_0-2": 0, "age_3-5": 1, "age_6-14": 0, "age_15-30": 0,
-         "age_31+": 0},
-        {"unit": "kel-a2", "open": 1, "age_0-2": 0, "age_3-5": 0, "age_6-14": 0, "age_15-30": 1,
-         "age_31+": 0}]
+    assert strip(
+        reports.backlog_report(boss, reports.ReportFilters(category="sampah"), NOW), "unit_name"
+    ) == [
+        {
+            "unit": "kel-a1",
+            "open": 1,
+            "age_0-2": 0,
+            "age_3-5": 1,
+            "age_6-14": 0,
+            "age_15-30": 0,
+            "age_31+": 0,
+        },
+        {
+            "unit": "kel-a2",
+            "open": 1,
+            "age_0-2": 0,
+            "age_3-5": 0,
+            "age_6-14": 0,
+            "age_15-30": 1,
+            "age_31+": 0,
+        },
+    ]
 
 
 # IKM. kel-a1 February (C1, C2, C3): sums u1 11/3, u2 9/3, u3 8/3, u4 12/3, u5 10/3, u6 11/3,
@@ -434,8 +745,17 @@ def test_backlog_report(dataset: Dataset) -> None:
 # kel-a1 2026-Q1 (C1, C2, C3, C10): sums u1 13/4, u2 11/4, u3 10/4, u4 14/4, u5 12/4, u6 13/4,
 # u7 11/4, u8 10/4, u9 9/3: sum of NRR = 94/4 + 3 = 26.5.
 #   1/9: 26.5 / 9 * 25 = 73.611 -> 73.61 (C);   0.11: 26.5 * 2.75 = 72.875 -> 72.88 (C).
-FEB_NRR = {"u1": 3.667, "u2": 3.0, "u3": 2.667, "u4": 4.0, "u5": 3.333, "u6": 3.667, "u7": 3.0,
-           "u8": 2.667, "u9": 3.5}
+FEB_NRR = {
+    "u1": 3.667,
+    "u2": 3.0,
+    "u3": 2.667,
+    "u4": 4.0,
+    "u5": 3.333,
+    "u6": 3.667,
+    "u7": 3.0,
+    "u8": 2.667,
+    "u9": 3.5,
+}
 
 
 def ikm_summary(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -445,30 +765,48 @@ def ikm_summary(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 def test_ikm_report_by_month_quarter_and_year(dataset: Dataset) -> None:
     boss = manager(dataset.world)
     ninth = reports.ikm_report(boss, ALL)
-    assert ikm_summary(ninth) == [("dinas-pu", "2026-02", 1, 100.0, "A"),
-                                  ("kel-a1", "2026-02", 3, 81.94, "B"),
-                                  ("kel-a1", "2026-03", 1, 50.0, "D")]
+    assert ikm_summary(ninth) == [
+        ("dinas-pu", "2026-02", 1, 100.0, "A"),
+        ("kel-a1", "2026-02", 3, 81.94, "B"),
+        ("kel-a1", "2026-03", 1, 50.0, "D"),
+    ]
     assert ninth[1]["nrr"] == FEB_NRR and ninth[1]["band_label"] == "Baik"
     assert ninth[2]["band_label"] == "Tidak Baik"
     quarter = reports.ikm_report(boss, ALL, period="quarter")
-    assert ikm_summary(quarter) == [("dinas-pu", "2026-Q1", 1, 100.0, "A"),
-                                    ("kel-a1", "2026-Q1", 4, 73.61, "C")]
+    assert ikm_summary(quarter) == [
+        ("dinas-pu", "2026-Q1", 1, 100.0, "A"),
+        ("kel-a1", "2026-Q1", 4, 73.61, "C"),
+    ]
     assert quarter[1]["nrr"]["u9"] == 3.0 and quarter[1]["nrr"]["u1"] == 3.25
-    assert ikm_summary(reports.ikm_report(boss, ALL, period="year"))[1] == \
-        ("kel-a1", "2026", 4, 73.61, "C")
-    assert ikm_summary(reports.ikm_report(boss, reports.ReportFilters(unit="dinas-pu"))) == \
-        [("dinas-pu", "2026-02", 1, 100.0, "A")]
+    assert ikm_summary(reports.ikm_report(boss, ALL, period="year"))[1] == (
+        "kel-a1",
+        "2026",
+        4,
+        73.61,
+        "C",
+    )
+    assert ikm_summary(reports.ikm_report(boss, reports.ReportFilters(unit="dinas-pu"))) == [
+        ("dinas-pu", "2026-02", 1, 100.0, "A")
+    ]
 
 
-def test_ikm_report_with_the_worksheet_weight(dataset: Dataset, app: Flask,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ikm_report_with_the_worksheet_weight(
+    dataset: Dataset, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(app.config, "COORD_IKM_WEIGHT", "0.11")
     boss = manager(dataset.world)
     assert ikm_summary(reports.ikm_report(boss, ALL)) == [
-        ("dinas-pu", "2026-02", 1, 99.0, "A"), ("kel-a1", "2026-02", 3, 81.13, "B"),
-        ("kel-a1", "2026-03", 1, 49.5, "D")]
-    assert ikm_summary(reports.ikm_report(boss, ALL, period="quarter"))[1] == \
-        ("kel-a1", "2026-Q1", 4, 72.88, "C")
+        ("dinas-pu", "2026-02", 1, 99.0, "A"),
+        ("kel-a1", "2026-02", 3, 81.13, "B"),
+        ("kel-a1", "2026-03", 1, 49.5, "D"),
+    ]
+    assert ikm_summary(reports.ikm_report(boss, ALL, period="quarter"))[1] == (
+        "kel-a1",
+        "2026-Q1",
+        4,
+        72.88,
+        "C",
+    )
 
 
 def band_edge_feedback(world: World) -> None:
@@ -479,21 +817,31 @@ def band_edge_feedback(world: World) -> None:
         case = case_in_status(world, "resolved")
         answers = [4 if i < 5 else 3] * 8 + [4 if i < 8 else 3]
         with unit_of_work():
-            db.session.add(Feedback(case_id=case.id, resolution_number=1,
-                                    unit_id=world.units["kel-a1"].id,
-                                    submitted_at=wib(2026, 3, 3, 9, i),
-                                    **{f"u{n + 1}": a for n, a in enumerate(answers)}))
+            db.session.add(
+                Feedback(
+                    case_id=case.id,
+                    resolution_number=1,
+                    unit_id=world.units["kel-a1"].id,
+                    submitted_at=wib(2026, 3, 3, 9, i),
+                    **{f"u{n + 1}": a for n, a in enumerate(answers)},
+                )
+            )
 
 
-def test_ikm_band_differs_between_the_weights(world: World, app: Flask,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ikm_band_differs_between_the_weights(
+    world: World, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     band_edge_feedback(world)
     try:
         boss = manager(world)
         # 1/9: 31.8 * 25 / 9 = 88.333 -> 88.33 -> A Sangat Baik
         [row] = reports.ikm_report(boss, ALL)
-        assert (row["respondents"], row["ikm"], row["band"], row["band_label"]) == \
-            (10, 88.33, "A", "Sangat Baik")
+        assert (row["respondents"], row["ikm"], row["band"], row["band_label"]) == (
+            10,
+            88.33,
+            "A",
+            "Sangat Baik",
+        )
         assert row["nrr"] == {**{f"u{n}": 3.5 for n in range(1, 9)}, "u9": 3.8}
         # 0.11: 31.8 * 0.11 * 25 = 87.45 -> B Baik
         monkeypatch.setitem(app.config, "COORD_IKM_WEIGHT", "0.11")
@@ -508,9 +856,20 @@ def test_public_stats_per_unit_and_month(dataset: Dataset) -> None:
     last_year = reports.ReportFilters(*reports.default_public_range(NOW))
     assert last_year.since == wib(2025, 4, 1) and last_year.until == wib(2026, 4, 1)
     rows = reports.public_stats(last_year, NOW)
-    assert [(r["unit"], r["month"], r["cases"], r["resolved"], r["on_time_share"],
-             r["resolution_minutes_median"], r["ikm"], r["band"], r["respondents"])
-            for r in rows] == [
+    assert [
+        (
+            r["unit"],
+            r["month"],
+            r["cases"],
+            r["resolved"],
+            r["on_time_share"],
+            r["resolution_minutes_median"],
+            r["ikm"],
+            r["band"],
+            r["respondents"],
+        )
+        for r in rows
+    ] == [
         ("dinas-pu", "2026-02", 1, 1, 1.0, 1020.0, 100.0, "A", 1),
         # C1, C2, C3, C6, C7: 2 on time / (3 resolved + 1 overdue); median of 1080, 1320, 2940
         ("kel-a1", "2026-02", 5, 3, 0.5, 1320.0, 81.94, "B", 3),

@@ -38,10 +38,14 @@ def at_nyepi_week(app_ctx):  # type: ignore[no-untyped-def]
 
 def sla_events(case_id: int) -> list[tuple[str, datetime, str | None, int | None]]:
     rows = db.session.execute(
-        select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.type.like("sla.%"))
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case_id, CaseEvent.type.like("sla.%"))
         .order_by(CaseEvent.at, CaseEvent.id)
     ).scalars()
-    return [(e.type, e.at.astimezone(WIB), e.changes.get("clock"), e.changes.get("threshold")) for e in rows]
+    return [
+        (e.type, e.at.astimezone(WIB), e.changes.get("clock"), e.changes.get("threshold"))
+        for e in rows
+    ]
 
 
 def clock_of(case_id: int, name: str) -> SlaClock:
@@ -139,8 +143,9 @@ def test_handoff_acknowledgement_clock_on_the_receivers_calendar(world, at_nyepi
     case = make_case(world)
     staff = world.user("kel-a1", "staff")
     with unit_of_work():
-        handoff = handoff_service.request_handoff(staff, case.id, "transfer", "dinas-pu", None,
-                                                  wib(2026, 3, 17, 14))
+        handoff = handoff_service.request_handoff(
+            staff, case.id, "transfer", "dinas-pu", None, wib(2026, 3, 17, 14)
+        )
     # One working day after Tuesday 14:00 falls after Nyepi and Lebaran: 25 March 14:00.
     assert handoff.ack_due_at == wib(2026, 3, 25, 14)
     sweep(wib(2026, 3, 25, 14))
@@ -150,9 +155,15 @@ def test_handoff_acknowledgement_clock_on_the_receivers_calendar(world, at_nyepi
     assert db.session.get(type(handoff), handoff.id).breached is True
     # The liaisons of the receiving unit are told about the warnings.
     liaison = world.user("dinas-pu", "liaison")
-    kinds = db.session.execute(
-        select(Notification.kind).where(Notification.user_id == liaison.id).order_by(Notification.id)
-    ).scalars().all()
+    kinds = (
+        db.session.execute(
+            select(Notification.kind)
+            .where(Notification.user_id == liaison.id)
+            .order_by(Notification.id)
+        )
+        .scalars()
+        .all()
+    )
     assert kinds == ["sla.warning", "sla.warning", "sla.breached"]
 
 
@@ -177,8 +188,15 @@ def test_night_warning_reaches_people_when_the_office_opens(world, app_ctx, run_
             for p in category.policies:
                 if p.priority == "urgent":
                     p.superseded_at = wib(2026, 3, 4, 17)
-            make_policy(category, "urgent", response=2 * 60, resolution=8 * 60, ack=60,
-                        clock="24x7", version=2)
+            make_policy(
+                category,
+                "urgent",
+                response=2 * 60,
+                resolution=8 * 60,
+                ack=60,
+                clock="24x7",
+                version=2,
+            )
         case = make_case(world, category="sampah", priority="urgent", at=wib(2026, 3, 4, 18))
         assert case.resolution_due_at == wib(2026, 3, 5, 2)  # 24x7: 8 plain hours
         sweep(wib(2026, 3, 4, 22, 30))
@@ -187,8 +205,11 @@ def test_night_warning_reaches_people_when_the_office_opens(world, app_ctx, run_
         warning_at = [e for e in sla_events(case.id) if e[2] == "resolution"][0][1]
         assert warning_at == wib(2026, 3, 4, 22)  # recorded at its exact time
         # At night the staff member's feed is still quiet ...
-        assert not [n for n in attention_feed(staff, wib(2026, 3, 4, 23))["notifications"]
-                    if n.kind == "sla.warning"]
+        assert not [
+            n
+            for n in attention_feed(staff, wib(2026, 3, 4, 23))["notifications"]
+            if n.kind == "sla.warning"
+        ]
         # ... and the warning is there when the office opens at 08:00.
         morning = attention_feed(staff, wib(2026, 3, 5, 8))["notifications"]
         assert "sla.warning" in {n.kind for n in morning}
@@ -206,10 +227,19 @@ def test_new_policy_version_applies_to_new_cases_only(world, at_nyepi_week):  # 
     old_case = make_case(world)
     admin = world.user("camat-a", "admin")
     with unit_of_work():
-        publish_policy(admin, "jalan-rusak", {
-            "priority": "normal", "response_minutes": DAY, "resolution_minutes": 2 * DAY,
-            "handoff_ack_minutes": DAY, "warning_percents": [50, 80], "clock": "business",
-        }, wib(2026, 3, 17, 14))
+        publish_policy(
+            admin,
+            "jalan-rusak",
+            {
+                "priority": "normal",
+                "response_minutes": DAY,
+                "resolution_minutes": 2 * DAY,
+                "handoff_ack_minutes": DAY,
+                "warning_percents": [50, 80],
+                "clock": "business",
+            },
+            wib(2026, 3, 17, 14),
+        )
     new_case = make_case(world)
     assert db.session.get(Case, old_case.id).resolution_due_at == wib(2026, 3, 31, 14)
     assert db.session.get(Case, new_case.id).resolution_due_at == wib(2026, 3, 26, 14)
@@ -244,7 +274,8 @@ def test_racing_sweeps_fire_each_threshold_once(app, world, at_nyepi_week):  # t
     alerts = db.session.execute(select(func.count(SlaAlert.id))).scalar_one()
     assert alerts == len(ids) * 6
     per_case = db.session.execute(
-        select(CaseEvent.case_id, func.count()).where(CaseEvent.type == "sla.breached")
+        select(CaseEvent.case_id, func.count())
+        .where(CaseEvent.type == "sla.breached")
         .group_by(CaseEvent.case_id)
     ).all()
     assert sorted(n for _, n in per_case) == [2] * len(ids)
@@ -264,7 +295,9 @@ def test_sweep_reads_only_due_clocks(world, at_nyepi_week):  # type: ignore[no-u
 def test_cancelled_case_stops_its_clocks(world, at_nyepi_week):  # type: ignore[no-untyped-def]
     case = make_case(world)
     with unit_of_work():
-        case_service.cancel_case(world.user("camat-a", "manager"), case.id, "spam", wib(2026, 3, 17, 15))
+        case_service.cancel_case(
+            world.user("camat-a", "manager"), case.id, "spam", wib(2026, 3, 17, 15)
+        )
     assert sweep(wib(2026, 5, 1, 9)) == 0
     assert {c.state for c in db.session.execute(select(SlaClock)).scalars()} == {"stopped"}
 
@@ -291,14 +324,26 @@ def test_incremental_schedule_matches_the_full_count() -> None:
             return calendar.add(started, target * p / 100 + paused)  # noqa: B023
 
         for after, nxt in zip(percents, percents[1:], strict=False):
-            got = next_threshold_after(calendar, started_at=started, target_minutes=target,
-                                       paused_minutes=paused, percents=percents, after=after,
-                                       after_at=full(after))
+            got = next_threshold_after(
+                calendar,
+                started_at=started,
+                target_minutes=target,
+                paused_minutes=paused,
+                percents=percents,
+                after=after,
+                after_at=full(after),
+            )
             assert got == (nxt, full(nxt)), (calendar.always_open, started, target, paused, after)
             compared += 1
-        assert next_threshold_after(calendar, started_at=started, target_minutes=target,
-                                    paused_minutes=paused, percents=percents, after=100,
-                                    after_at=full(100)) == (None, None)
+        assert next_threshold_after(
+            calendar,
+            started_at=started,
+            target_minutes=target,
+            paused_minutes=paused,
+            percents=percents,
+            after=100,
+            after_at=full(100),
+        ) == (None, None)
     assert compared > 150
 
 
@@ -308,7 +353,10 @@ def test_lost_notification_jobs_are_made_up_for(world, at_nyepi_week, monkeypatc
 
     def notifications() -> list[tuple[int, int]]:
         db.session.rollback()  # a fresh read (SQLite keeps a snapshot per transaction)
-        return sorted((u, e) for u, e in db.session.execute(select(Notification.user_id, Notification.event_id)))
+        return sorted(
+            (u, e)
+            for u, e in db.session.execute(select(Notification.user_id, Notification.event_id))
+        )
 
     manager = world.user("camat-a", "manager")
     # Redis refuses the fan-out job at commit: the sweep writes the notifications itself.
@@ -316,8 +364,13 @@ def test_lost_notification_jobs_are_made_up_for(world, at_nyepi_week, monkeypatc
     monkeypatch.setattr(sla_sweep, "enqueue_now", lambda *a, **k: False)
     assert sweep(wib(2026, 3, 26, 10)) == 1
     warned = notifications()
-    assert warned and {e for _, e in warned} == set(db.session.execute(
-        select(CaseEvent.id).where(CaseEvent.case_id == first.id, CaseEvent.type == "sla.warning")).scalars())
+    assert warned and {e for _, e in warned} == set(
+        db.session.execute(
+            select(CaseEvent.id).where(
+                CaseEvent.case_id == first.id, CaseEvent.type == "sla.warning"
+            )
+        ).scalars()
+    )
 
     # The job is accepted and then lost (worker killed, Redis flushed): nothing is written ...
     monkeypatch.setattr(sla_sweep, "enqueue_now", lambda *a, **k: True)
@@ -340,26 +393,37 @@ def test_lost_notification_jobs_are_made_up_for(world, at_nyepi_week, monkeypatc
     second = make_case(world, at=wib(2026, 3, 17, 14))
     assert sweep(wib(2026, 3, 27, 14, 1), notify="inline") == 4  # 3 warnings and the breach
     inline = {e for _, e in notifications() if e not in {e for _, e in repaired}}
-    assert inline == set(db.session.execute(
-        select(CaseEvent.id).where(CaseEvent.case_id == second.id,
-                                   CaseEvent.type.in_(("sla.warning", "sla.breached")))).scalars())
+    assert inline == set(
+        db.session.execute(
+            select(CaseEvent.id).where(
+                CaseEvent.case_id == second.id, CaseEvent.type.in_(("sla.warning", "sla.breached"))
+            )
+        ).scalars()
+    )
 
 
 def test_sla_events_are_published_to_subscribers(world, at_nyepi_week, monkeypatch):  # type: ignore[no-untyped-def]
     from coord.services import events as event_service
 
     seen: list = []
-    monkeypatch.setattr(event_service, "EVENT_SUBSCRIBERS",
-                        [*event_service.EVENT_SUBSCRIBERS, seen.extend])
+    monkeypatch.setattr(
+        event_service, "EVENT_SUBSCRIBERS", [*event_service.EVENT_SUBSCRIBERS, seen.extend]
+    )
     case = make_case(world)
     seen.clear()
     assert sweep(wib(2026, 3, 27, 14)) == 4  # 3 warnings and the response breach
     rows = db.session.execute(
         select(CaseEvent.id, CaseEvent.type, CaseEvent.at, CaseEvent.case_version)
-        .where(CaseEvent.case_id == case.id, CaseEvent.type != "case.created").order_by(CaseEvent.id)
+        .where(CaseEvent.case_id == case.id, CaseEvent.type != "case.created")
+        .order_by(CaseEvent.id)
     ).all()
-    assert sorted(r.type for r in rows) == ["case.escalated", "sla.breached", "sla.warning",
-                                            "sla.warning", "sla.warning"]
+    assert sorted(r.type for r in rows) == [
+        "case.escalated",
+        "sla.breached",
+        "sla.warning",
+        "sla.warning",
+        "sla.warning",
+    ]
     assert [(e.event_id, e.type, e.at, e.case_version) for e in seen] == [tuple(r) for r in rows]
     # One version bump for the breach, carried by every event of the batch.
     assert {r.case_version for r in rows} == {db.session.get(Case, case.id).version}

@@ -38,8 +38,9 @@ def login(browser, base: str, username: str):  # type: ignore[no-untyped-def]
     return page
 
 
-def test_case_journey_through_the_web_ui(app, world, live_server, browser, screenshot, office_hours,
-                                         monkeypatch):  # type: ignore[no-untyped-def]
+def test_case_journey_through_the_web_ui(
+    app, world, live_server, browser, screenshot, office_hours, monkeypatch
+):  # type: ignore[no-untyped-def]
     monkeypatch.setitem(app.config, "COORD_WEBHOOK_ALLOW_CIDRS", "127.0.0.0/8")
     base = live_server
     # 1. Kelurahan staff records a case at the front desk.
@@ -75,7 +76,9 @@ def test_case_journey_through_the_web_ui(app, world, live_server, browser, scree
     screenshot(liaison, "liaison-inbox")
     row.get_by_role("button", name="Terima").click()
     liaison.get_by_text("Disposisi diterima.").wait_for()
-    case = db.session.execute(select(Case).where(Case.title == "Parit tersumbat di Jl. Mawar")).scalar_one()
+    case = db.session.execute(
+        select(Case).where(Case.title == "Parit tersumbat di Jl. Mawar")
+    ).scalar_one()
     db.session.refresh(case)
     assert case.owner_unit.code == "dinas-pu" and case.status == "in_progress"
 
@@ -132,15 +135,24 @@ def test_case_journey_through_the_web_ui(app, world, live_server, browser, scree
     unit = db.session.execute(select(Unit).where(Unit.code == "camat-a")).scalar_one()
     db.session.refresh(unit)
     assert "2026-08-18" in unit.calendar["extra_closed"]
-    endpoint = db.session.execute(select(WebhookEndpoint).where(WebhookEndpoint.unit_id == unit.id)).scalar_one()
+    endpoint = db.session.execute(
+        select(WebhookEndpoint).where(WebhookEndpoint.unit_id == unit.id)
+    ).scalar_one()
     assert endpoint.url == "http://127.0.0.1:9/coord-hook"
 
 
 def test_form_post_without_csrf_token_is_refused(app, world, live_server, browser):  # type: ignore[no-untyped-def]
     page = login(browser, live_server, "kel-a1.staff")
-    response = page.request.post(f"{live_server}/web/cases/new", form={
-        "title": "Tanpa token", "description": "x", "category": "jalan-rusak", "region_code": "12.71.01.1001",
-        "reporter_privacy": "anonymous"})
+    response = page.request.post(
+        f"{live_server}/web/cases/new",
+        form={
+            "title": "Tanpa token",
+            "description": "x",
+            "category": "jalan-rusak",
+            "region_code": "12.71.01.1001",
+            "reporter_privacy": "anonymous",
+        },
+    )
     assert response.status == 400
     assert "Formulir kedaluwarsa" in response.text()
     assert db.session.execute(select(Case).where(Case.title == "Tanpa token")).first() is None
@@ -174,9 +186,15 @@ def test_login_is_rate_limited(app, world, browser):  # type: ignore[no-untyped-
     from coord import create_app
     from coord.extensions import limiter
 
-    limited = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                          "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
-                          "COORD_LOGIN_RATE_LIMIT": "10 per minute"}, env="testing")
+    limited = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "COORD_LOGIN_RATE_LIMIT": "10 per minute",
+        },
+        env="testing",
+    )
     server = make_server("127.0.0.1", 0, limited, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -199,4 +217,3 @@ def test_login_is_rate_limited(app, world, browser):  # type: ignore[no-untyped-
         thread.join(timeout=5)
         limiter.reset()
         limiter.enabled = False
-

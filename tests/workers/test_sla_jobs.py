@@ -63,8 +63,9 @@ def test_cron_table_is_sane(app):  # type: ignore[no-untyped-def]
         assert periodic.queue in app.config["RQ_QUEUES"]
         assert periodic.description
     assert set(app.config["RQ_QUEUES"]) == set(queues.ALL)
-    registered = {item["func"].__module__ + "." + item["func"].__name__
-                  for item in rq._cron_job_data}
+    registered = {
+        item["func"].__module__ + "." + item["func"].__name__ for item in rq._cron_job_data
+    }
     assert registered == set(names)
 
 
@@ -75,15 +76,28 @@ def test_sweep_job_runs_on_a_real_worker(app, world, run_worker):  # type: ignor
         clock.set_frozen(wib(2026, 3, 27, 14))
         rq.get_queue(queues.SLA).enqueue("workers.sla.sweep_sla")
         run_worker()
-        types = db.session.execute(
-            select(CaseEvent.type).where(CaseEvent.case_id == case.id, CaseEvent.type != "case.created")
-            .order_by(CaseEvent.at, CaseEvent.id)
-        ).scalars().all()
-        assert types == ["sla.warning", "sla.warning", "sla.warning", "sla.breached", "case.escalated"]
+        types = (
+            db.session.execute(
+                select(CaseEvent.type)
+                .where(CaseEvent.case_id == case.id, CaseEvent.type != "case.created")
+                .order_by(CaseEvent.at, CaseEvent.id)
+            )
+            .scalars()
+            .all()
+        )
+        assert types == [
+            "sla.warning",
+            "sla.warning",
+            "sla.warning",
+            "sla.breached",
+            "case.escalated",
+        ]
         # Run again: nothing fires twice.
         rq.get_queue(queues.SLA).enqueue("workers.sla.sweep_sla")
         run_worker()
-        count = db.session.execute(select(func.count()).where(CaseEvent.case_id == case.id)).scalar_one()
+        count = db.session.execute(
+            select(func.count()).where(CaseEvent.case_id == case.id)
+        ).scalar_one()
         assert count == len(types) + 1
     finally:
         clock.set_frozen(None)
@@ -111,7 +125,13 @@ def test_breach_is_emailed_to_managers_when_smtp_is_configured(app, world, run_w
     rq.get_queue(queues.DEFAULT).enqueue("workers.notifications.send_due_emails")
     run_worker()
     assert len(smtp_server.messages) == sent
-    assert db.session.execute(
-        select(func.count()).where(Notification.emailed_at.is_(None), Notification.email_wanted.is_(True),
-                                   Notification.deliver_after <= wib(2026, 3, 27, 14, 1))
-    ).scalar_one() == 0
+    assert (
+        db.session.execute(
+            select(func.count()).where(
+                Notification.emailed_at.is_(None),
+                Notification.email_wanted.is_(True),
+                Notification.deliver_after <= wib(2026, 3, 27, 14, 1),
+            )
+        ).scalar_one()
+        == 0
+    )

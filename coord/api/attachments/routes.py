@@ -18,5 +18,11 @@ class AttachmentFile(MethodView):
     def get(self, attachment_id: int):  # type: ignore[no-untyped-def]
         """The file, as a download."""
         attachment, path = attachment_service.open_attachment(current_actor(), attachment_id)
-        return send_file(path, mimetype=attachment.content_type, as_attachment=True,
-                         download_name=attachment.filename, max_age=0, conditional=True)
+        return send_file(
+            path,
+            mimetype=attachment.content_type,
+            as_attachment=True,
+            download_name=attachment.filename,
+            max_age=0,
+            conditional=True,
+        )

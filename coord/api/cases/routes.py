@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request, url_for
 import marshmallow as ma
+from flask import jsonify, request, url_for
 from flask.views import MethodView
 from sqlalchemy import func, or_, select
 
@@ -43,8 +43,12 @@ blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Citi
 
 def present(case: Case) -> dict[str, Any]:
     actor = current_actor()
-    return case_view(case, case.id in reporter_visible_case_ids(actor, [case]),
-                     clocks_by_case([case.id]).get(case.id, []), allowed_case_actions(actor, case))
+    return case_view(
+        case,
+        case.id in reporter_visible_case_ids(actor, [case]),
+        clocks_by_case([case.id]).get(case.id, []),
+        allowed_case_actions(actor, case),
+    )
 
 
 def clocks_by_case(case_ids: list[int]) -> dict[int, list[SlaClock]]:
@@ -69,13 +73,22 @@ def _new_case_from(data: dict[str, Any]) -> case_service.NewCase:
     reporter = data.get("reporter") or {}
     location = data["location"]
     return case_service.NewCase(
-        title=data["title"], description=data["description"], category=data["category"],
-        priority=data["priority"], channel=data["channel"], received_at=data.get("received_at"),
-        reporter_privacy=reporter.get("privacy", "anonymous"), reporter_name=reporter.get("name"),
-        reporter_phone=reporter.get("phone"), reporter_email=reporter.get("email"),
-        reporter_nik=reporter.get("nik"), region_code=location["region_code"],
-        address=location.get("address"), latitude=location.get("latitude"),
-        longitude=location.get("longitude"), owner_unit=data.get("owner_unit"),
+        title=data["title"],
+        description=data["description"],
+        category=data["category"],
+        priority=data["priority"],
+        channel=data["channel"],
+        received_at=data.get("received_at"),
+        reporter_privacy=reporter.get("privacy", "anonymous"),
+        reporter_name=reporter.get("name"),
+        reporter_phone=reporter.get("phone"),
+        reporter_email=reporter.get("email"),
+        reporter_nik=reporter.get("nik"),
+        region_code=location["region_code"],
+        address=location.get("address"),
+        latitude=location.get("latitude"),
+        longitude=location.get("longitude"),
+        owner_unit=data.get("owner_unit"),
     )
 
 
@@ -91,21 +104,36 @@ class CaseCollection(MethodView):
         query = apply_case_filters(query, args)
         total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         pagination_parameters.item_count = total
-        page = db.session.execute(
-            query.order_by(Case.updated_at.desc(), Case.id.desc())
-            .limit(pagination_parameters.page_size)
-            .offset(pagination_parameters.first_item)
-        ).unique().scalars().all()
+        page = (
+            db.session.execute(
+                query.order_by(Case.updated_at.desc(), Case.id.desc())
+                .limit(pagination_parameters.page_size)
+                .offset(pagination_parameters.first_item)
+            )
+            .unique()
+            .scalars()
+            .all()
+        )
         visible = reporter_visible_case_ids(actor, list(page))
         clocks = clocks_by_case([c.id for c in page])
-        return [case_view(c, c.id in visible, clocks.get(c.id, []), allowed_case_actions(actor, c))
-                for c in page]
+        return [
+            case_view(c, c.id in visible, clocks.get(c.id, []), allowed_case_actions(actor, c))
+            for c in page
+        ]
 
     @blp.arguments(CaseCreate)
     @blp.response(201, CaseOut)
-    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
-                          "schema": {"type": "string", "maxLength": 255},
-                          "description": "Retrying a POST with the same key returns the first case."}])
+    @blp.doc(
+        parameters=[
+            {
+                "in": "header",
+                "name": "Idempotency-Key",
+                "required": False,
+                "schema": {"type": "string", "maxLength": 255},
+                "description": "Retrying a POST with the same key returns the first case.",
+            }
+        ]
+    )
     def post(self, data: dict[str, Any]):  # type: ignore[no-untyped-def]
         """Record a case; your unit records and (unless owner_unit says otherwise) owns it."""
         actor = current_actor()
@@ -113,8 +141,9 @@ class CaseCollection(MethodView):
         if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
             raise InvalidInput.field("Idempotency-Key", "1 to 255 printable characters")
         with unit_of_work():
-            case, created = case_service.create_case(actor, _new_case_from(data), now_utc(),
-                                                     idempotency_key=key)
+            case, created = case_service.create_case(
+                actor, _new_case_from(data), now_utc(), idempotency_key=key
+            )
         response = case_response(case, 201 if created else 200)
         response.headers["Location"] = url_for("cases.CaseItem", case_id=case.id)
         if not created:
@@ -126,9 +155,13 @@ def apply_case_filters(query, args: dict[str, Any]):  # type: ignore[no-untyped-
     if args.get("status"):
         query = query.where(Case.status.in_(args["status"]))
     if args.get("owner_unit"):
-        query = query.where(Case.owner_unit_id.in_(select(Unit.id).where(Unit.code == args["owner_unit"])))
+        query = query.where(
+            Case.owner_unit_id.in_(select(Unit.id).where(Unit.code == args["owner_unit"]))
+        )
     if args.get("category"):
-        query = query.where(Case.category_id.in_(select(Category.id).where(Category.code == args["category"])))
+        query = query.where(
+            Case.category_id.in_(select(Category.id).where(Category.code == args["category"]))
+        )
     if args.get("priority"):
         query = query.where(Case.priority == args["priority"])
     if "breached" in args:
@@ -141,7 +174,9 @@ def apply_case_filters(query, args: dict[str, Any]):  # type: ignore[no-untyped-
         query = query.where(Case.updated_at >= args["updated_since"])
     if args.get("q"):
         text = args["q"].strip()
-        pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = (
+            "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
         conditions = [
             func.lower(Case.title).like(pattern, escape="\\"),
             func.lower(Case.description).like(pattern, escape="\\"),
@@ -163,8 +198,11 @@ class CaseItem(MethodView):
 
     @blp.arguments(CaseEdit)
     @blp.response(200, CaseOut)
-    @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True,
-                          "schema": {"type": "string"}}])
+    @blp.doc(
+        parameters=[
+            {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}
+        ]
+    )
     def patch(self, data: dict[str, Any], case_id: int):  # type: ignore[no-untyped-def]
         """Edit details (owner unit). Needs If-Match; a stale version gets 412."""
         changes = dict(data)
@@ -173,8 +211,9 @@ class CaseItem(MethodView):
             changes.update({k: v for k, v in location.items()})
         version = expected_version(required=True)
         with unit_of_work():
-            case = case_service.edit_case(current_actor(), case_id, changes, now_utc(),
-                                          expected_version=version)
+            case = case_service.edit_case(
+                current_actor(), case_id, changes, now_utc(), expected_version=version
+            )
         return case_response(case)
 
 
@@ -188,8 +227,10 @@ class CaseAction(MethodView):
         If-Match is optional; when sent, a stale version gets 412."""
         missing = [f for f in ACTION_REQUIRES.get(action, ()) if not data.get(f)]
         if missing:
-            raise InvalidInput(f"'{action}' needs: {', '.join(missing)}.",
-                               {f: ["required for " + action] for f in missing})
+            raise InvalidInput(
+                f"'{action}' needs: {', '.join(missing)}.",
+                {f: ["required for " + action] for f in missing},
+            )
         if action == "cancel" and data["reason"] not in CANCEL_REASONS:
             raise InvalidInput.field("reason", f"must be one of {CANCEL_REASONS}")
         version = expected_version(required=False)
@@ -204,8 +245,15 @@ def _run_action(action: str, actor, case_id: int, data: dict[str, Any], now, ver
     if action == "start":
         return s.start_case(actor, case_id, now, expected_version=version)
     if action == "assign":
-        return s.assign_case(actor, case_id, data.get("assignee_id"), now, owner_unit=data.get("owner_unit"),
-                             note=data.get("note"), expected_version=version)
+        return s.assign_case(
+            actor,
+            case_id,
+            data.get("assignee_id"),
+            now,
+            owner_unit=data.get("owner_unit"),
+            note=data.get("note"),
+            expected_version=version,
+        )
     if action == "hold":
         return s.hold_case(actor, case_id, data["reason"], now, expected_version=version)
     if action == "resume":
@@ -217,8 +265,15 @@ def _run_action(action: str, actor, case_id: int, data: dict[str, Any], now, ver
     if action == "close":
         return s.close_case(actor, case_id, now, note=data.get("note"), expected_version=version)
     if action == "cancel":
-        return s.cancel_case(actor, case_id, data["reason"], now, note=data.get("note"),
-                             duplicate_of=data.get("duplicate_of"), expected_version=version)
+        return s.cancel_case(
+            actor,
+            case_id,
+            data["reason"],
+            now,
+            note=data.get("note"),
+            duplicate_of=data.get("duplicate_of"),
+            expected_version=version,
+        )
     raise AssertionError(action)
 
 
@@ -229,10 +284,14 @@ class CaseComments(MethodView):
     def post(self, data: dict[str, Any], case_id: int) -> dict[str, Any]:
         """Comment on a case; public comments show on the citizen's timeline."""
         with unit_of_work():
-            case = case_service.comment_on_case(current_actor(), case_id, data["body"],
-                                                data["visibility"], now_utc())
+            case = case_service.comment_on_case(
+                current_actor(), case_id, data["body"], data["visibility"], now_utc()
+            )
             event = db.session.execute(
-                select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id.desc()).limit(1)
+                select(CaseEvent)
+                .where(CaseEvent.case_id == case.id)
+                .order_by(CaseEvent.id.desc())
+                .limit(1)
             ).scalar_one()
         return event_view(event)
 
@@ -244,7 +303,9 @@ class CaseEvents(MethodView):
         """The case's timeline, oldest first (internal and public events)."""
         case = case_service.load_case(current_actor(), case_id)
         events = db.session.execute(
-            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.at, CaseEvent.id)
+            select(CaseEvent)
+            .where(CaseEvent.case_id == case.id)
+            .order_by(CaseEvent.at, CaseEvent.id)
         ).scalars()
         return [event_view(e) for e in events]
 
@@ -287,10 +348,23 @@ class CaseAttachments(MethodView):
         return attachment_service.attachments_of(current_actor(), case_id)
 
     @blp.response(201, AttachmentOut)
-    @blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
-        "type": "object", "required": ["file"],
-        "properties": {"file": {"type": "string", "format": "binary"},
-                       "visibility": {"type": "string", "enum": ["internal", "public"]}}}}}})
+    @blp.doc(
+        requestBody={
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {"type": "string", "format": "binary"},
+                            "visibility": {"type": "string", "enum": ["internal", "public"]},
+                        },
+                    }
+                }
+            },
+        }
+    )
     def post(self, case_id: int) -> Any:
         """Attach a photo (JPEG, PNG, WebP) or a PDF, multipart field ``file``; at most
         COORD_ATTACHMENT_MAX_BYTES (5 MB by default)."""
@@ -302,6 +376,7 @@ class CaseAttachments(MethodView):
         if visibility not in ("internal", "public"):
             raise InvalidInput.field("visibility", "internal or public")
         with unit_of_work():
-            attachment = attachment_service.add_attachment(current_actor(), case_id, upload.stream,
-                                                           upload.filename, visibility, now_utc())
+            attachment = attachment_service.add_attachment(
+                current_actor(), case_id, upload.stream, upload.filename, visibility, now_utc()
+            )
         return attachment

@@ -10,7 +10,9 @@ from coord.domain.states import CASE_ACTIONS, CaseStatus, HandoffKind, RejectRea
 from coord.models import CancelReason, Channel, Priority, ReporterPrivacy, Visibility
 
 NIK = validate.Regexp(r"\A[0-9]{16}\Z", error="NIK has 16 digits")
-PHONE = validate.Regexp(r"\A\+?[0-9][0-9 \-]{5,19}\Z", error="a phone number of digits, e.g. 081234567890")
+PHONE = validate.Regexp(
+    r"\A\+?[0-9][0-9 \-]{5,19}\Z", error="a phone number of digits, e.g. 081234567890"
+)
 
 
 def one_of(enum) -> validate.OneOf:  # type: ignore[no-untyped-def]
@@ -18,7 +20,9 @@ def one_of(enum) -> validate.OneOf:  # type: ignore[no-untyped-def]
 
 
 class ReporterIn(Schema):
-    privacy = ma.fields.String(load_default=ReporterPrivacy.NAMED.value, validate=one_of(ReporterPrivacy))
+    privacy = ma.fields.String(
+        load_default=ReporterPrivacy.NAMED.value, validate=one_of(ReporterPrivacy)
+    )
     name = Text(max_length=200, load_default=None, allow_none=True)
     phone = ma.fields.String(load_default=None, allow_none=True, validate=PHONE)
     email = ma.fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=200))
@@ -34,7 +38,9 @@ class LocationIn(Schema):
     region_code = ma.fields.String(required=True, validate=validate.Length(min=1, max=20))
     address = Text(max_length=500, load_default=None, allow_none=True)
     latitude = ma.fields.Float(load_default=None, allow_none=True, validate=validate.Range(-90, 90))
-    longitude = ma.fields.Float(load_default=None, allow_none=True, validate=validate.Range(-180, 180))
+    longitude = ma.fields.Float(
+        load_default=None, allow_none=True, validate=validate.Range(-180, 180)
+    )
 
 
 class CaseCreate(Schema):
@@ -46,7 +52,9 @@ class CaseCreate(Schema):
     received_at = Instant(load_default=None, allow_none=True)
     reporter = ma.fields.Nested(ReporterIn, load_default=lambda: {"privacy": "anonymous"})
     location = ma.fields.Nested(LocationIn, required=True)
-    owner_unit = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    owner_unit = ma.fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=64)
+    )
 
 
 class LocationEdit(Schema):
@@ -77,7 +85,9 @@ class ReporterOut(Schema):
     phone = ma.fields.String(allow_none=True)
     email = ma.fields.String(allow_none=True)
     nik = ma.fields.String(allow_none=True)
-    masked = ma.fields.Boolean(metadata={"description": "true when contact data is hidden from you"})
+    masked = ma.fields.Boolean(
+        metadata={"description": "true when contact data is hidden from you"}
+    )
 
 
 class LocationOut(Schema):
@@ -110,7 +120,9 @@ class ClockOut(Schema):
     completed_at = Instant(allow_none=True)
     minutes_over = ma.fields.Integer(
         allow_none=True,
-        metadata={"description": "once closed: working minutes after (+) or before (-) the due time"},
+        metadata={
+            "description": "once closed: working minutes after (+) or before (-) the due time"
+        },
     )
 
 
@@ -151,8 +163,12 @@ class CaseOut(Schema):
     ownership_moves = ma.fields.Integer()
     bounced = ma.fields.Boolean()
     sla = ma.fields.Nested(SlaOut)
-    allowed_actions = ma.fields.List(ma.fields.String(), metadata={
-        "description": "what you may do now, given the case's state and your permissions"})
+    allowed_actions = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "what you may do now, given the case's state and your permissions"
+        },
+    )
     version = ma.fields.Integer()
     url = ma.fields.String()
 
@@ -174,9 +190,15 @@ class ActionIn(Schema):
 
     note = Text(max_length=10_000, load_default=None, allow_none=True)
     reason = Text(max_length=2000, load_default=None, allow_none=True)
-    assignee_id = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 2**63 - 1))
-    owner_unit = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
-    duplicate_of = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 2**63 - 1))
+    assignee_id = ma.fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(1, 2**63 - 1)
+    )
+    owner_unit = ma.fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=64)
+    )
+    duplicate_of = ma.fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(1, 2**63 - 1)
+    )
 
 
 ACTION_REQUIRES: dict[str, tuple[str, ...]] = {
@@ -191,7 +213,9 @@ assert set(ACTION_REQUIRES) <= set(CASE_ACTIONS)
 
 class CommentIn(Schema):
     body = Text(required=True, max_length=10_000)
-    visibility = ma.fields.String(load_default=Visibility.INTERNAL.value, validate=one_of(Visibility))
+    visibility = ma.fields.String(
+        load_default=Visibility.INTERNAL.value, validate=one_of(Visibility)
+    )
 
 
 class EventOut(Schema):

@@ -6,10 +6,9 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
+from marshmallow import validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-
-from marshmallow import validate
 
 from coord.api.auth import current_actor
 from coord.api.base import Blueprint, Instant, Schema
@@ -19,8 +18,12 @@ from coord.models import Category, ClockKind, Priority, SlaPolicy
 from coord.services import configuration
 from coord.services.uow import unit_of_work
 
-blp = Blueprint("categories", __name__, url_prefix="/api/v1/categories",
-                description="Case categories and SLA targets")
+blp = Blueprint(
+    "categories",
+    __name__,
+    url_prefix="/api/v1/categories",
+    description="Case categories and SLA targets",
+)
 
 
 class TargetOut(Schema):
@@ -46,15 +49,25 @@ class CategoryOut(Schema):
 
 def category_view(category: Category) -> dict[str, Any]:
     return {
-        "code": category.code, "name_id": category.name_id, "name_en": category.name_en,
+        "code": category.code,
+        "name_id": category.name_id,
+        "name_en": category.name_en,
         "description": category.description,
         "default_unit": category.default_unit.code if category.default_unit else None,
-        "public": category.public, "active": category.active,
+        "public": category.public,
+        "active": category.active,
         "sla": [
-            {"priority": p.priority, "version": p.version, "response_minutes": p.response_minutes,
-             "resolution_minutes": p.resolution_minutes, "handoff_ack_minutes": p.handoff_ack_minutes,
-             "warning_percents": p.warning_percents, "clock": p.clock}
-            for p in category.policies if p.superseded_at is None
+            {
+                "priority": p.priority,
+                "version": p.version,
+                "response_minutes": p.response_minutes,
+                "resolution_minutes": p.resolution_minutes,
+                "handoff_ack_minutes": p.handoff_ack_minutes,
+                "warning_percents": p.warning_percents,
+                "clock": p.clock,
+            }
+            for p in category.policies
+            if p.superseded_at is None
         ],
     }
 
@@ -66,7 +79,9 @@ class CategoryCollection(MethodView):
         """Active categories with the SLA targets that apply to new cases."""
         current_actor()
         rows = db.session.execute(
-            select(Category).where(Category.active.is_(True)).order_by(Category.code)
+            select(Category)
+            .where(Category.active.is_(True))
+            .order_by(Category.code)
             .options(selectinload(Category.policies), selectinload(Category.default_unit))
         ).scalars()
         return [category_view(c) for c in rows]
@@ -77,9 +92,14 @@ class PolicyIn(Schema):
     response_minutes = ma.fields.Integer(required=True, validate=validate.Range(1, 525_600))
     resolution_minutes = ma.fields.Integer(required=True, validate=validate.Range(1, 525_600))
     handoff_ack_minutes = ma.fields.Integer(required=True, validate=validate.Range(1, 525_600))
-    warning_percents = ma.fields.List(ma.fields.Integer(validate=validate.Range(1, 99)),
-                                      load_default=lambda: [50, 80], validate=validate.Length(max=5))
-    clock = ma.fields.String(load_default="business", validate=validate.OneOf([c.value for c in ClockKind]))
+    warning_percents = ma.fields.List(
+        ma.fields.Integer(validate=validate.Range(1, 99)),
+        load_default=lambda: [50, 80],
+        validate=validate.Length(max=5),
+    )
+    clock = ma.fields.String(
+        load_default="business", validate=validate.OneOf([c.value for c in ClockKind])
+    )
 
 
 class PolicyOut(TargetOut):
@@ -91,10 +111,16 @@ class PolicyOut(TargetOut):
 
 def policy_view(policy: SlaPolicy) -> dict[str, Any]:
     return {
-        "id": policy.id, "priority": policy.priority, "version": policy.version,
-        "response_minutes": policy.response_minutes, "resolution_minutes": policy.resolution_minutes,
-        "handoff_ack_minutes": policy.handoff_ack_minutes, "warning_percents": policy.warning_percents,
-        "clock": policy.clock, "created_at": policy.created_at, "superseded_at": policy.superseded_at,
+        "id": policy.id,
+        "priority": policy.priority,
+        "version": policy.version,
+        "response_minutes": policy.response_minutes,
+        "resolution_minutes": policy.resolution_minutes,
+        "handoff_ack_minutes": policy.handoff_ack_minutes,
+        "warning_percents": policy.warning_percents,
+        "clock": policy.clock,
+        "created_at": policy.created_at,
+        "superseded_at": policy.superseded_at,
         "current": policy.superseded_at is None,
     }
 

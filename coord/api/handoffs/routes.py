@@ -20,8 +20,12 @@ from coord.services.errors import NotFound
 from coord.services.policy import can_read_handoff, readable_handoffs
 from coord.services.uow import unit_of_work
 
-blp = Blueprint("handoffs", __name__, url_prefix="/api/v1/handoffs",
-                description="Transfers and assistance requests between units")
+blp = Blueprint(
+    "handoffs",
+    __name__,
+    url_prefix="/api/v1/handoffs",
+    description="Transfers and assistance requests between units",
+)
 
 
 @blp.route("")
@@ -42,14 +46,21 @@ class HandoffCollection(MethodView):
         if args.get("kind"):
             query = query.where(Handoff.kind == args["kind"])
         if "overdue" in args:
-            overdue = and_(Handoff.status == HandoffStatus.PENDING.value, Handoff.ack_due_at < now_utc())
+            overdue = and_(
+                Handoff.status == HandoffStatus.PENDING.value, Handoff.ack_due_at < now_utc()
+            )
             query = query.where(overdue if args["overdue"] else ~overdue)
         total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         pagination_parameters.item_count = total
-        rows = db.session.execute(
-            query.order_by(Handoff.ack_due_at.asc().nulls_last(), Handoff.id)
-            .limit(pagination_parameters.page_size).offset(pagination_parameters.first_item)
-        ).unique().scalars()
+        rows = (
+            db.session.execute(
+                query.order_by(Handoff.ack_due_at.asc().nulls_last(), Handoff.id)
+                .limit(pagination_parameters.page_size)
+                .offset(pagination_parameters.first_item)
+            )
+            .unique()
+            .scalars()
+        )
         return [handoff_view(h) for h in rows]
 
 
@@ -71,8 +82,9 @@ class HandoffAccept(MethodView):
     def post(self, data: dict[str, Any], handoff_id: int) -> dict[str, Any]:
         """Accept (receiving liaison): a transfer makes your unit the owner."""
         with unit_of_work():
-            handoff = handoff_service.accept_handoff(current_actor(), handoff_id, now_utc(),
-                                                     note=data.get("note"))
+            handoff = handoff_service.accept_handoff(
+                current_actor(), handoff_id, now_utc(), note=data.get("note")
+            )
         return handoff_view(handoff)
 
 
@@ -83,8 +95,9 @@ class HandoffReject(MethodView):
     def post(self, data: dict[str, Any], handoff_id: int) -> dict[str, Any]:
         """Reject with a reason (receiving liaison); a transfer goes back to the sender."""
         with unit_of_work():
-            handoff = handoff_service.reject_handoff(current_actor(), handoff_id, data["reason"],
-                                                     now_utc(), note=data.get("note"))
+            handoff = handoff_service.reject_handoff(
+                current_actor(), handoff_id, data["reason"], now_utc(), note=data.get("note")
+            )
         return handoff_view(handoff)
 
 
@@ -95,8 +108,9 @@ class HandoffRecall(MethodView):
     def post(self, data: dict[str, Any], handoff_id: int) -> dict[str, Any]:
         """Take back a pending request (sending unit); also withdraws an accepted assist."""
         with unit_of_work():
-            handoff = handoff_service.recall_handoff(current_actor(), handoff_id, now_utc(),
-                                                     note=data.get("note"))
+            handoff = handoff_service.recall_handoff(
+                current_actor(), handoff_id, now_utc(), note=data.get("note")
+            )
         return handoff_view(handoff)
 
 
@@ -107,6 +121,7 @@ class HandoffComplete(MethodView):
     def post(self, data: dict[str, Any], handoff_id: int) -> dict[str, Any]:
         """Report an accepted assistance request done, with a note (assisting unit)."""
         with unit_of_work():
-            handoff = handoff_service.complete_handoff(current_actor(), handoff_id, data["note"],
-                                                       now_utc())
+            handoff = handoff_service.complete_handoff(
+                current_actor(), handoff_id, data["note"], now_utc()
+            )
         return handoff_view(handoff)

@@ -35,7 +35,9 @@ class HandoffOut(Schema):
 
 class HandoffListArgs(Schema):
     direction = ma.fields.String(validate=validate.OneOf(["incoming", "outgoing"]))
-    status = ma.fields.List(ma.fields.String(validate=validate.OneOf([s.value for s in HandoffStatus])))
+    status = ma.fields.List(
+        ma.fields.String(validate=validate.OneOf([s.value for s in HandoffStatus]))
+    )
     kind = ma.fields.String(validate=validate.OneOf([k.value for k in HandoffKind]))
     overdue = ma.fields.Boolean()
 
@@ -45,7 +47,9 @@ class AcceptIn(Schema):
 
 
 class RejectIn(Schema):
-    reason = ma.fields.String(required=True, validate=validate.OneOf([r.value for r in RejectReason]))
+    reason = ma.fields.String(
+        required=True, validate=validate.OneOf([r.value for r in RejectReason])
+    )
     note = Text(max_length=10_000, load_default=None, allow_none=True)
 
 

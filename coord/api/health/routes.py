@@ -21,8 +21,9 @@ def redis_reachable() -> bool:
     from redis.exceptions import RedisError
 
     try:
-        client = Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=1,
-                                socket_timeout=1)
+        client = Redis.from_url(
+            current_app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=1
+        )
         return bool(client.ping())
     except (RedisError, OSError):
         return False

@@ -22,7 +22,9 @@ class BreachArgs(Schema):
     until = Instant(metadata={"description": "breached before"})
     owner_unit = ma.fields.String(validate=validate.Length(max=64))
     clock = ma.fields.String(validate=validate.OneOf(["response", "resolution", "handoff_ack"]))
-    open = ma.fields.Boolean(metadata={"description": "only cases still open (true) or finished (false)"})
+    open = ma.fields.Boolean(
+        metadata={"description": "only cases still open (true) or finished (false)"}
+    )
     format = ma.fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
 
 
@@ -56,16 +58,22 @@ class Breaches(MethodView):
             rows, total = reports.breaches(actor, filters, limit=None, offset=0)
             pagination_parameters.item_count = total
             return csv_response("pelanggaran-sla.csv", reports.BREACH_COLUMNS, rows)
-        rows, total = reports.breaches(actor, filters, limit=pagination_parameters.page_size,
-                                       offset=pagination_parameters.first_item)
+        rows, total = reports.breaches(
+            actor,
+            filters,
+            limit=pagination_parameters.page_size,
+            offset=pagination_parameters.first_item,
+        )
         pagination_parameters.item_count = total
         return rows
 
 
 # -- manager reports: SLA compliance, handoffs, backlog, IKM (docs/reports.md) ----------------
 
-MONTH = validate.Regexp(r"20\d\d-(0[1-9]|1[0-2])\Z",  # \Z: "$" would let a newline in
-                        error="must be a month as YYYY-MM, between 2000 and 2099")
+MONTH = validate.Regexp(
+    r"20\d\d-(0[1-9]|1[0-2])\Z",  # \Z: "$" would let a newline in
+    error="must be a month as YYYY-MM, between 2000 and 2099",
+)
 
 
 class PeriodArgs(Schema):
@@ -73,12 +81,15 @@ class PeriodArgs(Schema):
 
     since = Instant(metadata={"description": "from this instant (inclusive)"})
     until = Instant(metadata={"description": "before this instant (exclusive)"})
-    month = ma.fields.String(validate=MONTH,
-                             metadata={"description": "a WIB month, instead of since/until"})
-    unit = ma.fields.String(validate=validate.Length(min=1, max=64),
-                            metadata={"description": "unit code"})
-    category = ma.fields.String(validate=validate.Length(min=1, max=64),
-                                metadata={"description": "category code"})
+    month = ma.fields.String(
+        validate=MONTH, metadata={"description": "a WIB month, instead of since/until"}
+    )
+    unit = ma.fields.String(
+        validate=validate.Length(min=1, max=64), metadata={"description": "unit code"}
+    )
+    category = ma.fields.String(
+        validate=validate.Length(min=1, max=64), metadata={"description": "category code"}
+    )
 
     @validates_schema
     def _one_period(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -94,8 +105,10 @@ class ReportArgs(PeriodArgs):
 
 class HandoffReportArgs(ReportArgs):
     section = ma.fields.String(
-        load_default="units", validate=validate.OneOf(["units", "bounced"]),
-        metadata={"description": "with format=csv: the per-unit rows or the bounced cases"})
+        load_default="units",
+        validate=validate.OneOf(["units", "bounced"]),
+        metadata={"description": "with format=csv: the per-unit rows or the bounced cases"},
+    )
 
 
 class IkmArgs(ReportArgs):
@@ -106,8 +119,9 @@ def report_filters(args: dict[str, Any]) -> reports.ReportFilters:
     since, until = args.get("since"), args.get("until")
     if args.get("month"):
         since, until = reports.month_range(args["month"])
-    return reports.ReportFilters(since=since, until=until, unit=args.get("unit"),
-                                 category=args.get("category"))
+    return reports.ReportFilters(
+        since=since, until=until, unit=args.get("unit"), category=args.get("category")
+    )
 
 
 class FiltersOut(Schema):
@@ -128,8 +142,12 @@ class SlaRowOut(Schema):
     resolved_on_time = ma.fields.Integer()
     breached = ma.fields.Integer()
     open_overdue = ma.fields.Integer()
-    on_time_share = ma.fields.Float(allow_none=True, metadata={
-        "description": "resolved_on_time / (resolved + open_overdue), 4 decimals; null if 0/0"})
+    on_time_share = ma.fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "resolved_on_time / (resolved + open_overdue), 4 decimals; null if 0/0"
+        },
+    )
     response_minutes_median = ma.fields.Float(allow_none=True)
     response_minutes_p90 = ma.fields.Float(allow_none=True)
     resolution_minutes_median = ma.fields.Float(allow_none=True)
@@ -176,8 +194,13 @@ class BacklogRowOut(Schema):
     unit = ma.fields.String(metadata={"description": "owner unit code"})
     unit_name = ma.fields.String()
     open = ma.fields.Integer()
-    ages = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), metadata={
-        "description": "open cases by whole days since received_at: 0-2, 3-5, 6-14, 15-30, 31+"})
+    ages = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        metadata={
+            "description": "open cases by whole days since received_at: 0-2, 3-5, 6-14, 15-30, 31+"
+        },
+    )
 
 
 class BacklogReportOut(Schema):
@@ -205,8 +228,9 @@ class IkmReportOut(Schema):
     rows = ma.fields.List(ma.fields.Nested(IkmRowOut))
 
 
-def _envelope(filters: reports.ReportFilters, rows: list[dict[str, Any]],
-              **extra: Any) -> dict[str, Any]:
+def _envelope(
+    filters: reports.ReportFilters, rows: list[dict[str, Any]], **extra: Any
+) -> dict[str, Any]:
     return {"generated_at": now_utc(), "filters": filters.__dict__, "rows": rows, **extra}
 
 

@@ -21,8 +21,9 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authen
 
 class LoginIn(Schema):
     username = ma.fields.String(required=True, validate=validate.Length(min=1, max=80))
-    password = ma.fields.String(required=True, validate=validate.Length(min=1, max=200),
-                                load_only=True)
+    password = ma.fields.String(
+        required=True, validate=validate.Length(min=1, max=200), load_only=True
+    )
 
 
 class TokenOut(Schema):
@@ -55,8 +56,11 @@ class Tokens(MethodView):
                 "token_type": "Bearer",
                 "expires_at": token.expires_at,
                 "user": {
-                    "id": user.id, "username": user.username, "full_name": user.full_name,
-                    "unit": user.unit.code, "roles": sorted(user.roles),
+                    "id": user.id,
+                    "username": user.username,
+                    "full_name": user.full_name,
+                    "unit": user.unit.code,
+                    "roles": sorted(user.roles),
                 },
             }
         return body

@@ -123,12 +123,19 @@ class CalendarIn(Schema):
         unknown = ma.RAISE
 
     timezone = ma.fields.String(load_default="Asia/Jakarta", validate=validate.Length(max=64))
-    hours = ma.fields.Dict(keys=ma.fields.String(validate=validate.OneOf([str(d) for d in range(7)])),
-                           values=ma.fields.List(ma.fields.List(ma.fields.String(validate=validate.Length(max=8)),
-                                                                validate=validate.Length(equal=2)),
-                                                 validate=validate.Length(max=6)),
-                           required=True)
-    extra_closed = ma.fields.List(ma.fields.Date(), load_default=list, validate=validate.Length(max=1000))
+    hours = ma.fields.Dict(
+        keys=ma.fields.String(validate=validate.OneOf([str(d) for d in range(7)])),
+        values=ma.fields.List(
+            ma.fields.List(
+                ma.fields.String(validate=validate.Length(max=8)), validate=validate.Length(equal=2)
+            ),
+            validate=validate.Length(max=6),
+        ),
+        required=True,
+    )
+    extra_closed = ma.fields.List(
+        ma.fields.Date(), load_default=list, validate=validate.Length(max=1000)
+    )
     national_holidays = ma.fields.Boolean(load_default=True)
     always_open = ma.fields.Boolean(load_default=False)
 
@@ -158,6 +165,7 @@ def _calendar_out(config: dict[str, Any]) -> dict[str, Any]:
     from datetime import date
 
     out = dict(config)
-    out["extra_closed"] = [date.fromisoformat(d) if isinstance(d, str) else d
-                           for d in config.get("extra_closed", [])]
+    out["extra_closed"] = [
+        date.fromisoformat(d) if isinstance(d, str) else d for d in config.get("extra_closed", [])
+    ]
     return out
