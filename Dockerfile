@@ -33,7 +33,7 @@ COPY --chmod=0755 docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 COPY . .
 # Code stays owned by root (read-only for the app); instance/ is where a SQLite file would go.
 RUN python -m compileall -q coord workers config wsgi.py \
- && pybabel compile -q -d coord/translations \
+ && pybabel compile -d coord/translations \
  && mkdir -p instance && chown coord:coord instance
 USER coord
 EXPOSE 8000

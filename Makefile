@@ -35,13 +35,13 @@ $(STAMP): pyproject.toml
 # The English catalog of the web UI (Indonesian is the source language), compiled by the build.
 MO := coord/translations/en/LC_MESSAGES/messages.mo
 $(MO): coord/translations/en/LC_MESSAGES/messages.po $(STAMP)
-	$(BIN)/pybabel compile -q -d coord/translations
+	$(BIN)/pybabel compile -d coord/translations
 
 translations: $(MO) ## compile the message catalogs
 
 extract-messages: venv ## refresh the catalog from the code (then translate coord/translations/en/...)
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o coord/translations/messages.pot .
-	$(BIN)/pybabel update -q -i coord/translations/messages.pot -d coord/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o coord/translations/messages.pot .
+	$(BIN)/pybabel update -i coord/translations/messages.pot -d coord/translations
 
 # `make run` starts three processes with honcho (see Procfile): web (gunicorn), worker and cron.
 # DATABASE_URL unset means the SQLite file instance/coord.sqlite3. Worker and cron wait for
