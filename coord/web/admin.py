@@ -42,24 +42,7 @@ WEEKDAYS = [
     (5, "Sabtu"),
     (6, "Minggu"),
 ]
-EVENT_TYPES = (
-    "case.created",
-    "case.updated",
-    "case.resolved",
-    "case.closed",
-    "case.reopened",
-    "case.cancelled",
-    "handoff.requested",
-    "handoff.accepted",
-    "handoff.rejected",
-    "handoff.recalled",
-    "handoff.completed",
-    "sla.warning",
-    "sla.breached",
-    "case.escalated",
-    "case.bounced",
-    "feedback.received",
-)
+EVENT_TYPES = webhook_service.SUBSCRIBABLE_TYPES
 
 
 @blp.before_request
