@@ -146,9 +146,11 @@ def resolve_unit(code: str, field_name: str) -> Unit:
     return unit
 
 
-def add_case_unit(case: Case, unit_id: int, relation: CaseUnitRole) -> None:
-    exists = db.session.get(CaseUnit, (case.id, unit_id, relation.value))
-    if exists is None:
+def add_case_unit(
+    case: Case, unit_id: int, relation: CaseUnitRole, *, new_case: bool = False
+) -> None:
+    """Record that ``unit_id`` touched the case (``new_case``: nothing to look up first)."""
+    if new_case or db.session.get(CaseUnit, (case.id, unit_id, relation.value)) is None:
         db.session.add(CaseUnit(case_id=case.id, unit_id=unit_id, relation=relation.value))
 
 
@@ -226,8 +228,8 @@ def create_case(
     clocks = sla.prepare_case_clocks(case)
     _insert_with_unique_tracking_code(case)
     sla.attach_case_clocks(case, clocks)
-    add_case_unit(case, recording_unit.id, CaseUnitRole.RECORDER)
-    add_case_unit(case, owner.id, CaseUnitRole.OWNER)
+    add_case_unit(case, recording_unit.id, CaseUnitRole.RECORDER, new_case=True)
+    add_case_unit(case, owner.id, CaseUnitRole.OWNER, new_case=True)
     if idempotency_key is not None and isinstance(actor, User):
         db.session.add(
             IdempotencyKey(

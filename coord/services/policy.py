@@ -87,7 +87,10 @@ def can_read_case(actor: Actor, case: Case) -> bool:
         return True
     if is_jurisdiction_manager(actor, case):
         return True
-    return actor.has_role(*WORK_ROLES) and bool(_unit_relations(case, actor.unit_id))
+    if not actor.has_role(*WORK_ROLES):
+        return False
+    # The owner unit always reads its case: no need to ask case_units (the common path).
+    return actor.unit_id == case.owner_unit_id or bool(_unit_relations(case, actor.unit_id))
 
 
 def ensure_can_read(actor: Actor, case: Case | None) -> Case:
