@@ -12,7 +12,12 @@ from coord.extensions import db
 from coord.models import Case, Handoff, Notification, Role, User
 from coord.presenters import case_view, handoff_view
 from coord.services.errors import NotFound
-from coord.services.policy import in_jurisdiction, readable_cases, reporter_visible_case_ids
+from coord.services.policy import (
+    allowed_case_actions,
+    in_jurisdiction,
+    readable_cases,
+    reporter_visible_case_ids,
+)
 
 LIMIT = 50
 OPEN = [s.value for s in OPEN_CASE_STATUSES]
@@ -58,22 +63,7 @@ def attention_feed(actor: User, now: datetime) -> dict[str, Any]:
         .unique()
         .scalars()
     )
-    bounced: list[Case] = []
-    if actor.has_role(Role.MANAGER):
-        bounced = list(
-            db.session.execute(
-                select(Case)
-                .where(
-                    Case.bounced.is_(True),
-                    Case.status.in_(OPEN),
-                    in_jurisdiction(Case.region_code, actor.unit.region_code),
-                )
-                .order_by(Case.bounced_at)
-                .limit(LIMIT)
-            )
-            .unique()
-            .scalars()
-        )
+    bounced = bounced_cases(actor)
     visible = reporter_visible_case_ids(actor, breached + bounced)
     unread = db.session.execute(
         select(func.count(Notification.id)).where(
@@ -85,8 +75,12 @@ def attention_feed(actor: User, now: datetime) -> dict[str, Any]:
     return {
         "notifications": notifications,
         "handoffs_to_acknowledge": [handoff_view(h) for h in handoffs],
-        "breached_cases": [case_view(c, c.id in visible) for c in breached],
-        "bounced_cases": [case_view(c, c.id in visible) for c in bounced],
+        "breached_cases": [
+            case_view(c, c.id in visible, actions=allowed_case_actions(actor, c)) for c in breached
+        ],
+        "bounced_cases": [
+            case_view(c, c.id in visible, actions=allowed_case_actions(actor, c)) for c in bounced
+        ],
         "counts": {
             "notifications": unread,
             "handoffs_to_acknowledge": len(handoffs),
@@ -94,6 +88,26 @@ def attention_feed(actor: User, now: datetime) -> dict[str, Any]:
             "bounced_cases": len(bounced),
         },
     }
+
+
+def bounced_cases(actor: User) -> list[Case]:
+    """Open bounced cases in a manager's jurisdiction, oldest first (the decision queue)."""
+    if not actor.has_role(Role.MANAGER):
+        return []
+    return list(
+        db.session.execute(
+            select(Case)
+            .where(
+                Case.bounced.is_(True),
+                Case.status.in_(OPEN),
+                in_jurisdiction(Case.region_code, actor.unit.region_code),
+            )
+            .order_by(Case.bounced_at)
+            .limit(LIMIT)
+        )
+        .unique()
+        .scalars()
+    )
 
 
 def mark_read(actor: User, notification_id: int, now: datetime) -> Notification:

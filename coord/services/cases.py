@@ -35,14 +35,13 @@ from coord.models import (
     Visibility,
 )
 from coord.services import sla
-from coord.services.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from coord.services.errors import Conflict, InvalidInput, PreconditionFailed
 from coord.services.events import record_event
 from coord.services.policy import (
     Actor,
     authorize_case,
     can_read_case,
     ensure_can_read,
-    region_within,
 )
 from coord.services.transitions import apply_case_transition
 from coord.services.uow import TOUCHED_KEY
@@ -670,14 +669,3 @@ def comment_on_case(actor: Actor, case_id: int, body: str, visibility: str, now:
 
 def bounce_limit() -> int:
     return int(current_app.config.get("COORD_BOUNCE_LIMIT", 3))
-
-
-def region_holds(case: Case, unit: Unit) -> bool:
-    return region_within(case.region_code, unit.region_code)
-
-
-def find_case(case_id: int) -> Case:
-    case = db.session.get(Case, case_id)
-    if case is None:
-        raise NotFound("No case with that id.")
-    return case

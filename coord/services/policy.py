@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, exists, false, or_, select, true
 
 from coord.extensions import db
 from coord.models import Case, CaseUnit, CaseUnitRole, Handoff, ReporterPrivacy, Role, User
@@ -180,6 +180,23 @@ def allowed_case_actions(actor: Actor, case: Case) -> list[str]:
     ]
 
 
+def allowed_handoff_actions(actor: Actor, handoff: Handoff) -> list[str]:
+    """The handoff actions ``actor`` may take now (state table AND the rules below)."""
+    from coord.domain.states import HANDOFF_TRANSITIONS, HandoffStatus
+
+    status = HandoffStatus(handoff.status)
+    allowed = []
+    for action in ("accept", "reject", "complete", "recall"):
+        if action == "complete" and handoff.kind != "assist":
+            continue
+        table = HANDOFF_TRANSITIONS[
+            "withdraw" if action == "recall" and handoff.kind == "assist" else action
+        ]
+        if status in table and HANDOFF_RULES[action](actor, handoff):
+            allowed.append(action)
+    return allowed
+
+
 def _member_of(unit_id: int, *roles: str) -> Callable[[Actor], bool]:
     def check(actor: Actor) -> bool:
         return isinstance(actor, User) and actor.unit_id == unit_id and actor.has_role(*roles)
@@ -273,11 +290,3 @@ def reporter_visible_case_ids(actor: Actor, cases: list[Case]) -> set[int]:
         elif case.id in owned or is_jurisdiction_manager(actor, case):
             visible.add(case.id)
     return visible
-
-
-def visible_cases_query(actor: Actor):  # type: ignore[no-untyped-def]
-    return select(Case).where(readable_cases(actor))
-
-
-def and_all(*clauses: ColumnElement[bool]) -> ColumnElement[bool]:
-    return and_(*clauses)

@@ -384,8 +384,3 @@ def resume_case_clocks(case: Case, now: datetime) -> int:
     case.paused_at = None
     _mirror_due_times(case)
     return paused
-
-
-def clock_state(clock: SlaClock) -> str:
-    """running, paused, met, breached or stopped, as shown to people."""
-    return clock.state

@@ -49,7 +49,7 @@ def _data(filters: ReportFilters) -> dict[str, Any]:
         "backlog": reports.backlog_report(actor, ReportFilters(), now),
         "ikm": reports.ikm_report(actor, filters, period="year"),
         "breaches": reports.breaches(actor, {"open": True}, limit=20, offset=0)[0],
-        "bounced": attention.attention_feed(actor, now)["bounced_cases"],
+        "bounced": attention.bounced_cases(actor),
     }
 
 

@@ -44,6 +44,7 @@ from coord.services.accounts import authenticate_password, set_password, verify_
 from coord.services.errors import ServiceError
 from coord.services.policy import (
     allowed_case_actions,
+    allowed_handoff_actions,
     can_read_case,
     readable_cases,
     reporter_visible_case_ids,
@@ -351,7 +352,7 @@ def case_page(case_id: int):  # type: ignore[no-untyped-def]
             .order_by(User.full_name)
         ).scalars()
     )
-    handoff_actions = {h.id: _handoff_actions(actor, h) for h in case.handoffs}
+    handoff_actions = {h.id: allowed_handoff_actions(actor, h) for h in case.handoffs}
     from coord.models import Attachment
 
     attachments = list(
@@ -373,23 +374,6 @@ def case_page(case_id: int):  # type: ignore[no-untyped-def]
         show_receipt=request.args.get("receipt") == "1",
         attachments=attachments,
     )
-
-
-def _handoff_actions(actor: User, handoff: Handoff) -> list[str]:
-    from coord.domain.states import HANDOFF_TRANSITIONS, HandoffStatus
-    from coord.services.policy import HANDOFF_RULES
-
-    status = HandoffStatus(handoff.status)
-    found = []
-    for action in ("accept", "reject", "complete", "recall"):
-        table = HANDOFF_TRANSITIONS[
-            "withdraw" if action == "recall" and handoff.kind == "assist" else action
-        ]
-        if action == "complete" and handoff.kind != "assist":
-            continue
-        if status in table and HANDOFF_RULES[action](actor, handoff):
-            found.append(action)
-    return found
 
 
 def _run(fn, *args: Any, success: str, **kwargs: Any):  # type: ignore[no-untyped-def]
