@@ -47,7 +47,18 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
+if str(ROOT) not in sys.path:  # run as a script: bench.common is imported from the root
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import (  # noqa: E402
+    app_env,
+    db_name,
+    flask_cmd,
+    migrate,
+    reset_database,
+    tool,
+)
+
 DEFAULT_DB = "postgresql://127.0.0.1:5432/bench_api"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 
@@ -60,27 +71,6 @@ _STARTED: list[subprocess.Popen[bytes]] = []
 
 
 # -- processes -----------------------------------------------------------------------------
-
-
-def _tool(name: str) -> str:
-    candidate = VENV_BIN / name
-    return str(candidate) if candidate.exists() else (shutil.which(name) or name)
-
-
-def app_env(args: argparse.Namespace) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        COORD_ENV="production",
-        SECRET_KEY="bench-secret-key-not-for-production-0123456789",
-        COORD_LOG_LEVEL="WARNING",
-        RATELIMIT_ENABLED="false",
-        DATABASE_URL=args.database_url,
-        REDIS_URL=args.redis_url,
-        FLASK_APP="wsgi",
-        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
-    )
-    env.pop("FLASK_DEBUG", None)
-    return env
 
 
 def run_checked(cmd: list[str], env: dict[str, str], what: str, timeout: float = 300) -> str:
@@ -126,7 +116,7 @@ def cleanup() -> None:
 
 def gunicorn_cmd(args: argparse.Namespace, app: str, log: Path) -> list[str]:
     return [
-        _tool("gunicorn"),
+        tool("gunicorn"),
         "--bind",
         f"127.0.0.1:{args.port}",
         "--workers",
@@ -253,25 +243,6 @@ def rss_mb(pid: int) -> float:
 
 
 # -- database ------------------------------------------------------------------------------
-
-
-def dbname_of(url: str) -> str:
-    return url.rsplit("/", 1)[1].split("?")[0]
-
-
-def reset_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    dbname = dbname_of(url)
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.execute("CREATE SCHEMA public")
 
 
 def make_fixture(path: str) -> None:
@@ -497,7 +468,7 @@ def loadgen(
         "--output",
         str(out_path),
         "--dbname",
-        dbname_of(args.database_url),
+        db_name(args.database_url),
     ]
     if server is not None:
         cmd += ["--server-pid", str(server.pid)]
@@ -523,7 +494,7 @@ def profiler(
     out = Path(args.profile)
     out.mkdir(parents=True, exist_ok=True)
     cmd = [
-        _tool("py-spy"),
+        tool("py-spy"),
         "record",
         "--pid",
         str(master),
@@ -704,14 +675,14 @@ def d_writes(fixture: dict[str, Any]) -> dict[str, int]:
 
 
 def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    env = app_env(args)
+    env = app_env(args, unset=("FLASK_DEBUG",))
     results: dict[str, Any] = {}
     if not args.skip_prepare:
         print("preparing database", args.database_url, flush=True)
         reset_database(args.database_url)
-        run_checked([_tool("flask"), "--app", "wsgi", "db", "upgrade"], env, "flask db upgrade")
+        migrate(env)
         run_checked(
-            [_tool("flask"), "--app", "wsgi", "coord", "seed-demo", "--cases", "0"],
+            flask_cmd("coord", "seed-demo", "--cases", "0"),
             env,
             "flask coord seed-demo",
         )

@@ -57,14 +57,12 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import ipaddress
 import json
 import os
 import platform
 import random
 import re
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -72,12 +70,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-VENV_BIN = Path(sys.executable).parent
+
+from bench import common  # noqa: E402
+from bench.common import (  # noqa: E402
+    db_name,
+    drop_database,
+    log,
+    recreate_database,
+    require_loopback,
+)
 
 DEFAULT_DB = "postgresql://127.0.0.1:5432/bench_sla"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/8"
@@ -112,53 +117,14 @@ class BenchTimeout(Exception):
 # -- helpers -------------------------------------------------------------------------------
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def require_loopback(url: str, what: str) -> None:
-    host = urlsplit(url).hostname or ""
-    if host in ("localhost", ""):
-        return
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return
-    except ValueError:
-        pass
-    raise SystemExit(f"{what} must be on loopback (127.0.0.0/8, ::1, localhost), got {host!r}")
-
-
-def db_name(url: str) -> str:
-    return urlsplit(url).path.lstrip("/")
-
-
-def admin_url(url: str) -> str:
-    parts = urlsplit(url)
-    return parts._replace(path="/postgres").geturl()
-
-
 def tracking_code(case_id: int) -> str:
     x = ((case_id * CODE_MULT) & ((1 << 40) - 1)) ^ CODE_XOR
     return "".join(CROCKFORD[(x >> (5 * i)) & 31] for i in range(7, -1, -1))
 
 
 def app_env(args: argparse.Namespace) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        COORD_ENV="production",
-        SECRET_KEY="bench-secret-key-not-for-production-0123456789",
-        COORD_LOG_LEVEL="WARNING",
-        RATELIMIT_ENABLED="false",
-        # seed_structure hashes 92 demo passwords; the hash cost is not what is measured.
-        COORD_PASSWORD_HASH_MEMORY_KIB="8192",
-        DATABASE_URL=args.database_url,
-        REDIS_URL=args.redis_url,
-        FLASK_APP="wsgi",
-        PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-    )
-    env.pop("FLASK_DEBUG", None)
-    env.pop("COORD_SMTP_HOST", None)
-    return env
+    # seed_structure hashes 92 demo passwords; the hash cost is not what is measured.
+    return common.app_env(args, COORD_PASSWORD_HASH_MEMORY_KIB="8192")
 
 
 # -- the calendar as a minute table --------------------------------------------------------
@@ -816,28 +782,6 @@ def check_references(conn: Any) -> None:
 # -- database lifecycle --------------------------------------------------------------------
 
 
-def recreate_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = db_name(url)
-    with psycopg.connect(admin_url(url), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin_url(url), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db_name(url)))
-        )
-
-
 def reusable(url: str, n_cases: int, percents: list[float]) -> bool:
     import psycopg
 
@@ -853,15 +797,7 @@ def reusable(url: str, n_cases: int, percents: list[float]) -> bool:
 
 
 def migrate(args: argparse.Namespace) -> None:
-    flask = VENV_BIN / "flask"
-    cmd = [str(flask) if flask.exists() else "flask", "--app", "wsgi", "db", "upgrade"]
-    proc = subprocess.run(
-        cmd, cwd=ROOT, env=app_env(args), capture_output=True, text=True, timeout=300
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(
-            f"flask db upgrade failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-        )
+    common.migrate(app_env(args))
 
 
 # -- arming and checking -------------------------------------------------------------------

@@ -46,12 +46,19 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-VENV_BIN = Path(sys.executable).parent
+
+from bench import common  # noqa: E402
+from bench.common import (  # noqa: E402
+    drop_database,
+    flask_cmd,
+    log,
+    recreate_database,
+    require_loopback,
+)
 
 DEFAULT_DB = "postgresql://127.0.0.1:5432/bench_webhooks"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/9"
@@ -67,16 +74,6 @@ AGENCIES = [
 ]
 SENDER = "kel-sukaramai-1"
 WAIT = 600.0  # upper bound for any phase, so that a broken run stops by itself
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def require_loopback(url: str, what: str) -> None:
-    host = urlsplit(url).hostname or ""
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit(f"{what} must be on loopback, got {host!r}")
 
 
 # ============================================================================================
@@ -223,66 +220,16 @@ def run_client(url: str, secret: str, count: int, start_at: float, body_size: in
 
 
 def app_env(args: argparse.Namespace) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        COORD_ENV="production",
-        SECRET_KEY="bench-secret-key-not-for-production-0123456789",
-        COORD_LOG_LEVEL="WARNING",
-        RATELIMIT_ENABLED="false",
+    return common.app_env(
+        args,
         COORD_PASSWORD_HASH_MEMORY_KIB="8192",  # the demo users' hashes are not what is measured
-        DATABASE_URL=args.database_url,
-        REDIS_URL=args.redis_url,
         COORD_WEBHOOK_ALLOW_CIDRS="127.0.0.0/8",
         COORD_WEBHOOK_BATCH=str(args.batch),
-        FLASK_APP="wsgi",
-        PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
     )
-    env.pop("FLASK_DEBUG", None)
-    env.pop("COORD_SMTP_HOST", None)
-    return env
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = urlsplit(url).path.lstrip("/")
-    admin = urlsplit(url)._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = urlsplit(url).path.lstrip("/")
-    admin = urlsplit(url)._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
-def flask_cmd(*args: str) -> list[str]:
-    flask = VENV_BIN / "flask"
-    return [str(flask) if flask.exists() else "flask", "--app", "wsgi", *args]
 
 
 def migrate(args: argparse.Namespace) -> None:
-    proc = subprocess.run(
-        flask_cmd("db", "upgrade"),
-        cwd=ROOT,
-        env=app_env(args),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"flask db upgrade failed:\n{proc.stdout}\n{proc.stderr}")
+    common.migrate(app_env(args))
 
 
 class Coord:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from flask import render_template
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 
 from coord.clock import now_utc
 from coord.domain.tracking import format_tracking_code
@@ -29,6 +28,9 @@ from coord.services.citizens import (
     tracking_urls,
     tracking_view,
 )
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 OFFICE_TITLE = "Layanan Pengaduan dan Permohonan Warga"
 
@@ -161,63 +163,78 @@ def pdf_text(text: str) -> str:
     return "".join(out)
 
 
-class _Document(FPDF):
-    def __init__(self, title: str, footer_text: str) -> None:
-        super().__init__(format="A4")
-        self._footer_text = footer_text
-        self.set_title(pdf_text(title))
-        self.set_creator("coord")
-        self.set_lang("id")
-        self.set_margins(18, 16, 18)
-        self.set_auto_page_break(True, margin=18)
-        self.add_page()
+@cache
+def _document_class() -> type[FPDF]:
+    """The PDF document class. fpdf (about 20 MB) is imported on the first PDF, not when the
+    app starts: most web workers never print one."""
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
 
-    def footer(self) -> None:
-        self.set_y(-13)
-        self.set_font("Helvetica", "", 7.5)
-        self.set_text_color(110)
-        self.cell(
-            0, 5, pdf_text(f"{self._footer_text} - halaman {self.page_no()}/{{nb}}"), align="C"
-        )
-        self.set_text_color(0)
+    class _Document(FPDF):
+        def __init__(self, title: str, footer_text: str) -> None:
+            super().__init__(format="A4")
+            self._footer_text = footer_text
+            self.set_title(pdf_text(title))
+            self.set_creator("coord")
+            self.set_lang("id")
+            self.set_margins(18, 16, 18)
+            self.set_auto_page_break(True, margin=18)
+            self.add_page()
 
-    def heading(self, office: str, title: str, code: str) -> None:
-        self.set_font("Helvetica", "", 10)
-        self.cell(0, 5, pdf_text(office), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.cell(0, 5, pdf_text(OFFICE_TITLE), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.ln(2)
-        self.set_font("Helvetica", "B", 16)
-        self.cell(0, 9, pdf_text(title.upper()), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.set_font("Courier", "B", 22)
-        self.cell(0, 12, pdf_text(code), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.set_draw_color(150)
-        self.line(self.l_margin, self.get_y() + 1, self.w - self.r_margin, self.get_y() + 1)
-        self.ln(4)
+        def footer(self) -> None:
+            self.set_y(-13)
+            self.set_font("Helvetica", "", 7.5)
+            self.set_text_color(110)
+            self.cell(
+                0, 5, pdf_text(f"{self._footer_text} - halaman {self.page_no()}/{{nb}}"), align="C"
+            )
+            self.set_text_color(0)
 
-    def fields(self, rows: list[tuple[str, str]]) -> None:
-        label_w = 55
-        for label, value in rows:
-            self.set_font("Helvetica", "B", 10)
-            y = self.get_y()
-            self.multi_cell(label_w, 6, pdf_text(label), new_x=XPos.RIGHT, new_y=YPos.TOP)
+        def heading(self, office: str, title: str, code: str) -> None:
             self.set_font("Helvetica", "", 10)
-            self.multi_cell(0, 6, pdf_text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-            self.set_y(max(self.get_y(), y + 6))
+            self.cell(0, 5, pdf_text(office), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.cell(0, 5, pdf_text(OFFICE_TITLE), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.ln(2)
+            self.set_font("Helvetica", "B", 16)
+            self.cell(0, 9, pdf_text(title.upper()), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.set_font("Courier", "B", 22)
+            self.cell(0, 12, pdf_text(code), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.set_draw_color(150)
+            self.line(self.l_margin, self.get_y() + 1, self.w - self.r_margin, self.get_y() + 1)
+            self.ln(4)
 
-    def paragraphs(self, notes: list[str], size: float = 9) -> None:
-        self.set_font("Helvetica", "", size)
-        for note in notes:
-            self.multi_cell(0, 5, pdf_text(note), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-            self.ln(1.5)
+        def fields(self, rows: list[tuple[str, str]]) -> None:
+            label_w = 55
+            for label, value in rows:
+                self.set_font("Helvetica", "B", 10)
+                y = self.get_y()
+                self.multi_cell(label_w, 6, pdf_text(label), new_x=XPos.RIGHT, new_y=YPos.TOP)
+                self.set_font("Helvetica", "", 10)
+                self.multi_cell(0, 6, pdf_text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+                self.set_y(max(self.get_y(), y + 6))
 
-    def bytes(self) -> bytes:
-        return bytes(self.output())
+        def paragraphs(self, notes: list[str], size: float = 9) -> None:
+            self.set_font("Helvetica", "", size)
+            for note in notes:
+                self.multi_cell(0, 5, pdf_text(note), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+                self.ln(1.5)
+
+        def bytes(self) -> bytes:
+            return bytes(self.output())
+
+    return _Document
+
+
+def _document(title: str, footer_text: str) -> Any:
+    return _document_class()(title, footer_text)
 
 
 def render_receipt_pdf(case: Case, now: datetime | None = None) -> bytes:
     """The receipt as a one-page A4 PDF."""
+    from fpdf.enums import XPos, YPos
+
     doc = receipt_context(case, now)
-    pdf = _Document(f"{doc['title']} {doc['tracking_code']}", f"Dicetak {doc['printed_at']}")
+    pdf = _document(f"{doc['title']} {doc['tracking_code']}", f"Dicetak {doc['printed_at']}")
     pdf.heading(doc["office"], doc["title"], doc["tracking_code"])
     pdf.fields(doc["rows"])
     pdf.ln(3)
@@ -243,7 +260,7 @@ def render_receipt_pdf(case: Case, now: datetime | None = None) -> bytes:
 def render_history_pdf(case: Case, now: datetime | None = None) -> bytes:
     """The public handling history as an A4 PDF (as many pages as the timeline needs)."""
     doc = history_context(case, now)
-    pdf = _Document(f"{doc['title']} {doc['tracking_code']}", f"Dicetak {doc['printed_at']}")
+    pdf = _document(f"{doc['title']} {doc['tracking_code']}", f"Dicetak {doc['printed_at']}")
     pdf.heading(doc["office"], doc["title"], doc["tracking_code"])
     pdf.fields(doc["rows"])
     pdf.ln(4)
