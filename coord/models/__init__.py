@@ -14,6 +14,7 @@ from coord.models.cases import (
     Visibility,
 )
 from coord.models.categories import Category, ClockKind, Priority, SlaPolicy
+from coord.models.config import ConfigGeneration
 from coord.models.feedback import SKM_ELEMENTS, Feedback, Open311Client
 from coord.models.regions import Region, RegionLevel, Unit, UnitKind
 from coord.models.sla import (
@@ -47,6 +48,7 @@ __all__ = [
     "CaseEvent",
     "CaseUnit",
     "CaseUnitRole",
+    "ConfigGeneration",
     "Category",
     "Channel",
     "ClockKind",

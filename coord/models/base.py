@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, TypeDecorator
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -44,3 +46,26 @@ def enum_check(column: str, values: Any) -> str:
     """SQL for a CHECK that ``column`` is one of the enum's values."""
     quoted = ", ".join(f"'{v.value if hasattr(v, 'value') else v}'" for v in values)
     return f"{column} IN ({quoted})"
+
+
+class wib_month_number(FunctionElement[int]):  # noqa: N801 - reads like the SQL it renders
+    """``YYYYMM`` of the WIB (Asia/Jakarta) calendar month holding a UTC instant column, as
+    SQL an engine accepts in a generated column (immutable on PostgreSQL, deterministic on
+    SQLite, which stores naive UTC text; WIB has had no daylight saving since 1964)."""
+
+    type = Integer()
+    name = "wib_month_number"
+    inherit_cache = True
+
+
+@compiles(wib_month_number, "postgresql")
+def _wib_month_number_pg(element: wib_month_number, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(list(element.clauses)[0], **kw)
+    local = f"({column} AT TIME ZONE 'Asia/Jakarta')"
+    return f"CAST(EXTRACT(YEAR FROM {local}) * 100 + EXTRACT(MONTH FROM {local}) AS INTEGER)"
+
+
+@compiles(wib_month_number, "sqlite")
+def _wib_month_number_sqlite(element: wib_month_number, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(list(element.clauses)[0], **kw)
+    return f"CAST(strftime('%Y%m', {column}, '+7 hours') AS INTEGER)"

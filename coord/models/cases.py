@@ -4,25 +4,32 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     CheckConstraint,
+    Computed,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    false,
+    literal_column,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coord.domain.states import CaseStatus, HandoffKind, HandoffStatus, RejectReason
 from coord.extensions import db
-from coord.models.base import BigIntPK, JSONType, UTCDateTime, enum_check
+from coord.models.base import BigIntPK, JSONType, UTCDateTime, enum_check, wib_month_number
 from coord.models.categories import Category, Priority, SlaPolicy
 from coord.models.regions import Region, Unit
 from coord.models.users import User
+
+if TYPE_CHECKING:
+    from coord.models.sla import SlaClock
 
 
 class Channel(StrEnum):
@@ -77,7 +84,9 @@ class Case(db.Model):
         CheckConstraint("version >= 1", name="version_positive"),
         Index("ix_cases_owner_status", "owner_unit_id", "status"),
         Index("ix_cases_status_updated", "status", "updated_at"),
-        Index("ix_cases_region", "region_code"),
+        # With the id: the cases of a jurisdiction's regions as an id set, index-only (the
+        # reports' scope, coord.services.policy.report_scope).
+        Index("ix_cases_region", "region_code", postgresql_include=["id"]),
         Index("ix_cases_updated_at", "updated_at"),
         Index("ix_cases_resolution_due_at", "resolution_due_at"),
         Index("ix_cases_category_priority", "category_id", "priority"),
@@ -85,7 +94,64 @@ class Case(db.Model):
         Index(
             "ix_cases_received_at",
             "received_at",
-            postgresql_include=["id", "owner_unit_id", "category_id", "status", "region_code"],
+            postgresql_include=[
+                "id",
+                "owner_unit_id",
+                "category_id",
+                "status",
+                "region_code",
+                # the report facts (0007), for the SLA report over a short period
+                "received_month",
+                "breached",
+                "paused_at",
+                "resolution_breached_on_hold",
+                "resolution_due_at",
+                "resolution_met",
+                "response_minutes",
+                "resolution_minutes",
+            ],
+        ),
+        # The SLA report and the public statistics read every case in scope in the order of
+        # their groups (owner unit, WIB month, category) from this index alone (PostgreSQL):
+        # no join to the clocks, no sort, and each group's resolution times already sorted
+        # for percentile_cont (docs/reports.md, "Performance").
+        Index(
+            "ix_cases_report",
+            "owner_unit_id",
+            "received_month",
+            "category_id",
+            "resolution_minutes",
+            postgresql_include=[
+                "id",
+                "received_at",
+                "region_code",
+                "status",
+                "breached",
+                "paused_at",
+                "resolution_breached_on_hold",
+                "resolution_due_at",
+                "resolution_met",
+                "response_minutes",
+            ],
+        ),
+        # The few bounced cases, for the handoff report.
+        Index(
+            "ix_cases_bounced",
+            "id",
+            postgresql_where=text("bounced_at IS NOT NULL"),
+            sqlite_where=text("bounced_at IS NOT NULL"),
+        ),
+        # Open311 looks a request up by its token; tokens never repeat (NULLs, from cases
+        # older than the tokens, may: a unique index allows many NULLs).
+        Index("uq_cases_citizen_token", "citizen_token", unique=True),
+        # The auto-close job walks resolved cases by id (keyset batches) and keeps those whose
+        # dispute window has passed; led by id, or PostgreSQL walks the primary key instead.
+        Index(
+            "ix_cases_auto_close",
+            "id",
+            "resolved_at",
+            postgresql_where=text("status = 'resolved'"),
+            sqlite_where=text("status = 'resolved'"),
         ),
     )
 
@@ -139,6 +205,20 @@ class Case(db.Model):
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     breached: Mapped[bool] = mapped_column(default=False)
 
+    # Report facts (docs/reports.md): the WIB month of received_at as YYYYMM, computed by the
+    # database; and what the closed response and resolution clocks measured (working minutes,
+    # target + minutes_over) and whether the resolution clock was met, written by
+    # coord.services.sla in the transaction that closes or reopens the clock.
+    received_month: Mapped[int | None] = mapped_column(
+        Integer, Computed(wib_month_number(literal_column("received_at")), persisted=True)
+    )
+    response_minutes: Mapped[int | None] = mapped_column(Integer)
+    resolution_minutes: Mapped[int | None] = mapped_column(Integer)
+    resolution_met: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # On hold with a resolution clock that had breached before the hold (so it is overdue
+    # while on hold; a paused clock is not): set and cleared by coord.services.sla.
+    resolution_breached_on_hold: Mapped[bool] = mapped_column(default=False, server_default=false())
+
     # Citizens: the token printed on the receipt authorises feedback and disputes; each
     # resolution can be rated once.
     citizen_token: Mapped[str | None] = mapped_column(String(32))
@@ -159,6 +239,11 @@ class Case(db.Model):
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     handoffs: Mapped[list[Handoff]] = relationship(
         back_populates="case", order_by="Handoff.id", foreign_keys="Handoff.case_id"
+    )
+    # Every deadline of the case (its own and its handoffs'). Loaded on demand; a new case is
+    # given its clocks here so that they are inserted with it and answered without a query.
+    clocks: Mapped[list[SlaClock]] = relationship(
+        back_populates="case", order_by="SlaClock.id", foreign_keys="SlaClock.case_id"
     )
 
 
@@ -183,6 +268,9 @@ class CaseUnit(db.Model):
     )
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
     relation: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+    # Set for a case that is not inserted yet: the flush fills case_id.
+    case: Mapped[Case] = relationship(foreign_keys=[case_id])
 
 
 class Handoff(db.Model):
@@ -223,6 +311,10 @@ class Handoff(db.Model):
     completion_note: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     breached: Mapped[bool] = mapped_column(default=False)
+    # Report facts: the closed acknowledgement clock's working minutes and whether it was met
+    # (written by coord.services.sla.handoff_answered).
+    ack_minutes: Mapped[int | None] = mapped_column(Integer)
+    ack_met: Mapped[bool] = mapped_column(default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__: dict[str, Any] = {"version_id_col": version}
@@ -261,6 +353,9 @@ class CaseEvent(db.Model):
     changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
     actor_unit: Mapped[Unit | None] = relationship(lazy="joined")
+    # Written with the change it records, in the same flush (the flush fills the ids).
+    case: Mapped[Case] = relationship(foreign_keys=[case_id])
+    handoff: Mapped[Handoff | None] = relationship(foreign_keys=[handoff_id])
 
 
 class IdempotencyKey(db.Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -20,6 +20,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coord.extensions import db
 from coord.models.base import BigIntPK, JSONType, UTCDateTime, enum_check
+
+if TYPE_CHECKING:
+    from coord.models.cases import Case, Handoff
 
 
 class ClockName(StrEnum):
@@ -119,6 +122,10 @@ class SlaClock(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Business minutes finished after (+) or before (-) the due time, once closed.
     minutes_over: Mapped[int | None] = mapped_column(Integer)
+
+    # New clocks are linked to a case or handoff that may not be inserted yet: one flush.
+    case: Mapped[Case] = relationship(back_populates="clocks", foreign_keys=[case_id])
+    handoff: Mapped[Handoff | None] = relationship(foreign_keys=[handoff_id])
 
 
 class SlaAlert(db.Model):

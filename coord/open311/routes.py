@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -24,7 +25,7 @@ from coord.extensions import db, limiter
 from coord.open311.render import FORMATS, render, render_errors
 from coord.services import open311
 from coord.services.errors import Forbidden, NotAuthenticated, NotFound, ServiceError
-from coord.services.uow import unit_of_work
+from coord.services.uow import run_command
 
 log = logging.getLogger(__name__)
 
@@ -180,10 +181,11 @@ def _create_request(fmt: str) -> Response:
     if not values["service_code"]:
         raise ServiceError("service_code is required.")
     data = open311.ServiceRequestIn(kelurahan=attributes.get(open311.KELURAHAN_ATTRIBUTE), **values)  # type: ignore[arg-type]
-    with unit_of_work():
-        case = open311.submit_request(client, data, now_utc())
-        body = [open311.created_view(case)]
-    return render("service_requests", body, fmt)
+
+    def submit() -> list[dict[str, Any]]:
+        return [open311.created_view(open311.submit_request(client, data, now_utc()))]
+
+    return render("service_requests", run_command(submit), fmt)
 
 
 def _method_not_allowed(fmt: str, allowed: list[str]) -> Response:

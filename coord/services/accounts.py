@@ -6,15 +6,18 @@ import contextlib
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from coord.extensions import db
 from coord.models import ApiToken, Role, Unit, User, UserRole
+from coord.services import config_cache
 from coord.services.errors import InvalidInput, NotAuthenticated
 
 TOKEN_PREFIX = "coord_"
@@ -80,17 +83,23 @@ def issue_token(
     return token, plain
 
 
-def user_for_token(plain: str, now: datetime) -> User:
-    # One query for the token, its user and unit (every API request pays this).
-    token = (
-        db.session.execute(
-            select(ApiToken)
-            .where(ApiToken.token_hash == _digest(plain))
-            .options(joinedload(ApiToken.user))
-        )
-        .unique()
-        .scalar_one_or_none()
+@cache
+def _token_query() -> Select[Any]:
+    """Built once per process (every API request runs it)."""
+    return (
+        select(ApiToken, config_cache.generation_column())
+        .where(ApiToken.token_hash == bindparam("digest"))
+        .options(joinedload(ApiToken.user).joinedload(User.role_rows))
     )
+
+
+def user_for_token(plain: str, now: datetime) -> User:
+    # One query for the token, its user, unit and roles (every API request pays this), and
+    # the configuration generation, which tells whether cached configuration is current.
+    row = db.session.execute(_token_query(), {"digest": _digest(plain)}).unique().one_or_none()
+    token = row[0] if row is not None else None
+    if row is not None:
+        config_cache.observe(row[1])
     if (
         token is None
         or token.revoked_at is not None

@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from coord.domain.states import CaseStatus, HandoffKind, HandoffStatus, case_transition
 from coord.domain.tracking import new_tracking_code
@@ -34,7 +33,8 @@ from coord.models import (
     User,
     Visibility,
 )
-from coord.services import sla
+from coord.services import config_cache, sla
+from coord.services.bulk import insert_ignoring_duplicates
 from coord.services.errors import Conflict, InvalidInput, PreconditionFailed
 from coord.services.events import record_event
 from coord.services.policy import (
@@ -121,16 +121,19 @@ def require_text(name: str, value: str | None) -> str:
 
 
 def _resolve_category(code: str) -> Category:
-    category = db.session.execute(
-        select(Category).where(Category.code == code)
-    ).scalar_one_or_none()
+    category = config_cache.cached(
+        ("category", code),
+        lambda: db.session.execute(
+            select(Category).where(Category.code == code)
+        ).scalar_one_or_none(),
+    )
     if category is None or not category.active:
         raise InvalidInput.field("category", f"unknown or inactive category '{code}'")
     return category
 
 
 def _resolve_kelurahan(code: str) -> Region:
-    region = db.session.get(Region, code)
+    region = config_cache.cached(("region", code), lambda: db.session.get(Region, code))
     if region is None:
         raise InvalidInput.field("region_code", f"unknown region '{code}'")
     if region.level != RegionLevel.KELURAHAN.value:
@@ -139,7 +142,10 @@ def _resolve_kelurahan(code: str) -> Region:
 
 
 def resolve_unit(code: str, field_name: str) -> Unit:
-    unit = db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
+    unit = config_cache.cached(
+        ("unit", code),
+        lambda: db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none(),
+    )
     if unit is None or not unit.active:
         raise InvalidInput.field(field_name, f"unknown or inactive unit '{code}'")
     return unit
@@ -148,9 +154,16 @@ def resolve_unit(code: str, field_name: str) -> Unit:
 def add_case_unit(
     case: Case, unit_id: int, relation: CaseUnitRole, *, new_case: bool = False
 ) -> None:
-    """Record that ``unit_id`` touched the case (``new_case``: nothing to look up first)."""
-    if new_case or db.session.get(CaseUnit, (case.id, unit_id, relation.value)) is None:
-        db.session.add(CaseUnit(case_id=case.id, unit_id=unit_id, relation=relation.value))
+    """Record that ``unit_id`` touched the case (``new_case``: it has no rows yet)."""
+    if new_case:
+        db.session.add(CaseUnit(case=case, unit_id=unit_id, relation=relation.value))
+        return
+    # One statement, no lookup: the row may exist already (a unit owns a case twice).
+    insert_ignoring_duplicates(
+        CaseUnit.__table__,
+        [{"case_id": case.id, "unit_id": unit_id, "relation": relation.value}],
+        ("case_id", "unit_id", "relation"),
+    )
 
 
 def create_case(
@@ -208,6 +221,7 @@ def create_case(
         received_at=received_at,
         created_at=now,
         updated_at=now,
+        version=1,
         reporter_privacy=data.reporter_privacy,
         reporter_name=None
         if data.reporter_privacy == ReporterPrivacy.ANONYMOUS
@@ -224,12 +238,14 @@ def create_case(
         created_by_id=actor.id if isinstance(actor, User) else None,
         owner_unit=owner,
     )
-    clocks = sla.prepare_case_clocks(case)
-    _insert_with_unique_tracking_code(case)
-    sla.attach_case_clocks(case, clocks)
+    sla.prepare_case_clocks(case)
+    # Inserted with its clocks, units and event in one flush (in record_event). The tracking
+    # code is unique: a collision fails the command and run_command runs it again.
+    db.session.add(case)
     add_case_unit(case, recording_unit.id, CaseUnitRole.RECORDER, new_case=True)
     add_case_unit(case, owner.id, CaseUnitRole.OWNER, new_case=True)
     if idempotency_key is not None and isinstance(actor, User):
+        db.session.flush()  # the key names the case's id
         db.session.add(
             IdempotencyKey(
                 user_id=actor.id,
@@ -253,26 +269,6 @@ def create_case(
         },
     )
     return case, True
-
-
-def _insert_with_unique_tracking_code(case: Case, attempts: int = 5) -> None:
-    """40 random bits make collisions rare; a savepoint retries the rare one."""
-    for _ in range(attempts):
-        try:
-            with db.session.begin_nested():
-                db.session.add(case)
-                db.session.flush()
-            return
-        except IntegrityError:
-            if (
-                db.session.execute(
-                    select(Case.id).where(Case.tracking_code == case.tracking_code)
-                ).first()
-                is None
-            ):
-                raise
-            case.tracking_code = new_tracking_code()
-    raise Conflict("Could not allocate a tracking code; retry.")
 
 
 def _idempotent_replay(actor: User, key: str, data: NewCase) -> Case | None:
@@ -351,8 +347,8 @@ def edit_case(
 
 def _mark_first_response(case: Case, actor: Actor, now: datetime) -> None:
     if case.first_response_at is None and getattr(actor, "unit_id", None) == case.owner_unit_id:
+        sla.first_response(case, now)  # looks up the clock first: one flush later
         case.first_response_at = now
-        sla.first_response(case, now)
 
 
 def start_case(

@@ -74,13 +74,15 @@ def record_event(
     body: str | None = None,
     visibility: Visibility | str | None = None,
 ) -> CaseEvent:
-    """Append one event for ``case`` in the current transaction; returns it flushed."""
-    db.session.flush()  # write the change first, so the event carries the new version
+    """Append one event for ``case`` in the current transaction; returns it flushed.
+
+    One flush writes the change and the event (the version is already bumped by ``touch``;
+    the relationships fill the ids of a case or handoff that is not inserted yet)."""
     if visibility is None:
         visibility = Visibility.PUBLIC if type_ in PUBLIC_TYPES else Visibility.INTERNAL
     event = CaseEvent(
-        case_id=case.id,
-        handoff_id=handoff.id if handoff is not None else None,
+        case=case,
+        handoff=handoff,
         type=type_,
         at=now,
         actor_user_id=actor.id if isinstance(actor, User) else None,

@@ -23,7 +23,6 @@ from coord.services.cases import (
     _mark_first_response,
     add_case_unit,
     bounce_limit,
-    get_case_for_update,
     load_case,
     require_text,
     resolve_unit,
@@ -59,27 +58,29 @@ def request_handoff(
         ).first()
         if already is not None:
             raise Conflict(f"{to_unit.name} already has an open assistance request on this case.")
+    # The clock lookup comes before any change, so that the changes flush once, together.
+    _mark_first_response(case, actor, now)
     before_status = case.status
     if kind == HandoffKind.TRANSFER.value:
         apply_case_transition(case, "forward")
         case.status_before_transfer = before_status
     else:
         apply_case_transition(case, "request_assist")
-    _mark_first_response(case, actor, now)
-    handoff = Handoff(
-        case_id=case.id,
-        kind=kind,
-        from_unit_id=case.owner_unit_id,
-        to_unit_id=to_unit.id,
-        note=note,
-        status=HandoffStatus.PENDING.value,
-        requested_by_id=actor.id if isinstance(actor, User) else None,
-        requested_at=now,
-    )
-    handoff.to_unit = to_unit
-    db.session.add(handoff)
-    sla.start_handoff_clock(handoff, case, now)
     touch(case, now)
+    with db.session.no_autoflush:  # the handoff is inserted once, with its due time
+        handoff = Handoff(
+            case=case,
+            kind=kind,
+            from_unit_id=case.owner_unit_id,
+            to_unit_id=to_unit.id,
+            note=note,
+            status=HandoffStatus.PENDING.value,
+            requested_by_id=actor.id if isinstance(actor, User) else None,
+            requested_at=now,
+        )
+        handoff.to_unit = to_unit
+        sla.start_handoff_clock(handoff, case, now)
+    db.session.add(handoff)
     add_case_unit(
         case,
         to_unit.id,
@@ -117,11 +118,19 @@ def get_handoff_for_update(handoff_id: int) -> Handoff | None:
 
 def _load(actor: Actor, handoff_id: int, action: str) -> tuple[Handoff, Case]:
     """Lock the case first, then the handoff: one lock order for every command."""
-    probe = db.session.get(Handoff, handoff_id)
-    if probe is None:
-        raise NotFound("No handoff with that id in your scope.")
-    case = get_case_for_update(probe.case_id)
-    handoff = get_handoff_for_update(handoff_id)
+    case = (
+        db.session.execute(
+            select(Case)
+            .where(
+                Case.id == select(Handoff.case_id).where(Handoff.id == handoff_id).scalar_subquery()
+            )
+            .with_for_update(of=Case)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
+    handoff = get_handoff_for_update(handoff_id) if case is not None else None
     if case is None or handoff is None:
         raise NotFound("No handoff with that id in your scope.")
     authorize_handoff(actor, action, handoff)
@@ -144,12 +153,14 @@ def accept_handoff(
     ``bounced`` after ``COORD_BOUNCE_LIMIT`` moves); an assist starts the receiver's part.
     Writes ``handoff.accepted`` and possibly ``case.bounced``."""
     handoff, case = _load(actor, handoff_id, "accept")
-    _transition(handoff, "accept")
+    # The clock lookup comes before any change, so that the changes flush once, together.
     sla.handoff_answered(case, handoff, now)
+    _transition(handoff, "accept")
     handoff.acted_at = now
     handoff.acted_by_id = actor.id if isinstance(actor, User) else None
     changes: dict[str, object] = {"status": ["pending", "accepted"], "kind": handoff.kind}
-    if handoff.kind == HandoffKind.TRANSFER.value:
+    transfer = handoff.kind == HandoffKind.TRANSFER.value
+    if transfer:
         before_owner = case.owner_unit.code
         apply_case_transition(case, "transfer_accepted")
         case.status_before_transfer = None
@@ -157,10 +168,11 @@ def accept_handoff(
         case.owner_unit_id = handoff.to_unit_id
         case.assignee_id = None
         case.ownership_moves += 1
-        add_case_unit(case, handoff.to_unit_id, CaseUnitRole.OWNER)
         changes["owner_unit"] = [before_owner, handoff.to_unit.code]
         changes["case_status"] = ["pending_transfer", case.status]
     touch(case, now)
+    if transfer:
+        add_case_unit(case, handoff.to_unit_id, CaseUnitRole.OWNER)
     record_event(case, "handoff.accepted", actor, now, handoff=handoff, body=note, changes=changes)
     if (
         handoff.kind == HandoffKind.TRANSFER.value

@@ -10,11 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy.orm import aliased
 
 from coord.extensions import db
-from coord.models import Case, CaseUnit, CaseUnitRole, Handoff, ReporterPrivacy, Role, User
+from coord.models import (
+    Case,
+    CaseUnit,
+    CaseUnitRole,
+    Handoff,
+    Region,
+    ReporterPrivacy,
+    Role,
+    User,
+)
 from coord.services.errors import Forbidden, NotFound
 
 WORK_ROLES = (Role.STAFF, Role.LIAISON, Role.MANAGER)
@@ -64,6 +75,58 @@ def readable_cases(actor: Actor) -> ColumnElement[bool]:
         clauses.append(_touched_by_unit(actor.unit_id))
     if actor.has_role(Role.MANAGER):
         clauses.append(in_jurisdiction(Case.region_code, actor.unit.region_code))
+    return or_(*clauses) if clauses else false()
+
+
+def report_scope(actor: Actor, case_id: Any, region_code: Any | None = None) -> ColumnElement[bool]:
+    """The cases ``actor`` may read, exactly as ``readable_cases``, as a condition on a case id
+    column (``cases.id``, ``handoffs.case_id``, ...) and, when the case row is at hand, its
+    ``region_code`` column: shaped for reports that read up to every case at once.
+
+    - A manager whose jurisdiction holds every case there is (a city agency in a one-city
+      deployment: no case lies in a region outside it, which a few index probes tell) reads
+      the whole table: no condition at all, so the report's aggregates can run in parallel.
+    - Otherwise, instead of one OR that the planner answers with a scan of everything, two
+      id sets: the cases located in the jurisdiction and the cases the unit touched
+      (``case_units``). On PostgreSQL, which enforces ``cases.region_code`` ->
+      ``regions.code``, the jurisdiction is the list of its region codes (the plain index on
+      ``cases.region_code`` finds their cases); SQLite, which does not enforce foreign keys,
+      compares the case's own region code (``in_jurisdiction``).
+
+    The first check is its own statement: a case outside the jurisdiction committed between
+    it and the report's query (the first such case ever) could appear in that one report."""
+    if isinstance(actor, SystemActor):
+        return true()
+    clauses: list[ColumnElement[bool]] = []
+    if actor.has_role(Role.MANAGER):
+        jurisdiction = actor.unit.region_code
+        other = aliased(Case)
+        postgres = db.session.get_bind().dialect.name == "postgresql"
+        beyond: ColumnElement[bool]
+        if postgres:
+            outside = select(Region.code).where(~in_jurisdiction(Region.code, jurisdiction))
+            beyond = other.region_code.in_(outside)
+        else:
+            beyond = ~in_jurisdiction(other.region_code, jurisdiction)
+        if not db.session.execute(select(select(other.id).where(beyond).exists())).scalar():
+            return true()
+        if postgres:
+            inside = select(Region.code).where(in_jurisdiction(Region.code, jurisdiction))
+            if region_code is not None:
+                clauses.append(region_code.in_(inside))
+            else:
+                clauses.append(case_id.in_(select(other.id).where(other.region_code.in_(inside))))
+        elif region_code is not None:
+            clauses.append(in_jurisdiction(region_code, jurisdiction))
+        else:
+            clauses.append(
+                case_id.in_(
+                    select(other.id).where(in_jurisdiction(other.region_code, jurisdiction))
+                )
+            )
+    if actor.has_role(*WORK_ROLES):
+        touched = select(CaseUnit.case_id).where(CaseUnit.unit_id == actor.unit_id)
+        clauses.append(case_id.in_(touched))
     return or_(*clauses) if clauses else false()
 
 
@@ -272,21 +335,31 @@ def reporter_visible_case_ids(actor: Actor, cases: list[Case]) -> set[int]:
         return set()
     if not actor.has_role(*WORK_ROLES):
         return set()
-    ids = [c.id for c in cases]
-    owned = set(
-        db.session.execute(
-            select(CaseUnit.case_id).where(
-                CaseUnit.case_id.in_(ids),
-                CaseUnit.unit_id == actor.unit_id,
-                CaseUnit.relation.in_([CaseUnitRole.OWNER.value, CaseUnitRole.RECORDER.value]),
-            )
-        ).scalars()
+    # The owner and the recording unit know from the case itself; only cases this unit owned
+    # or recorded earlier need case_units.
+    ids = [c.id for c in cases if actor.unit_id not in (c.owner_unit_id, c.recorded_by_unit_id)]
+    owned = (
+        set(
+            db.session.execute(
+                select(CaseUnit.case_id).where(
+                    CaseUnit.case_id.in_(ids),
+                    CaseUnit.unit_id == actor.unit_id,
+                    CaseUnit.relation.in_([CaseUnitRole.OWNER.value, CaseUnitRole.RECORDER.value]),
+                )
+            ).scalars()
+        )
+        if ids
+        else set()
     )
     visible: set[int] = set()
     for case in cases:
         if case.reporter_privacy == ReporterPrivacy.CONFIDENTIAL:
             if case.recorded_by_unit_id == actor.unit_id:
                 visible.add(case.id)
-        elif case.id in owned or is_jurisdiction_manager(actor, case):
+        elif (
+            actor.unit_id in (case.owner_unit_id, case.recorded_by_unit_id)
+            or case.id in owned
+            or is_jurisdiction_manager(actor, case)
+        ):
             visible.add(case.id)
     return visible

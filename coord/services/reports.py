@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
+from itertools import pairwise
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,7 +36,6 @@ from coord.domain.ikm import (
     ElementTotal,
     compute_ikm,
     parse_weight,
-    round_half_up,
 )
 from coord.domain.states import (
     OPEN_CASE_STATUSES,
@@ -49,7 +50,6 @@ from coord.models import (
     Case,
     CaseEvent,
     Category,
-    ClockName,
     ClockState,
     Feedback,
     Handoff,
@@ -57,8 +57,9 @@ from coord.models import (
     SlaClock,
     Unit,
 )
+from coord.services.bulk import id_in
 from coord.services.errors import Forbidden, InvalidInput
-from coord.services.policy import SYSTEM, Actor, SystemActor, readable_cases
+from coord.services.policy import SYSTEM, Actor, SystemActor, readable_cases, report_scope
 
 BREACH_COLUMNS = (
     "case_id",
@@ -151,7 +152,6 @@ def breaches(
 
 WIB = ZoneInfo("Asia/Jakarta")
 DONE_STATUSES = (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value)
-CLOSED_CLOCK_STATES = (ClockState.MET.value, ClockState.BREACHED.value)
 OPEN_STATUS_VALUES = tuple(sorted(s.value for s in OPEN_CASE_STATUSES))
 ACKNOWLEDGED_STATUSES = (
     HandoffStatus.ACCEPTED.value,
@@ -263,7 +263,9 @@ PERIOD_FUNCTIONS: dict[str, type[_WibPeriod]] = {
 
 def _period_label(value: Any, period: str) -> str:
     """``YYYY-MM``, ``YYYY-Qn`` or ``YYYY``: PostgreSQL returns the period's first local
-    instant, SQLite the label itself."""
+    instant, SQLite the label itself; ``cases.received_month`` is the number YYYYMM."""
+    if isinstance(value, int):
+        return f"{value // 100:04d}-{value % 100:02d}"
     if not isinstance(value, datetime):
         return str(value)
     if period == "month":
@@ -289,26 +291,18 @@ def _prepare_session() -> None:
         "work_mem": str(current_app.config.get("COORD_REPORT_WORK_MEM", "256MB")),
         "jit": "off",
         "random_page_cost": "1.1",
+        # Parallel workers for the aggregates split by unit (see _aggregate), even when the
+        # planner's default start-up cost estimate would keep them idle.
+        "parallel_setup_cost": "100",
+        "parallel_tuple_cost": "0.01",
     }
     for name, value in settings.items():
         db.session.execute(select(func.set_config(name, value, True)))
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.coalesce(func.sum(sql_case((condition, 1), else_=0)), 0)
-
-
-def _working_minutes(clock: Any) -> ColumnElement[int]:
-    """Working minutes a closed clock took: target + minutes over (negative when early).
-
-    close_clock stores minutes_over = between(due_at, completed_at) on the clock's calendar,
-    and due_at = add(started_at, target + paused), so target + minutes_over is the working
-    time from start to completion less the time on hold (docs/reports.md proves it)."""
-    return clock.target_minutes + clock.minutes_over
-
-
-def _closed(clock: Any) -> ColumnElement[bool]:
-    return and_(clock.state.in_(CLOSED_CLOCK_STATES), clock.completed_at.is_not(None))
+    # COUNT(*) FILTER (WHERE ...) on both engines: cheaper than SUM(CASE ...) per row.
+    return func.count().filter(condition)
 
 
 def _percentiles(
@@ -357,10 +351,20 @@ def _percentiles(
     return result
 
 
+def _ratio(numerator: int, denominator: int, places: int) -> float:
+    """numerator / denominator (non-negative, denominator > 0) rounded half up to ``places``
+    decimals in integer arithmetic: the same number as ``float(round_half_up(Fraction(
+    numerator, denominator), places))``, without building fractions for every row of a
+    report of tens of thousands of rows."""
+    scale = 10**places
+    return ((2 * scale * numerator + denominator) // (2 * denominator)) / scale
+
+
 def _share(numerator: int, denominator: int) -> float | None:
+    """The on-time share, rounded half up to 4 decimals; None when the denominator is 0."""
     if denominator <= 0:
         return None
-    return float(round_half_up(Fraction(numerator, denominator), 4))
+    return _ratio(numerator, denominator, 4)
 
 
 class _Lookups:
@@ -390,6 +394,36 @@ class _Lookups:
         return self.units[unit_id][1]
 
 
+REPORT_PARTITIONS = 4
+LONG_PERIOD = timedelta(days=92)
+
+
+def _long_period(filters: ReportFilters) -> bool:
+    """More than a quarter, or open-ended, and not one unit: worth splitting among parallel
+    workers (a short period is read through the received_at index, once)."""
+    if filters.unit:
+        return False
+    if filters.since is None or filters.until is None:
+        return True
+    return filters.until - filters.since > LONG_PERIOD
+
+
+def _unit_partitions(column: Any, lookups: _Lookups) -> list[ColumnElement[bool]]:
+    """Conditions that split ``column`` (a unit id) into REPORT_PARTITIONS ranges holding
+    about as many units each and, together, every integer: whole groups for ``_aggregate``."""
+    ids = sorted(lookups.units)
+    if len(ids) < REPORT_PARTITIONS:
+        return []
+    size = -(-len(ids) // REPORT_PARTITIONS)
+    bounds = [ids[i] for i in range(size, len(ids), size)]
+    if not bounds:
+        return []
+    parts: list[ColumnElement[bool]] = [column < bounds[0]]
+    parts += [and_(column >= low, column < high) for low, high in pairwise(bounds)]
+    parts.append(column >= bounds[-1])
+    return parts
+
+
 def _period_where(column: Any, filters: ReportFilters) -> list[ColumnElement[bool]]:
     clauses = []
     if filters.since is not None:
@@ -403,7 +437,8 @@ def _case_where(
     actor: Actor, filters: ReportFilters, lookups: _Lookups, *, unit_column: Any = None
 ) -> list[ColumnElement[bool]]:
     """Scope, the received_at range, the owner unit (or ``unit_column``) and the category."""
-    clauses = [readable_cases(actor), *_period_where(Case.received_at, filters)]
+    clauses = [report_scope(actor, Case.id, Case.region_code)]
+    clauses.extend(_period_where(Case.received_at, filters))
     if filters.unit:
         column = unit_column if unit_column is not None else Case.owner_unit_id
         clauses.append(column == lookups.unit_id(filters.unit))
@@ -450,85 +485,100 @@ def sla_report(
     require_report_reader(actor)
     _prepare_session()
     lookups = _Lookups()
-    response = aliased(SlaClock, name="response_clock")
-    resolution = aliased(SlaClock, name="resolution_clock")
+    # One row per case, no join: the clocks' figures are on the case (coord.services.sla
+    # writes them when a clock closes or reopens). Grouped in the order of ix_cases_report
+    # (owner unit, month, category), which PostgreSQL then reads without sorting.
     dimension_columns = {
         "unit": Case.owner_unit_id.label("unit"),
+        "month": Case.received_month.label("month"),
         "category": Case.category_id.label("category"),
-        "month": wib_month(Case.received_at).label("month"),
     }
     keys = [d for d in SLA_DIMENSIONS if d in by]
+    group = [d for d in ("unit", "month", "category") if d in by]
     open_case = Case.status.in_(OPEN_STATUS_VALUES)
-    source = (
-        select(Case.id)
-        .select_from(Case)
-        .outerjoin(
-            response, and_(response.case_id == Case.id, response.name == ClockName.RESPONSE.value)
-        )
-        .outerjoin(
-            resolution,
-            and_(resolution.case_id == Case.id, resolution.name == ClockName.RESOLUTION.value),
-        )
-        .where(*_case_where(actor, filters, lookups))
-    )
+    source = select(Case.id).select_from(Case).where(*_case_where(actor, filters, lookups))
     counts = [
         func.count().label("cases"),
-        _count_if(open_case).label("open"),
+        # open = cases - resolved - cancelled (every other status is open): one comparison
+        # per case instead of four.
+        _count_if(Case.status == CaseStatus.CANCELLED.value).label("cancelled"),
         _count_if(Case.status.in_(DONE_STATUSES)).label("resolved"),
-        _count_if(resolution.state == ClockState.MET.value).label("resolved_on_time"),
-        _count_if(
-            or_(
-                resolution.state == ClockState.BREACHED.value,
-                response.state == ClockState.BREACHED.value,
-            )
-        ).label("breached"),
+        _count_if(Case.resolution_met.is_(True)).label("resolved_on_time"),
+        # cases.breached: a response or resolution clock breached (sweep or late close).
+        _count_if(Case.breached.is_(True)).label("breached"),
         _count_if(
             and_(
+                Case.resolution_due_at < now,
                 open_case,
-                # A paused clock's due_at moves on resume: on hold is not overdue unless the
-                # clock had already breached (a breached clock is never paused).
-                resolution.state.in_([ClockState.RUNNING.value, ClockState.BREACHED.value]),
-                resolution.due_at < now,
+                or_(
+                    # Not on hold: the resolution clock is running (or breached), and the
+                    # case's resolution_due_at is the clock's due time.
+                    Case.paused_at.is_(None),
+                    # On hold, the clock is paused and its stored due time is stale (it moves
+                    # on resume): overdue only if it had breached before the hold.
+                    Case.resolution_breached_on_hold.is_(True),
+                ),
             )
         ).label("open_overdue"),
     ]
-    metrics = {
-        "response": (_working_minutes(response), _closed(response)),
-        "resolution": (_working_minutes(resolution), _closed(resolution)),
-    }
+    metrics = {"response": Case.response_minutes, "resolution": Case.resolution_minutes}
     every = [
         (f"{metric}_minutes_{name}", metric, fraction)
         for metric in metrics
         for name, fraction in (("median", MEDIAN), ("p90", P90))
     ]
     wanted = [w for w in every if percentiles is None or w[0] in percentiles]
-    rows = _aggregate(
-        source, [dimension_columns[k] for k in keys], counts, metrics, wanted, portable=portable
+    index, grouped = _aggregate(
+        source,
+        [dimension_columns[k] for k in group],
+        counts,
+        metrics,
+        wanted,
+        portable=portable,
+        partitions=(
+            _unit_partitions(Case.owner_unit_id, lookups)
+            if group[:1] == ["unit"] and _long_period(filters)
+            else ()
+        ),
     )
 
+    # Up to tens of thousands of rows (every unit, category and month of a city): plain
+    # loops over the rows' lists, each label looked up once.
+    unit_at = index.get("unit")
+    category_at = index.get("category")
+    month_at = index.get("month")
+    months: dict[Any, str] = {}
+    at = {name: index[name] for name in ("cases", "cancelled", "resolved")}
+    at.update({name: index[name] for name in ("resolved_on_time", "breached", "open_overdue")})
+    percentile_at = [(label, index.get(label)) for label, _metric, _fraction in every]
+    units, categories = lookups.units, lookups.categories
     report = []
-    for key, row in rows.items():
+    for row in grouped:
         item: dict[str, Any] = {}
-        for name, value in zip(keys, key, strict=True):
-            if name == "unit":
-                item["unit"] = lookups.unit_code(value)
-                item["unit_name"] = lookups.unit_name(value)
-            elif name == "category":
-                item["category"] = lookups.categories[value]
-            else:
-                item[name] = _period_label(value, "month")
-        counted = {
-            c: int(row[c])
-            for c in ("cases", "open", "resolved", "resolved_on_time", "breached", "open_overdue")
-        }
-        item.update(counted)
-        item["on_time_share"] = _share(
-            counted["resolved_on_time"], counted["resolved"] + counted["open_overdue"]
-        )
-        for label, _metric, _fraction in every:
-            item[label] = row.get(label)
+        if unit_at is not None:
+            item["unit"], item["unit_name"] = units[row[unit_at]]
+        if category_at is not None:
+            item["category"] = categories[row[category_at]]
+        if month_at is not None:
+            month = row[month_at]
+            label = months.get(month)
+            if label is None:
+                label = months[month] = _period_label(month, "month")
+            item["month"] = label
+        cases, resolved = row[at["cases"]], row[at["resolved"]]
+        on_time, overdue = row[at["resolved_on_time"]], row[at["open_overdue"]]
+        item["cases"] = cases
+        item["open"] = cases - resolved - row[at["cancelled"]]
+        item["resolved"] = resolved
+        item["resolved_on_time"] = on_time
+        item["breached"] = row[at["breached"]]
+        item["open_overdue"] = overdue
+        item["on_time_share"] = _share(on_time, resolved + overdue)
+        for label, i in percentile_at:
+            item[label] = None if i is None else row[i]
         report.append(item)
-    report.sort(key=lambda r: tuple(str(r.get(k, "")) for k in keys))
+    if keys:
+        report.sort(key=itemgetter(*keys))
     return report
 
 
@@ -536,52 +586,70 @@ def _aggregate(
     source: Select[Any],
     keys: list[Any],
     counts: list[Any],
-    metrics: dict[str, tuple[Any, ColumnElement[bool]]],
+    metrics: dict[str, Any],
     wanted: list[tuple[str, str, tuple[int, int]]],
     *,
     portable: bool | None = None,
-) -> dict[tuple[Any, ...], dict[str, Any]]:
+    partitions: Sequence[ColumnElement[bool]] = (),
+) -> tuple[dict[str, int], list[list[Any]]]:
     """Group ``source`` (its FROM, joins and WHERE) by ``keys``: the ``counts`` columns and,
     per (label, metric, fraction) in ``wanted``, that percentile of the metric's values
-    (``metrics``: value expression and the condition for a row to have one).
+    (``metrics``: a column, NULL where a row has no value), rounded to one decimal. Returns
+    the position of each column by label and one list per group: the keys, then the columns
+    (plain lists: a city's report over two years has tens of thousands of groups).
 
     PostgreSQL computes the percentiles in the same pass with ``percentile_cont``; elsewhere
     (or with ``portable``) the window-function query of ``_percentiles`` does, with the same
-    definition, so both engines give the same numbers."""
+    definition, so both engines give the same numbers.
+
+    ``partitions``: conditions on the leading key that split the rows into disjoint sets of
+    whole groups. PostgreSQL then runs one aggregate per set, ``UNION ALL``: percentiles have
+    no partial aggregation, so this is how the sets are aggregated by parallel workers
+    (Parallel Append) instead of one process."""
     use_window = (not _is_postgres()) if portable is None else portable
     columns = list(counts)
     if not use_window:
         for label, metric, (num, den) in wanted:
-            value, present = metrics[metric]
+            # Ordered-set aggregates skip NULLs.
             columns.append(
                 func.percentile_cont(Fraction(num, den).__float__())
-                .within_group(sql_case((present, value)))
+                .within_group(metrics[metric])
                 .label(label)
             )
-    query = source.with_only_columns(*keys, *columns).group_by(*keys)
-    result: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in db.session.execute(query):
-        data = dict(row._mapping)
-        for label, _metric, _fraction in wanted:
-            if label in data and data[label] is not None:
-                data[label] = round(float(data[label]), 1)
-        result[tuple(row[: len(keys)])] = data
-    if not use_window or not result:
-        return result
+    query: Any = source.with_only_columns(*keys, *columns).group_by(*keys)
+    if partitions and not use_window:
+        query = union_all(*(query.where(condition) for condition in partitions))
+    result = db.session.execute(query)
+    index = {name: i for i, name in enumerate(result.keys())}
+    rows: list[list[Any]] = [list(row) for row in result.all()]
+    rounded = [index[label] for label, _metric, _fraction in wanted if label in index]
+    for row in rows:
+        for i in rounded:
+            if (value := row[i]) is not None:
+                row[i] = round(float(value), 1)
+    if not use_window:
+        return index, rows
+    for label, _metric, _fraction in wanted:
+        index[label] = len(index)
+    if not rows:
+        return index, rows
+    used = {metric for _label, metric, _fraction in wanted}
     per_metric = [
         source.with_only_columns(
             *keys, literal(metric).label("metric"), value.label("minutes")
-        ).where(present)
-        for metric, (value, present) in metrics.items()
+        ).where(value.is_not(None))
+        for metric, value in metrics.items()
+        if metric in used
     ]
     values = (per_metric[0] if len(per_metric) == 1 else union_all(*per_metric)).subquery("values")
     key_names = [k.name for k in keys]
     fractions = sorted({fraction for _label, _metric, fraction in wanted})
     found = _percentiles(values, [*key_names, "metric"], "minutes", fractions)
-    for key, data in result.items():
-        for label, metric, fraction in wanted:
-            data[label] = found.get((*key, metric), {}).get(fraction)
-    return result
+    width = len(keys)
+    for row in rows:
+        key = tuple(row[:width])
+        row.extend(found.get((*key, metric), {}).get(fraction) for _l, metric, fraction in wanted)
+    return index, rows
 
 
 # -- handoffs ----------------------------------------------------------------------------------
@@ -617,61 +685,83 @@ def handoff_report(
     require_report_reader(actor)
     _prepare_session()
     lookups = _Lookups()
-    ack = aliased(SlaClock, name="ack_clock")
-    where = [readable_cases(actor), *_period_where(Handoff.requested_at, filters)]
+    # One row per handoff, no join: the acknowledgement clock's figures are on the handoff
+    # (coord.services.sla.handoff_answered), the case's scope and category are id sets.
+    case = aliased(Case, name="handoff_case")
+    period_and_unit = _period_where(Handoff.requested_at, filters)
     if filters.unit:
-        where.append(Handoff.to_unit_id == lookups.unit_id(filters.unit))
-    if filters.category:
-        where.append(Case.category_id == lookups.category_id(filters.category))
-    acknowledged = or_(Handoff.status.in_(ACKNOWLEDGED_STATUSES), _closed(ack))
+        period_and_unit.append(Handoff.to_unit_id == lookups.unit_id(filters.unit))
+    category_id = lookups.category_id(filters.category) if filters.category else None
+    where = [report_scope(actor, Handoff.case_id), *period_and_unit]
+    if category_id is not None:
+        where.append(Handoff.case_id.in_(select(case.id).where(case.category_id == category_id)))
+    # A closed acknowledgement clock (ack_minutes) is an answer even if the handoff moved on.
+    acknowledged = or_(Handoff.status.in_(ACKNOWLEDGED_STATUSES), Handoff.ack_minutes.is_not(None))
     bounced_transfer = and_(
-        Case.bounced_at.is_not(None), Handoff.kind == HandoffKind.TRANSFER.value
+        Handoff.kind == HandoffKind.TRANSFER.value,
+        Handoff.case_id.in_(select(case.id).where(case.bounced_at.is_not(None))),
     )
-    source = (
-        select(Handoff.id)
-        .select_from(Handoff)
-        .join(Case, Case.id == Handoff.case_id)
-        .outerjoin(ack, and_(ack.handoff_id == Handoff.id, ack.name == ClockName.HANDOFF_ACK.value))
-        .where(*where)
-    )
+    source = select(Handoff.id).select_from(Handoff).where(*where)
     counts = [
         func.count().label("handoffs"),
         _count_if(acknowledged).label("acknowledged"),
-        _count_if(ack.state == ClockState.MET.value).label("acknowledged_on_time"),
+        _count_if(Handoff.ack_met.is_(True)).label("acknowledged_on_time"),
         _count_if(Handoff.status == HandoffStatus.PENDING.value).label("pending"),
         _count_if(Handoff.status == HandoffStatus.REJECTED.value).label("rejected"),
         *(_count_if(Handoff.reject_reason == r).label(f"rejected_{r}") for r in REJECT_REASONS),
-        func.count(func.distinct(sql_case((bounced_transfer, Case.id)))).label("bounced_cases"),
+        func.count(func.distinct(sql_case((bounced_transfer, Handoff.case_id)))).label(
+            "bounced_cases"
+        ),
     ]
-    rows = _aggregate(
+    index, grouped = _aggregate(
         source,
         [Handoff.to_unit_id.label("unit")],
         counts,
-        {"ack": (_working_minutes(ack), _closed(ack))},
+        {"ack": Handoff.ack_minutes},
         [("ack_minutes_median", "ack", MEDIAN)],
         portable=portable,
     )
     report = []
-    for (unit_id,), data in rows.items():
+    for row in grouped:
+        unit_id = row[index["unit"]]
         item: dict[str, Any] = {
             "unit": lookups.unit_code(unit_id),
             "unit_name": lookups.unit_name(unit_id),
         }
         for column in HANDOFF_COLUMNS[2:]:
-            value = data[column]
+            value = row[index[column]]
             item[column] = value if column == "ack_minutes_median" else int(value)
         item["rejections"] = {r: item[f"rejected_{r}"] for r in REJECT_REASONS}
         report.append(item)
     report.sort(key=lambda r: r["unit"])
     if not report:
         return {"rows": [], "bounced": []}
-    bounced_ids = source.with_only_columns(Handoff.case_id).where(bounced_transfer).distinct()
-    return {"rows": report, "bounced": _bounced_cases(bounced_ids, lookups)}
+    # The ids of the (few) bounced cases, read from those cases (ix_cases_bounced) and their
+    # handoffs, then their rows and routes by id.
+    bounced = (
+        select(Handoff.case_id)
+        .distinct()
+        .join(case, case.id == Handoff.case_id)
+        .where(
+            case.bounced_at.is_not(None),
+            Handoff.kind == HandoffKind.TRANSFER.value,
+            report_scope(actor, case.id, case.region_code),
+            *period_and_unit,
+        )
+    )
+    if category_id is not None:
+        bounced = bounced.where(case.category_id == category_id)
+    bounced_ids = sorted(db.session.execute(bounced).scalars())
+    return {"rows": report, "bounced": _bounced_cases(actor, bounced_ids, lookups)}
 
 
-def _bounced_cases(case_ids: Select[Any], lookups: _Lookups) -> list[dict[str, Any]]:
+def _bounced_cases(actor: Actor, ids: list[int], lookups: _Lookups) -> list[dict[str, Any]]:
     """The bounced cases with their route: the first owner, then the receiver of each
-    accepted transfer in the order of the handoff.accepted events (one row per move)."""
+    accepted transfer in the order of the handoff.accepted events (one row per move).
+    Listed cases pass the exact scope rule too (``report_scope`` decides its shortcut in a
+    statement of its own; a case named here must never be outside the reader's scope)."""
+    if not ids:
+        return []
     cases = db.session.execute(
         select(
             Case.id,
@@ -681,7 +771,7 @@ def _bounced_cases(case_ids: Select[Any], lookups: _Lookups) -> list[dict[str, A
             Case.bounced,
             Case.ownership_moves,
         )
-        .where(Case.id.in_(case_ids))
+        .where(id_in(Case.id, ids), readable_cases(actor))
         .order_by(Case.bounced_at, Case.id)
     ).all()
     if not cases:
@@ -693,7 +783,7 @@ def _bounced_cases(case_ids: Select[Any], lookups: _Lookups) -> list[dict[str, A
         .where(
             CaseEvent.type == "handoff.accepted",
             Handoff.kind == HandoffKind.TRANSFER.value,
-            CaseEvent.case_id.in_(case_ids),
+            id_in(CaseEvent.case_id, ids),
         )
         .order_by(CaseEvent.case_id, CaseEvent.id)
     )
@@ -792,11 +882,13 @@ def ikm_report(
     period_column = PERIOD_FUNCTIONS[period](Feedback.submitted_at).label("period")
     where = [*_period_where(Feedback.submitted_at, filters)]
     if not isinstance(actor, SystemActor):
-        where.append(readable_cases(actor))
+        where.append(report_scope(actor, Feedback.case_id))
     if filters.unit:
         where.append(Feedback.unit_id == lookups.unit_id(filters.unit))
     if filters.category:
-        where.append(Case.category_id == lookups.category_id(filters.category))
+        # The case decides the category; an id set, no join.
+        category_id = lookups.category_id(filters.category)
+        where.append(Feedback.case_id.in_(select(Case.id).where(Case.category_id == category_id)))
     element_columns = []
     for element in ELEMENTS:
         column = getattr(Feedback, element)
@@ -813,9 +905,6 @@ def ikm_report(
         .where(*where)
         .group_by(Feedback.unit_id, period_column)
     )
-    if not (isinstance(actor, SystemActor) and not filters.category):
-        # The case decides the scope and the category; the public figures need neither.
-        query = query.join(Case, Case.id == Feedback.case_id)
     report = []
     for row in db.session.execute(query):
         data = row._mapping
@@ -829,8 +918,12 @@ def ikm_report(
             "period": _period_label(data["period"], period),
             "respondents": result.respondents,
         }
-        shown = result.nrr_rounded()
-        item["nrr"] = {e: None if (v := shown[e]) is None else float(v) for e in ELEMENTS}
+        # NRR shown rounded half up to three decimals (as result.nrr_rounded(), in integer
+        # arithmetic: thousands of rows per report).
+        item["nrr"] = {
+            e: None if not (t := totals[e]).answers else _ratio(t.total, t.answers, 3)
+            for e in ELEMENTS
+        }
         item.update({f"nrr_{e}": item["nrr"][e] for e in ELEMENTS})
         item["ikm"] = None if result.index is None else float(result.index)
         item["band"] = result.band.code if result.band else None

@@ -34,6 +34,7 @@ from coord.models import (
     Unit,
     UnitKind,
 )
+from coord.services import config_cache
 from coord.services.policy import in_jurisdiction
 
 OPEN_STATES = (ClockState.RUNNING.value, ClockState.PAUSED.value)
@@ -60,24 +61,31 @@ def camat_office_for_region(region_code: str) -> Unit | None:
     if len(parts) < 3:
         return None
     kecamatan = ".".join(parts[:3])
-    return db.session.execute(
-        select(Unit)
-        .where(
-            Unit.kind == UnitKind.CAMAT_OFFICE.value, in_jurisdiction(Unit.region_code, kecamatan)
-        )
-        .order_by(Unit.id)
-        .limit(1)
-    ).scalar_one_or_none()
+    return config_cache.cached(
+        ("camat_office", kecamatan),
+        lambda: db.session.execute(
+            select(Unit)
+            .where(
+                Unit.kind == UnitKind.CAMAT_OFFICE.value,
+                in_jurisdiction(Unit.region_code, kecamatan),
+            )
+            .order_by(Unit.id)
+            .limit(1)
+        ).scalar_one_or_none(),
+    )
 
 
 def current_policy(category_id: int, priority: str) -> SlaPolicy | None:
-    return db.session.execute(
-        select(SlaPolicy).where(
-            SlaPolicy.category_id == category_id,
-            SlaPolicy.priority == priority,
-            SlaPolicy.superseded_at.is_(None),
-        )
-    ).scalar_one_or_none()
+    return config_cache.cached(
+        ("policy", category_id, priority),
+        lambda: db.session.execute(
+            select(SlaPolicy).where(
+                SlaPolicy.category_id == category_id,
+                SlaPolicy.priority == priority,
+                SlaPolicy.superseded_at.is_(None),
+            )
+        ).scalar_one_or_none(),
+    )
 
 
 def _case_calendar_config(case: Case, policy: SlaPolicy) -> tuple[dict[str, Any], Unit | None]:
@@ -185,15 +193,16 @@ def new_clock(
     return clock
 
 
-def prepare_case_clocks(case: Case) -> list[SlaClock]:
+def prepare_case_clocks(case: Case) -> None:
     """Before the case is inserted: attach the current policy version, set the response and
-    resolution due times, and return the clocks to ``attach_case_clocks`` once it has an id."""
+    resolution due times and give the case its two clocks (inserted with it)."""
     # Not inserted yet: read the related rows, the foreign keys are filled at flush.
     policy = current_policy(case.category.id, case.priority)
     case.sla_policy = policy
     if policy is None:
         case.response_due_at = case.resolution_due_at = None
-        return []
+        case.clocks = []
+        return
     calendar, office = _case_calendar_config(case, policy)
     notify = office.id if office is not None else case.owner_unit.id
     response = new_clock(
@@ -204,13 +213,7 @@ def prepare_case_clocks(case: Case) -> list[SlaClock]:
     )
     case.response_due_at = response.due_at
     case.resolution_due_at = resolution.due_at
-    return [response, resolution]
-
-
-def attach_case_clocks(case: Case, clocks: list[SlaClock]) -> None:
-    for clock in clocks:
-        clock.case_id = case.id
-        db.session.add(clock)
+    case.clocks = [response, resolution]
 
 
 def case_clocks(case: Case) -> list[SlaClock]:
@@ -269,7 +272,7 @@ def _mirror_due_times(case: Case) -> None:
 
 def start_handoff_clock(handoff: Handoff, case: Case, now: datetime) -> None:
     """The receiver's acknowledgement clock, on the receiver's calendar (24x7 if urgent)."""
-    policy = case.sla_policy
+    policy = config_cache.cached(("policy_id", case.sla_policy_id), lambda: case.sla_policy)
     if policy is None:
         handoff.ack_due_at = None
         return
@@ -283,8 +286,7 @@ def start_handoff_clock(handoff: Handoff, case: Case, now: datetime) -> None:
         ClockName.HANDOFF_ACK, now, policy.handoff_ack_minutes, policy, calendar, handoff.to_unit_id
     )
     handoff.ack_due_at = clock.due_at
-    db.session.flush()  # the handoff needs its id
-    clock.case_id, clock.handoff_id = case.id, handoff.id
+    clock.case, clock.handoff = case, handoff  # the flush fills the ids
     db.session.add(clock)
 
 
@@ -330,10 +332,35 @@ def _mark_case_breach(case: Case, clock: SlaClock | None) -> None:
         case.breached = True
 
 
+def closed_minutes(clock: SlaClock) -> int | None:
+    """The working minutes a closed clock took, ``target + minutes_over`` (docs/reports.md);
+    None unless it closed met or breached."""
+    if (
+        clock.completed_at is None
+        or clock.minutes_over is None
+        or clock.state not in (ClockState.MET.value, ClockState.BREACHED.value)
+    ):
+        return None
+    return clock.target_minutes + clock.minutes_over
+
+
+def _record_case_clock(case: Case, clock: SlaClock | None) -> None:
+    """Copy what a case clock measured onto the case, for the reports (docs/reports.md): every
+    change of a closed clock (closing, reopening) comes through here, in its transaction."""
+    if clock is None:
+        return
+    if clock.name == ClockName.RESPONSE.value:
+        case.response_minutes = closed_minutes(clock)
+    elif clock.name == ClockName.RESOLUTION.value:
+        case.resolution_minutes = closed_minutes(clock)
+        case.resolution_met = clock.state == ClockState.MET.value
+
+
 def first_response(case: Case, now: datetime) -> None:
     clock = _clock(case, ClockName.RESPONSE)
     close_clock(clock, now)
     _mark_case_breach(case, clock)
+    _record_case_clock(case, clock)
 
 
 def case_resolved(case: Case, now: datetime) -> None:
@@ -341,10 +368,13 @@ def case_resolved(case: Case, now: datetime) -> None:
         clock = _clock(case, name)
         close_clock(clock, now)
         _mark_case_breach(case, clock)
+        _record_case_clock(case, clock)
 
 
 def case_reopened(case: Case) -> None:
-    reopen_clock(_clock(case, ClockName.RESOLUTION))
+    clock = _clock(case, ClockName.RESOLUTION)
+    reopen_clock(clock)
+    _record_case_clock(case, clock)
 
 
 def handoff_answered(case: Case, handoff: Handoff, now: datetime) -> None:
@@ -353,15 +383,24 @@ def handoff_answered(case: Case, handoff: Handoff, now: datetime) -> None:
     close_clock(clock, now)
     if clock is not None and clock.state == ClockState.BREACHED.value:
         handoff.breached = True
+    if clock is not None:
+        # For the handoff report (docs/reports.md), in the same transaction.
+        handoff.ack_minutes = closed_minutes(clock)
+        handoff.ack_met = clock.state == ClockState.MET.value
 
 
 def pause_case_clocks(case: Case, now: datetime) -> None:
     case.paused_at = now
+    case.resolution_breached_on_hold = False
     for clock in case_clocks(case):
         if clock.handoff_id is None and clock.state == ClockState.RUNNING.value:
             clock.state = ClockState.PAUSED.value
             clock.paused_at = now
             clock.next_threshold = clock.next_threshold_at = None
+        elif clock.name == ClockName.RESOLUTION.value and clock.state == ClockState.BREACHED.value:
+            # For the reports: a breached clock is not paused and stays breached (overdue)
+            # through the hold; a paused one cannot breach before the case resumes.
+            case.resolution_breached_on_hold = True
 
 
 def _resume(clock: SlaClock, now: datetime) -> int:
@@ -382,5 +421,6 @@ def resume_case_clocks(case: Case, now: datetime) -> int:
             paused = max(paused, _resume(clock, now))
             schedule_next(clock, _last_fired(clock))
     case.paused_at = None
+    case.resolution_breached_on_hold = False
     _mirror_due_times(case)
     return paused

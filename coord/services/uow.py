@@ -11,7 +11,9 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TypeVar
 
+from flask import Response, after_this_request, has_request_context
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -23,6 +25,7 @@ from coord.services.errors import Conflict
 log = logging.getLogger(__name__)
 
 _HOOKS_KEY = "coord_after_commit"
+T = TypeVar("T")
 TOUCHED_KEY = "coord_touched_cases"  # cases whose version this transaction already bumped
 
 
@@ -60,6 +63,24 @@ def install_session_hooks() -> None:
         event.listen(Session, "after_soft_rollback", _drop_on_rollback)
 
 
+class TrackingCodeTaken(Conflict):
+    """A new case drew a tracking code that exists (40 random bits: about one in a million
+    at a million cases). ``run_command`` runs the command again with a new code."""
+
+
+def run_command(command: Callable[[], T], *, keep_loaded: bool = False, attempts: int = 3) -> T:
+    """``command()`` in its own unit of work, run again when a new case's random tracking
+    code collided (cheaper than a savepoint around every case insert)."""
+    for attempt in range(attempts):
+        try:
+            with unit_of_work(keep_loaded=keep_loaded):
+                return command()
+        except TrackingCodeTaken:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 _COMMAND: ContextVar[bool] = ContextVar("coord_command", default=False)
 
 
@@ -69,10 +90,15 @@ def in_command() -> bool:
 
 
 @contextmanager
-def unit_of_work() -> Iterator[Session]:
+def unit_of_work(*, keep_loaded: bool = False) -> Iterator[Session]:
     """Commit once at the end; roll back everything on any error.
 
     A stale version or a unique-key race from a concurrent writer becomes ``Conflict``.
+
+    ``keep_loaded``: an API view that answers with what the command changed keeps the
+    objects loaded through the commit instead of reading them all back (they hold exactly
+    what was committed); they are expired once the response is made, so nothing later in
+    the same session reads stale values.
     """
     session = db.session()
     if (
@@ -85,7 +111,10 @@ def unit_of_work() -> Iterator[Session]:
     token = _COMMAND.set(True)
     try:
         yield session
-        session.commit()
+        if keep_loaded:
+            _commit_keeping_loaded(session)
+        else:
+            session.commit()
     except StaleDataError as exc:
         session.rollback()
         raise Conflict(
@@ -93,6 +122,8 @@ def unit_of_work() -> Iterator[Session]:
         ) from exc
     except IntegrityError as exc:
         session.rollback()
+        if "tracking_code" in str(exc.orig):
+            raise TrackingCodeTaken("Could not allocate a tracking code; retry.") from exc
         raise Conflict("The change conflicts with existing data; reload and retry.") from exc
     except OperationalError as exc:
         session.rollback()
@@ -104,6 +135,20 @@ def unit_of_work() -> Iterator[Session]:
         raise
     finally:
         _COMMAND.reset(token)
+
+
+def _commit_keeping_loaded(session: Session) -> None:
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    if has_request_context():
+
+        @after_this_request
+        def _expire(response: Response) -> Response:
+            session.expire_all()
+            return response
 
 
 def _is_lock_conflict(exc: OperationalError) -> bool:

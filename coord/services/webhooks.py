@@ -58,6 +58,7 @@ from coord.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from coord.services import config_cache
 from coord.services.dispatch import enqueue_now
 from coord.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from coord.services.events import EVENT_SUBSCRIBERS, PublishedEvent
@@ -463,6 +464,18 @@ def kecamatan_of(region_code: str) -> str | None:
     return ".".join(parts[:3]) if len(parts) >= 3 else None
 
 
+def _active_endpoints() -> dict[int, list[tuple[int, frozenset[str]]]]:
+    """Active endpoints by unit id, with the event types each subscribes to."""
+    endpoints: dict[int, list[tuple[int, frozenset[str]]]] = {}
+    for endpoint_id, unit_id, event_types in db.session.execute(
+        select(WebhookEndpoint.id, WebhookEndpoint.unit_id, WebhookEndpoint.event_types).where(
+            WebhookEndpoint.active.is_(True)
+        )
+    ):
+        endpoints.setdefault(unit_id, []).append((endpoint_id, frozenset(event_types or ())))
+    return endpoints
+
+
 def write_outbox(events: list[PublishedEvent]) -> None:
     """One delivery row per (event, subscribed active endpoint of a unit that should hear of
     it), written with one multi-row insert; the endpoints' jobs are enqueued after commit.
@@ -488,15 +501,8 @@ def write_outbox(events: list[PublishedEvent]) -> None:
             return
 
     recipients = _recipients(typed)
-    unit_ids = set().union(*recipients)
-    endpoints: dict[int, list[tuple[int, frozenset[str]]]] = {}
-    for endpoint_id, unit_id, event_types in db.session.execute(
-        select(WebhookEndpoint.id, WebhookEndpoint.unit_id, WebhookEndpoint.event_types).where(
-            WebhookEndpoint.unit_id.in_(unit_ids), WebhookEndpoint.active.is_(True)
-        )
-    ):
-        endpoints.setdefault(unit_id, []).append((endpoint_id, frozenset(event_types or ())))
-    if not endpoints:
+    endpoints = config_cache.cached_value(("webhook_endpoints",), _active_endpoints)
+    if not endpoints or not endpoints.keys() & set().union(*recipients):
         return
 
     targets: list[tuple[PublishedEvent, str, list[int]]] = []

@@ -49,7 +49,7 @@ from coord.services.policy import (
     readable_cases,
     reporter_visible_case_ids,
 )
-from coord.services.uow import unit_of_work
+from coord.services.uow import run_command, unit_of_work
 from coord.web.auth import login_required, login_user
 
 blp = Blueprint("staff", __name__)
@@ -283,8 +283,9 @@ def intake():  # type: ignore[no-untyped-def]
     from coord.api.cases.routes import _new_case_from
 
     try:
-        with unit_of_work():
-            case, _created = case_service.create_case(actor, _new_case_from(data), now_utc())
+        case, _created = run_command(
+            lambda: case_service.create_case(actor, _new_case_from(data), now_utc())
+        )
     except ServiceError as exc:
         context["errors"] = {k: " ".join(v) for k, v in exc.errors.items()}
         flash(exc.message, "error")

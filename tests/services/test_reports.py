@@ -495,6 +495,74 @@ def test_sla_report_filters(dataset: Dataset) -> None:
     assert reports.sla_report(boss, reports.ReportFilters(unit="no-such-unit"), NOW) == []
 
 
+def test_sla_report_follows_a_reopened_case(dataset: Dataset) -> None:
+    """The report reads each closed clock's figures from the case (written when the clock
+    closes or reopens): reopening C1 takes its resolution back out of the figures, resolving
+    it again puts the new measurement in."""
+    boss = manager(dataset.world)
+    feb = reports.ReportFilters(*reports.month_range("2026-02"))
+    kel_a1 = {"unit": "kel-a1", "category": "jalan-rusak", "month": "2026-02"}
+
+    def row(at: datetime = NOW) -> dict[str, Any]:
+        rows = strip(reports.sla_report(boss, feb, at), "unit_name")
+        return next(r for r in rows if all(r[k] == v for k, v in kel_a1.items()))
+
+    assert row() == SLA_EXPECTED[1]
+    staff = dataset.staff("kel-a1")
+    dataset.run(NOW, case_service.reopen_case, staff, dataset.id("C1"), "belum beres", NOW)
+    # C1 is open again, its resolution clock running past its due time (Mon 9 Feb 09:00):
+    # overdue, not (yet) breached. Resolution times left: C3 1080, C2 2940: median 2010,
+    # p90 h = 0.9 -> 1080 + 0.9 x 1860 = 2754. Share 1 / (2 resolved + 2 overdue).
+    assert row() == {
+        **SLA_EXPECTED[1],
+        "open": 2,
+        "resolved": 2,
+        "resolved_on_time": 1,
+        "open_overdue": 2,
+        "on_time_share": 0.25,
+        "resolution_minutes_median": 2010.0,
+        "resolution_minutes_p90": 2754.0,
+    }
+    # Resolved again Fri 13 Mar 12:00, measured from its receipt (Mon 2 Feb 09:00): 420 + 1920
+    # (3-6 Feb) + 2400 (9-13 Feb) + 1440 (18-20 Feb; 16-17 are holidays) + 2400 + 2400 (23 Feb
+    # - 6 Mar) + 1920 (9-12 Mar) + 240 = 13140 minutes, late: breached. Values 1080, 2940,
+    # 13140: median 2940, p90 h = 1.8 -> 2940 + 0.8 x 10200 = 11100.
+    later = wib(2026, 3, 13, 12)
+    dataset.run(later, case_service.resolve_case, staff, dataset.id("C1"), "sudah", later)
+    assert row(later) == {
+        **SLA_EXPECTED[1],
+        "resolved_on_time": 1,
+        "breached": 3,
+        "on_time_share": 0.25,
+        "resolution_minutes_median": 2940.0,
+        "resolution_minutes_p90": 11100.0,
+    }
+    assert reports.sla_report(boss, feb, later, portable=True) == reports.sla_report(
+        boss, feb, later
+    )
+
+
+def test_overdue_through_a_hold(dataset: Dataset) -> None:
+    """On hold, a case is overdue only if its resolution clock had breached before the hold
+    (C8, whose clock was paused, is not: see SLA_EXPECTED): C5, breached on 20 Feb, stays
+    overdue while on hold and after it resumes."""
+    boss = manager(dataset.world)
+    kel_a2 = ("kel-a2", "jalan-rusak", "2026-02")
+
+    def overdue(at: datetime) -> dict[tuple[str, str, str], int]:
+        rows = reports.sla_report(boss, ALL, at)
+        return {(r["unit"], r["category"], r["month"]): r["open_overdue"] for r in rows}
+
+    before = overdue(NOW)
+    assert before[kel_a2] == 1
+    staff = dataset.staff("kel-a2")
+    dataset.run(NOW, case_service.hold_case, staff, dataset.id("C5"), "menunggu", NOW)
+    assert overdue(NOW) == before
+    later = wib(2026, 3, 16, 10)
+    dataset.run(later, case_service.resume_case, staff, dataset.id("C5"), later)
+    assert overdue(later)[kel_a2] == 1
+
+
 def test_scope_and_roles(dataset: Dataset) -> None:
     world = dataset.world
     # The other kecamatan's manager sees only C11, nothing of kecamatan A.
@@ -880,3 +948,18 @@ def test_public_stats_per_unit_and_month(dataset: Dataset) -> None:
         # C11 (kecamatan B): everything is public, whoever's jurisdiction
         ("kel-b1", "2026-02", 1, 1, 1.0, 480.0, 75.0, "C", 1),
     ]
+
+
+def test_shares_round_half_up_like_the_exact_fractions() -> None:
+    """The shares and NRRs of large reports are rounded in integer arithmetic: the same
+    numbers as rounding the exact fraction half up (coord.domain.ikm.round_half_up)."""
+    from fractions import Fraction
+
+    from coord.domain.ikm import round_half_up
+
+    for denominator in range(1, 90):
+        for numerator in range(0, 4 * denominator + 1):
+            exact = Fraction(numerator, denominator)
+            assert reports._ratio(numerator, denominator, 3) == float(round_half_up(exact, 3))
+            assert reports._ratio(numerator, denominator, 4) == float(round_half_up(exact, 4))
+    assert reports._share(1, 8) == 0.125 and reports._share(0, 0) is None

@@ -36,17 +36,18 @@ from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
 from coord.services.errors import InvalidInput
 from coord.services.policy import allowed_case_actions, readable_cases, reporter_visible_case_ids
-from coord.services.uow import unit_of_work
+from coord.services.uow import run_command, unit_of_work
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Citizen cases")
 
 
-def present(case: Case) -> dict[str, Any]:
+def present(case: Case, clocks: list[SlaClock] | None = None) -> dict[str, Any]:
+    """The case as its reader sees it; ``clocks`` when they are in hand (a new case)."""
     actor = current_actor()
     return case_view(
         case,
         case.id in reporter_visible_case_ids(actor, [case]),
-        clocks_by_case([case.id]).get(case.id, []),
+        clocks if clocks is not None else clocks_by_case([case.id]).get(case.id, []),
         allowed_case_actions(actor, case),
     )
 
@@ -63,8 +64,11 @@ def clocks_by_case(case_ids: list[int]) -> dict[int, list[SlaClock]]:
     return found
 
 
-def case_response(case: Case, status: int = 200):  # type: ignore[no-untyped-def]
-    response = jsonify(CaseOut().dump(present(case)))
+CASE_OUT = CaseOut()  # one instance: its nested schemas are built once, not per response
+
+
+def case_response(case: Case, status: int = 200, clocks: list[SlaClock] | None = None):  # type: ignore[no-untyped-def]
+    response = jsonify(CASE_OUT.dump(present(case, clocks)))
     response.status_code = status
     return set_etag(response, case.version)
 
@@ -140,11 +144,12 @@ class CaseCollection(MethodView):
         key = request.headers.get("Idempotency-Key")
         if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
             raise InvalidInput.field("Idempotency-Key", "1 to 255 printable characters")
-        with unit_of_work():
-            case, created = case_service.create_case(
-                actor, _new_case_from(data), now_utc(), idempotency_key=key
-            )
-        response = case_response(case, 201 if created else 200)
+        new = _new_case_from(data)
+        case, created = run_command(
+            lambda: case_service.create_case(actor, new, now_utc(), idempotency_key=key),
+            keep_loaded=True,
+        )
+        response = case_response(case, 201 if created else 200, case.clocks if created else None)
         response.headers["Location"] = url_for("cases.CaseItem", case_id=case.id)
         if not created:
             response.headers["Idempotent-Replayed"] = "true"
@@ -210,7 +215,7 @@ class CaseItem(MethodView):
         if location:
             changes.update({k: v for k, v in location.items()})
         version = expected_version(required=True)
-        with unit_of_work():
+        with unit_of_work(keep_loaded=True):
             case = case_service.edit_case(
                 current_actor(), case_id, changes, now_utc(), expected_version=version
             )
@@ -235,7 +240,7 @@ class CaseAction(MethodView):
             raise InvalidInput.field("reason", f"must be one of {CANCEL_REASONS}")
         version = expected_version(required=False)
         actor, now = current_actor(), now_utc()
-        with unit_of_work():
+        with unit_of_work(keep_loaded=True):
             case = _run_action(action, actor, case_id, data, now, version)
         return case_response(case)
 
@@ -283,7 +288,7 @@ class CaseComments(MethodView):
     @blp.response(201, EventOut)
     def post(self, data: dict[str, Any], case_id: int) -> dict[str, Any]:
         """Comment on a case; public comments show on the citizen's timeline."""
-        with unit_of_work():
+        with unit_of_work(keep_loaded=True):
             case = case_service.comment_on_case(
                 current_actor(), case_id, data["body"], data["visibility"], now_utc()
             )
@@ -322,7 +327,7 @@ class CaseHandoffs(MethodView):
     @blp.response(201, HandoffOut)
     def post(self, data: dict[str, Any], case_id: int) -> dict[str, Any]:
         """Forward the case (kind transfer) or ask another unit for assistance (kind assist)."""
-        with unit_of_work():
+        with unit_of_work(keep_loaded=True):
             handoff = handoff_service.request_handoff(
                 current_actor(), case_id, data["kind"], data["to_unit"], data.get("note"), now_utc()
             )
@@ -375,7 +380,7 @@ class CaseAttachments(MethodView):
         visibility = request.form.get("visibility", "internal")
         if visibility not in ("internal", "public"):
             raise InvalidInput.field("visibility", "internal or public")
-        with unit_of_work():
+        with unit_of_work(keep_loaded=True):
             attachment = attachment_service.add_attachment(
                 current_actor(), case_id, upload.stream, upload.filename, visibility, now_utc()
             )
