@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from coord.domain.states import CaseStatus, HandoffKind, HandoffStatus, case_transition
 from coord.domain.tracking import new_tracking_code
@@ -85,8 +85,9 @@ def touch(case: Case, now: datetime) -> None:
         case.version += 1
 
 
-def get_case_for_update(case_id: int) -> Case | None:
-    """Load a case with a row lock (PostgreSQL) so concurrent commands queue behind us."""
+def get_case_for_update(case_id: int | ColumnElement[int]) -> Case | None:
+    """Load a case with a row lock (PostgreSQL) so concurrent commands queue behind us.
+    ``case_id`` may be a scalar subquery (the case of a handoff, in the same round trip)."""
     return (
         db.session.execute(
             select(Case)

@@ -23,6 +23,7 @@ from coord.services.cases import (
     _mark_first_response,
     add_case_unit,
     bounce_limit,
+    get_case_for_update,
     load_case,
     require_text,
     resolve_unit,
@@ -118,17 +119,8 @@ def get_handoff_for_update(handoff_id: int) -> Handoff | None:
 
 def _load(actor: Actor, handoff_id: int, action: str) -> tuple[Handoff, Case]:
     """Lock the case first, then the handoff: one lock order for every command."""
-    case = (
-        db.session.execute(
-            select(Case)
-            .where(
-                Case.id == select(Handoff.case_id).where(Handoff.id == handoff_id).scalar_subquery()
-            )
-            .with_for_update(of=Case)
-            .execution_options(populate_existing=True)
-        )
-        .unique()
-        .scalar_one_or_none()
+    case = get_case_for_update(
+        select(Handoff.case_id).where(Handoff.id == handoff_id).scalar_subquery()
     )
     handoff = get_handoff_for_update(handoff_id) if case is not None else None
     if case is None or handoff is None:
