@@ -63,9 +63,10 @@ run: venv translations migrate ## migrate, seed the demo data, start web + worke
 	@echo
 	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile
 
-test: venv translations ## lint, then the whole suite on PostgreSQL and on SQLite; fails if any fails
+test: venv translations ## lint and type-check, then the whole suite on PostgreSQL and on SQLite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy coord workers
 	@failed=""; \
 	$(MAKE) --no-print-directory test-pg || failed="$$failed PostgreSQL"; \
 	$(MAKE) --no-print-directory test-sqlite || failed="$$failed SQLite"; \

@@ -33,7 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, env: str | None = N
     )
     app.config.update(load_config(env, test_config))
     app.url_map.converters["id"] = IdConverter
-    app.json.sort_keys = False  # keep the schemas' field order: id and status first
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the schemas' field order
     register_logging(app)
     register_extensions(app)
     register_blueprints(app)

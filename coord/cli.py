@@ -101,8 +101,8 @@ def worker_command(queue_names: tuple[str, ...], burst: bool, fork: bool, name: 
     from workers.runtime import make_worker
 
     worker = make_worker(
-        current_app._get_current_object(),
-        list(queue_names) or None,  # type: ignore[attr-defined]
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        list(queue_names) or None,
         fork=fork,
         name=name,
     )

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, current_app
 from flask_rq._job_class import FlaskJob
 from rq import SimpleWorker, Worker
+from rq.worker.base import BaseWorker
 
 from config.logging import job_id_var
 from coord.extensions import rq
@@ -34,7 +35,7 @@ class AppContextJob(FlaskJob):
 
 def make_worker(
     app: Flask, queues: list[str] | None = None, *, fork: bool = False, name: str | None = None
-) -> Worker:
+) -> BaseWorker:
     """A worker on the app's queues (all of them, in priority order, by default)."""
     AppContextJob._app = app
     with app.app_context():
@@ -42,7 +43,7 @@ def make_worker(
         chosen = [known[q] for q in (queues or list(known))]
         for queue in chosen:
             queue.job_class = AppContextJob
-        worker_cls = Worker if fork else SimpleWorker
+        worker_cls: type[BaseWorker] = Worker if fork else SimpleWorker
         return worker_cls(
             chosen, connection=chosen[0].connection, job_class=AppContextJob, name=name
         )

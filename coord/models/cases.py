@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coord.domain.states import CaseStatus, HandoffKind, HandoffStatus, RejectReason
-from coord.extensions import db
+from coord.extensions import Model
 from coord.models.base import BigIntPK, JSONType, UTCDateTime, enum_check, wib_month_number
 from coord.models.categories import Category, Priority, SlaPolicy
 from coord.models.regions import Region, Unit
@@ -67,7 +67,7 @@ REPORT_FACTS = (
 )
 
 
-class Case(db.Model):
+class Case(Model):
     __tablename__ = "cases"
     __table_args__ = (
         CheckConstraint(enum_check("status", CaseStatus), name="status"),
@@ -256,7 +256,7 @@ class CaseUnitRole(StrEnum):
     TRANSFER_TARGET = "transfer_target"  # a transfer was addressed to it
 
 
-class CaseUnit(db.Model):
+class CaseUnit(Model):
     """Which units touched a case and how: the index behind every scope check."""
 
     __tablename__ = "case_units"
@@ -275,7 +275,7 @@ class CaseUnit(db.Model):
     case: Mapped[Case] = relationship(foreign_keys=[case_id])
 
 
-class Handoff(db.Model):
+class Handoff(Model):
     __tablename__ = "handoffs"
     __table_args__ = (
         CheckConstraint(enum_check("kind", HandoffKind), name="kind"),
@@ -331,7 +331,7 @@ class Visibility(StrEnum):
     PUBLIC = "public"
 
 
-class CaseEvent(db.Model):
+class CaseEvent(Model):
     """Append-only audit trail; the timeline, reports, citizen view and webhooks read it."""
 
     __tablename__ = "case_events"
@@ -360,7 +360,7 @@ class CaseEvent(db.Model):
     handoff: Mapped[Handoff | None] = relationship(foreign_keys=[handoff_id])
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """A POST retried with the same key returns the first result."""
 
     __tablename__ = "idempotency_keys"
@@ -374,7 +374,7 @@ class IdempotencyKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Attachment(db.Model):
+class Attachment(Model):
     """A file on a case (photo of the road, scanned letter). The bytes live in the
     configured store (a local folder by default); the row keeps what was checked."""
 

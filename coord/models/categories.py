@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from coord.extensions import db
+from coord.extensions import Model
 from coord.models.base import BigIntPK, JSONType, UTCDateTime, enum_check
 from coord.models.regions import Unit
 
@@ -25,7 +25,7 @@ class ClockKind(StrEnum):
     ALWAYS = "24x7"
 
 
-class Category(db.Model):
+class Category(Model):
     __tablename__ = "categories"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -44,7 +44,7 @@ class Category(db.Model):
     )
 
 
-class SlaPolicy(db.Model):
+class SlaPolicy(Model):
     """Targets for one category and priority. Edits make a new version; cases keep theirs."""
 
     __tablename__ = "sla_policies"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from coord.extensions import db
+from coord.extensions import Model
 
 
-class ConfigGeneration(db.Model):
+class ConfigGeneration(Model):
     """One row (id 1). Every transaction that changes a category, SLA policy, region, unit or
     webhook endpoint sets ``value`` to a new random number, so each process can tell, in the
     query that authenticates a request, whether its cached configuration is still current

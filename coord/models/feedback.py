@@ -7,14 +7,14 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from coord.extensions import db
+from coord.extensions import Model
 from coord.models.base import BigIntPK, UTCDateTime
 
 # PermenPAN-RB 14/2017: the nine elements (unsur) of the SKM survey.
 SKM_ELEMENTS = ("u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9")
 
 
-class Feedback(db.Model):
+class Feedback(Model):
     """One SKM response per resolution of a case, each element scored 1 to 4."""
 
     __tablename__ = "feedback"
@@ -46,7 +46,7 @@ class Feedback(db.Model):
     comment: Mapped[str | None] = mapped_column(Text)
 
 
-class Open311Client(db.Model):
+class Open311Client(Model):
     """An app allowed to POST service requests through Open311 (its api_key is hashed)."""
 
     __tablename__ = "open311_clients"

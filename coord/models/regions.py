@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from coord.extensions import db
+from coord.extensions import Model
 from coord.models.base import BigIntPK, JSONType, enum_check
 
 
@@ -27,7 +27,7 @@ LEVEL_BY_DEPTH = {
 }
 
 
-class Region(db.Model):
+class Region(Model):
     __tablename__ = "regions"
     __table_args__ = (CheckConstraint(enum_check("level", RegionLevel), name="level"),)
 
@@ -43,7 +43,7 @@ class UnitKind(StrEnum):
     AGENCY = "agency"
 
 
-class Unit(db.Model):
+class Unit(Model):
     __tablename__ = "units"
     __table_args__ = (CheckConstraint(enum_check("kind", UnitKind), name="kind"),)
 

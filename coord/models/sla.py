@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from coord.extensions import db
+from coord.extensions import Model
 from coord.models.base import BigIntPK, JSONType, UTCDateTime, enum_check
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ class ClockState(StrEnum):
     STOPPED = "stopped"  # no longer applies (case cancelled, handoff recalled)
 
 
-class SlaClock(db.Model):
+class SlaClock(Model):
     """One deadline: a case's response or resolution target, or a handoff's acknowledgement.
 
     ``next_threshold_at`` is when the next warning (or the breach) falls due; the sweep reads
@@ -128,7 +128,7 @@ class SlaClock(db.Model):
     handoff: Mapped[Handoff | None] = relationship(foreign_keys=[handoff_id])
 
 
-class SlaAlert(db.Model):
+class SlaAlert(Model):
     """One row per threshold fired: the unique key makes each alert happen exactly once."""
 
     __tablename__ = "sla_alerts"
@@ -149,7 +149,7 @@ class NotificationKind(StrEnum):
     HANDOFF_REQUESTED = "handoff.requested"
 
 
-class Notification(db.Model):
+class Notification(Model):
     """Something a person should see: listed in their attention feed and, when SMTP is
     configured, e-mailed once ``deliver_after`` (the recipient unit's next working minute)."""
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from coord.extensions import db
+from coord.extensions import Model
 from coord.models.base import BigIntPK, UTCDateTime, enum_check
 from coord.models.regions import Unit
 
@@ -20,7 +20,7 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -47,7 +47,7 @@ class User(db.Model):
         return any(r in self.roles for r in roles)
 
 
-class UserRole(db.Model):
+class UserRole(Model):
     __tablename__ = "user_roles"
     __table_args__ = (CheckConstraint(enum_check("role", Role), name="role"),)
 
@@ -59,7 +59,7 @@ class UserRole(db.Model):
     user: Mapped[User] = relationship(back_populates="role_rows")
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token; only its SHA-256 is stored."""
 
     __tablename__ = "api_tokens"

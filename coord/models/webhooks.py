@@ -18,12 +18,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from coord.extensions import db
+from coord.extensions import Model
 from coord.models.base import BigIntPK, JSONType, UTCDateTime, enum_check
 from coord.models.regions import Unit
 
 
-class WebhookEndpoint(db.Model):
+class WebhookEndpoint(Model):
     __tablename__ = "webhook_endpoints"
     __table_args__ = (Index("ix_webhook_endpoints_unit", "unit_id", "active"),)
 
@@ -53,7 +53,7 @@ class DeliveryStatus(StrEnum):
     CANCELLED = "cancelled"  # endpoint disabled or deleted before delivery
 
 
-class WebhookDelivery(db.Model):
+class WebhookDelivery(Model):
     """One message to one endpoint: written with the event (outbox), sent by workers."""
 
     __tablename__ = "webhook_deliveries"

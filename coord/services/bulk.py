@@ -40,7 +40,7 @@ def next_ids(table: Table, n: int) -> list[int]:
     """``n`` fresh ids from ``table``'s id sequence (PostgreSQL only), in ascending order."""
     if n <= 0:
         return []
-    rows = (
+    rows: list[int] = list(
         db.session.execute(
             text(
                 "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
@@ -125,11 +125,11 @@ def update_rows(table: Table, rows: Sequence[dict[str, Any]], key: str = "id") -
     names = [key, *columns]
     arrays = ", ".join(f"CAST(:{c} AS {table.c[c].type.compile(dialect=dialect)}[])" for c in names)
     sets = ", ".join(f"{c} = v.{c}" for c in columns)
-    statement = text(
+    sql = text(
         f"UPDATE {table.name} AS t SET {sets} FROM unnest({arrays}) AS v({', '.join(names)})"
         f" WHERE t.{key} = v.{key}"
     )
-    db.session.execute(statement, {c: [row[c] for row in rows] for c in names})
+    db.session.execute(sql, {c: [row[c] for row in rows] for c in names})
 
 
 def id_in(column: Any, ids: Sequence[int]) -> Any:

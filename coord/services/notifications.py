@@ -308,7 +308,8 @@ def notify_sla_events(event_ids: Sequence[int], now: datetime) -> int:
     for r in rows:
         changes = r.changes or {}
         label = case_label(r.tracking_code, r.title)
-        what = CLOCK_LABEL.get(changes.get("clock"), str(changes.get("clock")))
+        clock = str(changes.get("clock"))
+        what = CLOCK_LABEL.get(clock, clock)
         raw_due = changes.get("due_at") or ""
         due = due_text.get(raw_due)
         if due is None:

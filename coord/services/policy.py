@@ -51,11 +51,10 @@ SYSTEM = SystemActor()
 Actor = User | SystemActor
 
 
-def in_jurisdiction(
-    region_column: ColumnElement[str] | object, jurisdiction: str
-) -> ColumnElement[bool]:
-    """Region codes nest by prefix: ``12.71.01`` holds ``12.71.01.1001``."""
-    return or_(region_column == jurisdiction, region_column.like(jurisdiction + ".%"))  # type: ignore[union-attr]
+def in_jurisdiction(region_column: Any, jurisdiction: str) -> ColumnElement[bool]:
+    """Region codes nest by prefix: ``12.71.01`` holds ``12.71.01.1001`` (``region_column``:
+    a string column or column expression)."""
+    return or_(region_column == jurisdiction, region_column.like(jurisdiction + ".%"))
 
 
 def region_within(region_code: str, jurisdiction: str) -> bool:

@@ -86,7 +86,7 @@ def breaches(
     owner = aliased(Unit)
     receiver = aliased(Unit)
     breached_at = func.coalesce(SlaClock.breached_at, SlaClock.due_at)
-    query = (
+    query: Any = (  # more columns than select()'s typed overloads know
         select(
             Case.id,
             Case.tracking_code,

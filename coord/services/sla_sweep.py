@@ -170,7 +170,7 @@ def _lock_cases(case_ids: set[int]) -> dict[int, _Case]:
     # concurrent inserts referencing the case (their KEY SHARE locks) are not blocked.
     c = _cases.c
     return {
-        r.id: _Case(*r)
+        r.id: _Case(**r._mapping)
         for r in db.session.execute(
             select(c.id, c.tracking_code, c.region_code, c.owner_unit_id, c.version, c.breached)
             .where(id_in(c.id, sorted(case_ids)))
@@ -207,7 +207,7 @@ def _sweep_batch(now: datetime, batch_size: int, notify: str, unsent: list[int])
     h = _handoffs.c
     handoffs = (
         {
-            r.id: _Handoff(*r)
+            r.id: _Handoff(**r._mapping)
             for r in db.session.execute(
                 select(h.id, h.from_unit_id, h.to_unit_id, h.breached).where(
                     id_in(h.id, handoff_ids)
@@ -290,9 +290,12 @@ def _sweep_batch(now: datetime, batch_size: int, notify: str, unsent: list[int])
     if notify == "inline":
         notify_sla_events(event_ids, now)
     else:
-        after_commit(
-            lambda: enqueue_now(NOTIFY_QUEUE, NOTIFY_JOB, event_ids) or unsent.extend(event_ids)
-        )
+
+        def enqueue_notifications() -> None:
+            if not enqueue_now(NOTIFY_QUEUE, NOTIFY_JOB, event_ids):
+                unsent.extend(event_ids)
+
+        after_commit(enqueue_notifications)
     return len(rows), len(fired)
 
 

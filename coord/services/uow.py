@@ -29,8 +29,9 @@ T = TypeVar("T")
 TOUCHED_KEY = "coord_touched_cases"  # cases whose version this transaction already bumped
 
 
-def after_commit(callback: Callable[[], None]) -> None:
-    """Run ``callback`` after the current transaction commits (never if it rolls back)."""
+def after_commit(callback: Callable[[], object]) -> None:
+    """Run ``callback`` after the current transaction commits (never if it rolls back); what
+    it returns is ignored."""
     db.session.info.setdefault(_HOOKS_KEY, []).append(callback)
 
 

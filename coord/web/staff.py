@@ -185,7 +185,7 @@ def case_search():  # type: ignore[no-untyped-def]
     if request.args.get("status"):
         args["status"] = [request.args["status"]]
     query = apply_case_filters(select(Case).where(readable_cases(actor)), args)
-    rows = list(
+    rows: list[Case] = list(
         db.session.execute(query.order_by(Case.updated_at.desc()).limit(100)).unique().scalars()
     )
     return render_template("staff/cases.html", cases=rows, q=request.args.get("q", ""))
@@ -414,45 +414,44 @@ def case_action(case_id: int, action: str):  # type: ignore[no-untyped-def]
             note=note,
             expected_version=version,
         ),
-        "hold": lambda: (
-            _required(reason, _("alasan"))
-            and s.hold_case(actor, case_id, reason, now, expected_version=version)
+        "hold": lambda: s.hold_case(
+            actor, case_id, _required(reason, _("alasan")), now, expected_version=version
         ),
         "resume": lambda: s.resume_case(actor, case_id, now, expected_version=version),
-        "resolve": lambda: (
-            _required(note, _("catatan penyelesaian"))
-            and s.resolve_case(actor, case_id, note, now, expected_version=version)
+        "resolve": lambda: s.resolve_case(
+            actor,
+            case_id,
+            _required(note, _("catatan penyelesaian")),
+            now,
+            expected_version=version,
         ),
-        "reopen": lambda: (
-            _required(reason, _("alasan"))
-            and s.reopen_case(actor, case_id, reason, now, expected_version=version)
+        "reopen": lambda: s.reopen_case(
+            actor, case_id, _required(reason, _("alasan")), now, expected_version=version
         ),
         "close": lambda: s.close_case(actor, case_id, now, note=note, expected_version=version),
-        "cancel": lambda: (
-            _required(reason, _("alasan"))
-            and s.cancel_case(
-                actor,
-                case_id,
-                reason,
-                now,
-                note=note,
-                expected_version=version,
-                duplicate_of=int(form["duplicate_of"])
-                if form.get("duplicate_of", "").isdigit()
-                else None,
-            )
+        "cancel": lambda: s.cancel_case(
+            actor,
+            case_id,
+            _required(reason, _("alasan")),
+            now,
+            note=note,
+            expected_version=version,
+            duplicate_of=int(form["duplicate_of"])
+            if form.get("duplicate_of", "").isdigit()
+            else None,
         ),
     }
     _run(calls[action], success=_("Tersimpan."))
     return redirect(url_for("staff.case_page", case_id=case_id))
 
 
-def _required(value: str | None, label: str) -> bool:
+def _required(value: str | None, label: str) -> str:
+    """``value``, or a message naming the field when it is empty."""
     if not value:
         from coord.services.errors import InvalidInput
 
         raise InvalidInput(_("Isi %(field)s.", field=label))
-    return True
+    return value
 
 
 @blp.post("/web/cases/<id:case_id>/comment")
@@ -526,7 +525,8 @@ def handoff_action(handoff_id: int, action: str):  # type: ignore[no-untyped-def
             h.complete_handoff, actor, handoff_id, note or "", now, success=_("Bantuan selesai.")
         )
     back = request.form.get("back")
-    if back == "inbox" or (not ok and not can_read_case(actor, db.session.get(Case, case_id))):
+    case = db.session.get(Case, case_id)
+    if back == "inbox" or (not ok and (case is None or not can_read_case(actor, case))):
         return redirect(url_for("staff.inbox"))
     return redirect(url_for("staff.case_page", case_id=case_id))
 

@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from flask import jsonify, request, url_for
 from flask.views import MethodView
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from coord.api.auth import current_actor
 from coord.api.base import Blueprint, Instant
@@ -108,7 +108,7 @@ class CaseCollection(MethodView):
         query = apply_case_filters(query, args)
         total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         pagination_parameters.item_count = total
-        page = (
+        page: list[Case] = list(
             db.session.execute(
                 query.order_by(Case.updated_at.desc(), Case.id.desc())
                 .limit(pagination_parameters.page_size)
@@ -118,7 +118,7 @@ class CaseCollection(MethodView):
             .scalars()
             .all()
         )
-        visible = reporter_visible_case_ids(actor, list(page))
+        visible = reporter_visible_case_ids(actor, page)
         clocks = clocks_by_case([c.id for c in page])
         return [
             case_view(c, c.id in visible, clocks.get(c.id, []), allowed_case_actions(actor, c))
@@ -182,7 +182,7 @@ def apply_case_filters(query, args: dict[str, Any]):  # type: ignore[no-untyped-
         pattern = (
             "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         )
-        conditions = [
+        conditions: list[ColumnElement[bool]] = [
             func.lower(Case.title).like(pattern, escape="\\"),
             func.lower(Case.description).like(pattern, escape="\\"),
         ]
