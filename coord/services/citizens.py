@@ -88,19 +88,6 @@ CHANNEL_LABELS: dict[str, str] = {
     "other": "Lainnya",
 }
 
-# PermenPAN-RB 14/2017: the nine SKM elements as a citizen reads them.
-SKM_QUESTIONS: dict[str, str] = {
-    "u1": "Persyaratan",
-    "u2": "Sistem, mekanisme dan prosedur",
-    "u3": "Waktu penyelesaian",
-    "u4": "Biaya/tarif",
-    "u5": "Produk spesifikasi jenis pelayanan",
-    "u6": "Kompetensi pelaksana",
-    "u7": "Perilaku pelaksana",
-    "u8": "Penanganan pengaduan, saran dan masukan",
-    "u9": "Sarana dan prasarana",
-}
-
 _MONTHS = (
     "Januari",
     "Februari",

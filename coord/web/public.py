@@ -3,10 +3,13 @@ see the public statistics. No personal data and no internal note is ever shown h
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from coord.clock import now_utc
+from coord.domain import ikm
 from coord.extensions import limiter
 from coord.models import SKM_ELEMENTS
 from coord.services import citizens
@@ -43,7 +46,7 @@ def track_page(code: str):  # type: ignore[no-untyped-def]
         code=view["tracking_code"],
         token=request.args.get("token", ""),
         elements=SKM_ELEMENTS,
-        element_names=citizens.SKM_QUESTIONS,
+        element_names=ikm.ELEMENT_NAMES,
     )
 
 
@@ -55,32 +58,39 @@ def feedback(code: str):  # type: ignore[no-untyped-def]
         raw = request.form.get(element, "")
         answers[element] = int(raw) if raw.isdigit() else None
     comment = (request.form.get("comment") or "").strip()[:2000] or None
-    try:
-        with unit_of_work():
-            citizens.submit_feedback(code, request.form.get("token"), answers, comment, now_utc())
-    except ServiceError as exc:
-        flash(exc.message, "error")
-        return redirect(
-            url_for("public.track_page", code=code, token=request.form.get("token", ""))
-        )
-    flash(_("Terima kasih! Penilaian Anda sudah kami terima."), "success")
-    return redirect(url_for("public.track_page", code=code))
+    return _citizen_command(
+        code,
+        lambda: citizens.submit_feedback(
+            code, request.form.get("token"), answers, comment, now_utc()
+        ),
+        _("Terima kasih! Penilaian Anda sudah kami terima."),
+    )
 
 
 @blp.post("/lacak/<string(maxlength=20):code>/sanggah")
 @limiter.limit(_limit)
 def dispute(code: str):  # type: ignore[no-untyped-def]
+    return _citizen_command(
+        code,
+        lambda: citizens.dispute_case(
+            code, request.form.get("token"), request.form.get("reason", "")[:2000], now_utc()
+        ),
+        _("Sanggahan diterima; laporan Anda dibuka kembali dan ditangani lagi."),
+    )
+
+
+def _citizen_command(code: str, command: Callable[[], object], thanks: str):  # type: ignore[no-untyped-def]
+    """Run a citizen's command; back to the tracking page with the outcome (the token kept
+    in the address when it failed, so the citizen can correct and resend)."""
     try:
         with unit_of_work():
-            citizens.dispute_case(
-                code, request.form.get("token"), request.form.get("reason", "")[:2000], now_utc()
-            )
+            command()
     except ServiceError as exc:
         flash(exc.message, "error")
         return redirect(
             url_for("public.track_page", code=code, token=request.form.get("token", ""))
         )
-    flash(_("Sanggahan diterima; laporan Anda dibuka kembali dan ditangani lagi."), "success")
+    flash(thanks, "success")
     return redirect(url_for("public.track_page", code=code))
 
 

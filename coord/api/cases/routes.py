@@ -41,13 +41,13 @@ from coord.services.uow import run_command, unit_of_work
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Citizen cases")
 
 
-def present(case: Case, clocks: list[SlaClock] | None = None) -> dict[str, Any]:
-    """The case as its reader sees it; ``clocks`` when they are in hand (a new case)."""
+def present(case: Case) -> dict[str, Any]:
+    """The case as its reader sees it (a new case's clocks are in hand: no query)."""
     actor = current_actor()
     return case_view(
         case,
         case.id in reporter_visible_case_ids(actor, [case]),
-        clocks if clocks is not None else clocks_by_case([case.id]).get(case.id, []),
+        case.clocks,
         allowed_case_actions(actor, case),
     )
 
@@ -67,8 +67,8 @@ def clocks_by_case(case_ids: list[int]) -> dict[int, list[SlaClock]]:
 CASE_OUT = CaseOut()  # one instance: its nested schemas are built once, not per response
 
 
-def case_response(case: Case, status: int = 200, clocks: list[SlaClock] | None = None):  # type: ignore[no-untyped-def]
-    response = jsonify(CASE_OUT.dump(present(case, clocks)))
+def case_response(case: Case, status: int = 200):  # type: ignore[no-untyped-def]
+    response = jsonify(CASE_OUT.dump(present(case)))
     response.status_code = status
     return set_etag(response, case.version)
 
@@ -149,7 +149,7 @@ class CaseCollection(MethodView):
             lambda: case_service.create_case(actor, new, now_utc(), idempotency_key=key),
             keep_loaded=True,
         )
-        response = case_response(case, 201 if created else 200, case.clocks if created else None)
+        response = case_response(case, 201 if created else 200)
         response.headers["Location"] = url_for("cases.CaseItem", case_id=case.id)
         if not created:
             response.headers["Idempotent-Replayed"] = "true"
