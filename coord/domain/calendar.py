@@ -351,18 +351,25 @@ class WorkingCalendar:
         local = datetime(d.year, d.month, d.day, hour, minute, second, tzinfo=self._zone)
         return local.astimezone(UTC)
 
-    def _intervals_on(self, d: date) -> list[tuple[datetime, datetime]]:
+    def _intervals_on(self, d: date) -> tuple[tuple[datetime, datetime], ...]:
         """Working intervals of local date ``d`` as UTC instants (empty if closed)."""
-        day = self._seconds[d.weekday()]
-        if not day or self.is_closed_date(d):
-            return []
-        result = []
-        for start_s, end_s in day:
-            start = self._instant(d, start_s)
-            end = self._instant(d, end_s)
-            if start < end:  # a DST jump can swallow a tiny interval
-                result.append((start, end))
-        return result
+        return _working_intervals(self, d)
+
+
+@functools.lru_cache(maxsize=8192)
+def _working_intervals(cal: WorkingCalendar, d: date) -> tuple[tuple[datetime, datetime], ...]:
+    """``WorkingCalendar._intervals_on``, remembered: a calendar is immutable, and every new
+    deadline walks the same few weeks of days (8,192 entries: about 20 calendars x a year)."""
+    day = cal._seconds[d.weekday()]
+    if not day or cal.is_closed_date(d):
+        return ()
+    result = []
+    for start_s, end_s in day:
+        start = cal._instant(d, start_s)
+        end = cal._instant(d, end_s)
+        if start < end:  # a DST jump can swallow a tiny interval
+            result.append((start, end))
+    return tuple(result)
 
 
 DEFAULT_CALENDAR = WorkingCalendar()

@@ -373,6 +373,8 @@ class IdempotencyKey(Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    case: Mapped[Case] = relationship()
+
 
 class Attachment(Model):
     """A file on a case (photo of the road, scanned letter). The bytes live in the

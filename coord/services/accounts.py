@@ -13,7 +13,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import joinedload
 
 from coord.extensions import db
 from coord.models import ApiToken, Role, Unit, User, UserRole
@@ -85,29 +84,33 @@ def issue_token(
 
 @cache
 def _token_query() -> Select[Any]:
-    """Built once per process (every API request runs it)."""
-    return (
-        select(ApiToken, config_cache.generation_column())
-        .where(ApiToken.token_hash == bindparam("digest"))
-        .options(joinedload(ApiToken.user).joinedload(User.role_rows))
-    )
+    """Built once per process (every API request runs it): the token's user and validity,
+    and the configuration generation, which tells whether cached rows are current."""
+    tokens = ApiToken.__table__
+    return select(
+        tokens.c.user_id,
+        tokens.c.revoked_at,
+        tokens.c.expires_at,
+        config_cache.generation_column(),
+    ).where(tokens.c.token_hash == bindparam("digest"))
+
+
+def _load_user(user_id: int) -> User | None:
+    return db.session.get(User, user_id)  # with its unit (joined) and roles (selectin)
 
 
 def user_for_token(plain: str, now: datetime) -> User:
-    # One query for the token, its user, unit and roles (every API request pays this), and
-    # the configuration generation, which tells whether cached configuration is current.
-    row = db.session.execute(_token_query(), {"digest": _digest(plain)}).unique().one_or_none()
-    token = row[0] if row is not None else None
+    # One statement on every API request: the token and the generation. The user, its unit
+    # and roles come from the per-process cache, which any change to them invalidates.
+    row = db.session.execute(_token_query(), {"digest": _digest(plain)}).one_or_none()
     if row is not None:
-        config_cache.observe(row[1])
-    if (
-        token is None
-        or token.revoked_at is not None
-        or (token.expires_at and token.expires_at <= now)
-    ):
+        config_cache.observe(row[3])
+    if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
         raise NotAuthenticated("The token is unknown, revoked or expired; log in again.")
-    user = token.user
-    if not user.active:
+    user = config_cache.cached(
+        ("user", row.user_id), lambda: _load_user(row.user_id), related=("role_rows", "unit")
+    )
+    if user is None or not user.active:
         raise NotAuthenticated("This account is disabled.")
     return user
 

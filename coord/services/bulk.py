@@ -9,19 +9,27 @@ and its notification fan-out), with the one switch between the two databases her
 
 Everything runs in the session's current transaction. These helpers do not flush the ORM
 session: callers write with them only what no pending ORM object also changes.
+
+``insert_new`` serves the API's hot commands instead: it inserts new ORM objects with Core
+statements and hands them to the session as loaded, clean objects (docs/decisions.md,
+"Hot commands insert with Core").
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, insert, text, update
+from sqlalchemy import JSON, Column, Table, bindparam, insert, inspect, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapper, make_transient_to_detached
+from sqlalchemy.sql.dml import Insert
 
-from coord.extensions import db
+from coord.extensions import Model, db
 
 
 def is_postgres() -> bool:
@@ -141,3 +149,106 @@ def id_in(column: Any, ids: Sequence[int]) -> Any:
 
         return column == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger)))
     return column.in_(list(ids))
+
+
+@dataclass(frozen=True)
+class _InsertPlan:
+    """How ``insert_new`` writes the objects of one mapped class."""
+
+    written: tuple[tuple[str, str, Any], ...]  # (attribute, column, Python default or None)
+    returned: tuple[tuple[str, Column[Any]], ...]  # (attribute, column) the database fills
+    many_to_one: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # (relationship, fk pairs)
+    statement: Insert
+
+
+@cache
+def _insert_plan(mapper: Mapper[Any]) -> _InsertPlan:
+    table = mapper.local_table
+    assert isinstance(table, Table)
+    written: list[tuple[str, str, Any]] = []
+    returned: list[tuple[str, Column[Any]]] = []
+    for column in table.columns:
+        key = mapper.get_property_by_column(column).key
+        generated = column.computed is not None or (
+            column.server_default is not None and column.default is None
+        )
+        if generated or column is table.autoincrement_column:
+            returned.append((key, column))
+            continue
+        default = column.default
+        if default is None:
+            written.append((key, column.key, None))
+        elif default.is_scalar:  # type: ignore[attr-defined]
+            value = default.arg  # type: ignore[attr-defined]
+            written.append((key, column.key, lambda value=value: value))
+        else:  # a callable default, wrapped by SQLAlchemy to take an execution context
+            func = default.arg  # type: ignore[attr-defined]
+            written.append((key, column.key, lambda func=func: func(None)))
+    many_to_one = tuple(
+        (
+            rel.key,
+            tuple(
+                (
+                    mapper.get_property_by_column(local).key,
+                    rel.mapper.get_property_by_column(remote).key,
+                )
+                for local, remote in rel.local_remote_pairs
+            ),
+        )
+        for rel in mapper.relationships
+        if rel.direction.name == "MANYTOONE" and not rel.viewonly
+    )
+    statement = insert(table)
+    if returned:
+        statement = statement.returning(*(c for _, c in returned), sort_by_parameter_order=True)
+    return _InsertPlan(tuple(written), tuple(returned), many_to_one, statement)
+
+
+def insert_new(*groups: Sequence[Model]) -> None:
+    """Insert new (transient) ORM objects, one Core statement per group, groups in the order
+    given (parents first); then add them all to the session as persistent, loaded and clean.
+
+    What a flush of the same objects would write, without the unit of work (which costs
+    more than the statements themselves on the API's hot commands):
+
+    - each group holds objects of one class;
+    - a many-to-one relationship set on an object fills its foreign key (the related object
+      must be persistent or in an earlier group);
+    - a column not set takes its Python default, else NULL; ids, server defaults and
+      computed columns come back through ``RETURNING``;
+    - relationships set between the objects (``case.clocks``, ``clock.case``) stay loaded.
+
+    Only for objects no pending ORM change depends on: nothing here flushes the session.
+    """
+    session = db.session()
+    connection = session.connection()
+    inserted: list[Model] = []
+    for objects in groups:
+        if not objects:
+            continue
+        plan = _insert_plan(inspect(type(objects[0])))
+        rows = []
+        for obj in objects:
+            values = obj.__dict__
+            for relation, pairs in plan.many_to_one:
+                target = values.get(relation)
+                if target is not None:
+                    for local, remote in pairs:
+                        setattr(obj, local, getattr(target, remote))
+            row = {}
+            for key, column, default in plan.written:
+                if key not in values:
+                    setattr(obj, key, None if default is None else default())
+                row[column] = values[key]
+            rows.append(row)
+        if plan.returned:
+            result = connection.execute(plan.statement, rows if len(rows) > 1 else rows[0])
+            for obj, generated in zip(objects, result.all(), strict=True):
+                for (key, _), value in zip(plan.returned, generated, strict=True):
+                    setattr(obj, key, value)
+        else:
+            connection.execute(plan.statement, rows)
+        inserted.extend(objects)
+    for obj in inserted:
+        make_transient_to_detached(obj)
+    session.add_all(inserted)

@@ -34,9 +34,9 @@ from coord.models import (
     Visibility,
 )
 from coord.services import config_cache, sla
-from coord.services.bulk import insert_ignoring_duplicates
+from coord.services.bulk import insert_ignoring_duplicates, insert_new
 from coord.services.errors import Conflict, InvalidInput, PreconditionFailed
-from coord.services.events import record_event
+from coord.services.events import new_event, publish_event, record_event
 from coord.services.policy import (
     Actor,
     authorize_case,
@@ -152,13 +152,8 @@ def resolve_unit(code: str, field_name: str) -> Unit:
     return unit
 
 
-def add_case_unit(
-    case: Case, unit_id: int, relation: CaseUnitRole, *, new_case: bool = False
-) -> None:
-    """Record that ``unit_id`` touched the case (``new_case``: it has no rows yet)."""
-    if new_case:
-        db.session.add(CaseUnit(case=case, unit_id=unit_id, relation=relation.value))
-        return
+def add_case_unit(case: Case, unit_id: int, relation: CaseUnitRole) -> None:
+    """Record that ``unit_id`` touched the case."""
     # One statement, no lookup: the row may exist already (a unit owns a case twice).
     insert_ignoring_duplicates(
         CaseUnit.__table__,
@@ -240,23 +235,22 @@ def create_case(
         owner_unit=owner,
     )
     sla.prepare_case_clocks(case)
-    # Inserted with its clocks, units and event in one flush (in record_event). The tracking
-    # code is unique: a collision fails the command and run_command runs it again.
-    db.session.add(case)
-    add_case_unit(case, recording_unit.id, CaseUnitRole.RECORDER, new_case=True)
-    add_case_unit(case, owner.id, CaseUnitRole.OWNER, new_case=True)
+    units = [
+        CaseUnit(case=case, unit_id=recording_unit.id, relation=CaseUnitRole.RECORDER.value),
+        CaseUnit(case=case, unit_id=owner.id, relation=CaseUnitRole.OWNER.value),
+    ]
+    keys = []
     if idempotency_key is not None and isinstance(actor, User):
-        db.session.flush()  # the key names the case's id
-        db.session.add(
+        keys.append(
             IdempotencyKey(
                 user_id=actor.id,
                 key=idempotency_key,
                 fingerprint=data.fingerprint(),
-                case_id=case.id,
+                case=case,
                 created_at=now,
             )
         )
-    record_event(
+    event = new_event(
         case,
         "case.created",
         actor,
@@ -269,6 +263,10 @@ def create_case(
             "priority": case.priority,
         },
     )
+    # The hot path of the API: Core inserts, no unit-of-work flush (bulk.insert_new). The
+    # tracking code is unique: a collision fails the command and run_command runs it again.
+    insert_new([case], case.clocks, units, keys, [event])
+    publish_event(event)
     return case, True
 
 

@@ -1,5 +1,6 @@
 """Per-process cache of the configuration rows every write reads: categories, regions,
-units, current SLA policies, camat offices and active webhook endpoints.
+units, current SLA policies, camat offices and active webhook endpoints; and of the users
+(with their roles and unit) that API tokens authenticate.
 
 A case creation used to spend five of its ten statements reading these rows, which change a
 few times a year. The cache stays correct across processes through the configuration
@@ -34,13 +35,26 @@ from flask import has_request_context, request
 from sqlalchemy import event, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from coord.extensions import db
-from coord.models import Category, ConfigGeneration, Region, SlaPolicy, Unit, WebhookEndpoint
+from coord.models import (
+    Category,
+    ConfigGeneration,
+    Region,
+    SlaPolicy,
+    Unit,
+    User,
+    UserRole,
+    WebhookEndpoint,
+)
 
 T = TypeVar("T")
 
-CONFIG_MODELS = (Category, SlaPolicy, Region, Unit, WebhookEndpoint)
+# A change to any of these rows gives the configuration a new generation. Users and their
+# roles are here because the API's authentication serves them from the cache: a role taken
+# away or an account disabled counts from the next request on, in every process.
+CONFIG_MODELS = (Category, SlaPolicy, Region, Unit, User, UserRole, WebhookEndpoint)
 MAX_ENTRIES = 10_000
 _SEEN_KEY = "coord_config_generation"
 _CHANGED_KEY = "coord_config_changed"
@@ -73,6 +87,9 @@ def observe(generation: int) -> None:
     """This request read ``generation``: the cache may serve it (emptied first if stale)."""
     if _cache.generation != generation:
         _cache.clear(generation)
+        # Rows this session loaded before (none in a fresh request's session; a long-lived
+        # session, as in a test, may hold some) may be older than the generation: reload.
+        db.session.expire_all()
     if has_request_context():
         request.environ[_SEEN_KEY] = generation
 
@@ -97,9 +114,12 @@ def _fetch(
     return False, value
 
 
-def cached(key: tuple[Any, ...], load: Callable[[], T | None]) -> T | None:
-    """The row (or None) ``load`` returns, from the cache when the request may use it."""
-    hit, value = _fetch(key, load, lambda v: _snapshot(v) if v is not None else None)
+def cached(
+    key: tuple[Any, ...], load: Callable[[], T | None], *, related: tuple[str, ...] = ()
+) -> T | None:
+    """The row (or None) ``load`` returns, from the cache when the request may use it; the
+    copy holds the ``related`` relationships too (loaded by ``load``)."""
+    hit, value = _fetch(key, load, lambda v: _snapshot(v, related) if v is not None else None)
     if not hit or value is None:
         return value  # type: ignore[no-any-return]
     # The row may be in this session already, perhaps changed: that instance wins (merging
@@ -128,8 +148,9 @@ class _Uncacheable(Exception):
     pass
 
 
-def _snapshot(obj: Any) -> Any:
-    """A detached copy of a loaded, unchanged row (never one with pending changes)."""
+def _snapshot(obj: Any, related: tuple[str, ...] = ()) -> Any:
+    """A detached copy of a loaded, unchanged row (never one with pending changes), with
+    copies of the rows its ``related`` relationships hold."""
     state = inspect(obj)
     if state.modified or not state.persistent:
         raise _Uncacheable
@@ -142,6 +163,14 @@ def _snapshot(obj: Any) -> Any:
         values[attr.key] = copy.deepcopy(value)
     clone = mapper.class_(**values)
     make_transient_to_detached(clone)
+    for name in related:  # set as loaded: no history, no backref events
+        value = state.dict.get(name, _MISSING)
+        if value is _MISSING:
+            raise _Uncacheable
+        if isinstance(value, list):
+            set_committed_value(clone, name, [_snapshot(item) for item in value])
+        else:
+            set_committed_value(clone, name, None if value is None else _snapshot(value))
     return clone
 
 

@@ -7,8 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import inspect
+from sqlalchemy.orm import InstanceState
+
 from coord.extensions import db
 from coord.models import Case, CaseEvent, Handoff, User, Visibility
+from coord.services.bulk import insert_new
 from coord.services.policy import Actor, SystemActor
 
 
@@ -63,7 +67,7 @@ def actor_label(actor: Actor) -> str:
     return f"{actor.full_name} ({actor.unit.name})"
 
 
-def record_event(
+def new_event(
     case: Case,
     type_: str,
     actor: Actor,
@@ -74,13 +78,11 @@ def record_event(
     body: str | None = None,
     visibility: Visibility | str | None = None,
 ) -> CaseEvent:
-    """Append one event for ``case`` in the current transaction; returns it flushed.
-
-    One flush writes the change and the event (the version is already bumped by ``touch``;
-    the relationships fill the ids of a case or handoff that is not inserted yet)."""
+    """One event for ``case``, not yet written (``record_event`` or ``bulk.insert_new``
+    writes it, then ``publish_event``)."""
     if visibility is None:
         visibility = Visibility.PUBLIC if type_ in PUBLIC_TYPES else Visibility.INTERNAL
-    event = CaseEvent(
+    return CaseEvent(
         case=case,
         handoff=handoff,
         type=type_,
@@ -93,14 +95,17 @@ def record_event(
         body=body,
         changes=_jsonable(changes or {}),
     )
-    db.session.add(event)
-    db.session.flush()
+
+
+def publish_event(event: CaseEvent) -> None:
+    """Tell the subscribers (the webhook outbox) of a written event."""
+    case, handoff = event.case, event.handoff
     publish(
         [
             PublishedEvent(
                 event_id=event.id,
-                type=type_,
-                at=now,
+                type=event.type,
+                at=event.at,
                 case_id=case.id,
                 tracking_code=case.tracking_code,
                 case_version=case.version,
@@ -113,7 +118,39 @@ def record_event(
             )
         ]
     )
+
+
+def record_event(
+    case: Case,
+    type_: str,
+    actor: Actor,
+    now: datetime,
+    *,
+    changes: dict[str, Any] | None = None,
+    handoff: Handoff | None = None,
+    body: str | None = None,
+    visibility: Visibility | str | None = None,
+) -> CaseEvent:
+    """Append one event for ``case`` in the current transaction; returns it written.
+
+    When the case (and handoff) are in the database already, the event is inserted with a
+    Core statement (``bulk.insert_new``) and their own changes flush at the commit;
+    otherwise one flush writes them and the event (the relationships fill the ids)."""
+    event = new_event(
+        case, type_, actor, now, changes=changes, handoff=handoff, body=body, visibility=visibility
+    )
+    if _in_database(case) and (handoff is None or _in_database(handoff)):
+        insert_new([event])
+    else:
+        db.session.add(event)
+        db.session.flush()
+    publish_event(event)
     return event
+
+
+def _in_database(obj: Case | Handoff) -> bool:
+    state: InstanceState[Any] = inspect(obj)
+    return state.persistent
 
 
 def _jsonable(value: Any) -> Any:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from coord.domain.states import (
     CaseStatus,
@@ -19,6 +20,7 @@ from coord.domain.states import (
 from coord.extensions import db
 from coord.models import Case, CaseUnitRole, Handoff, User, Visibility
 from coord.services import sla
+from coord.services.bulk import insert_new
 from coord.services.cases import (
     _mark_first_response,
     add_case_unit,
@@ -30,7 +32,7 @@ from coord.services.cases import (
     touch,
 )
 from coord.services.errors import Conflict, InvalidInput, NotFound
-from coord.services.events import record_event
+from coord.services.events import new_event, publish_event, record_event
 from coord.services.notifications import notify_bounced
 from coord.services.policy import Actor, authorize_case, authorize_handoff
 from coord.services.transitions import TransitionConflict, apply_case_transition
@@ -68,26 +70,19 @@ def request_handoff(
     else:
         apply_case_transition(case, "request_assist")
     touch(case, now)
-    with db.session.no_autoflush:  # the handoff is inserted once, with its due time
-        handoff = Handoff(
-            case=case,
-            kind=kind,
-            from_unit_id=case.owner_unit_id,
-            to_unit_id=to_unit.id,
-            note=note,
-            status=HandoffStatus.PENDING.value,
-            requested_by_id=actor.id if isinstance(actor, User) else None,
-            requested_at=now,
-        )
-        handoff.to_unit = to_unit
-        sla.start_handoff_clock(handoff, case, now)
-    db.session.add(handoff)
-    add_case_unit(
-        case,
-        to_unit.id,
-        CaseUnitRole.TRANSFER_TARGET if kind == HandoffKind.TRANSFER.value else CaseUnitRole.ASSIST,
+    handoff = Handoff(
+        case_id=case.id,
+        kind=kind,
+        from_unit_id=case.owner_unit_id,
+        to_unit_id=to_unit.id,
+        note=note,
+        status=HandoffStatus.PENDING.value,
+        requested_by_id=actor.id if isinstance(actor, User) else None,
+        requested_at=now,
     )
-    record_event(
+    set_committed_value(handoff, "to_unit", to_unit)
+    clock = sla.start_handoff_clock(handoff, case, now)
+    event = new_event(
         case,
         "handoff.requested",
         actor,
@@ -101,6 +96,16 @@ def request_handoff(
             "ack_due_at": handoff.ack_due_at,
         },
     )
+    # The new rows with Core statements (bulk.insert_new); the case's own changes (status,
+    # version, first response) are flushed at the commit.
+    insert_new([handoff], [clock] if clock is not None else [], [event])
+    set_committed_value(handoff, "case", case)
+    add_case_unit(
+        case,
+        to_unit.id,
+        CaseUnitRole.TRANSFER_TARGET if kind == HandoffKind.TRANSFER.value else CaseUnitRole.ASSIST,
+    )
+    publish_event(event)
     return handoff
 
 

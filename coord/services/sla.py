@@ -270,12 +270,14 @@ def _mirror_due_times(case: Case) -> None:
             case.resolution_due_at = clock.due_at
 
 
-def start_handoff_clock(handoff: Handoff, case: Case, now: datetime) -> None:
-    """The receiver's acknowledgement clock, on the receiver's calendar (24x7 if urgent)."""
+def start_handoff_clock(handoff: Handoff, case: Case, now: datetime) -> SlaClock | None:
+    """The receiver's acknowledgement clock, on the receiver's calendar (24x7 if urgent):
+    sets the handoff's due time and returns the clock, linked to the handoff, for the
+    caller to insert after it (None when the case has no policy)."""
     policy = config_cache.cached(("policy_id", case.sla_policy_id), lambda: case.sla_policy)
     if policy is None:
         handoff.ack_due_at = None
-        return
+        return None
     to_unit = handoff.to_unit or db.session.get(Unit, handoff.to_unit_id)
     calendar = (
         calendar_to_config(ALWAYS_OPEN)
@@ -286,8 +288,9 @@ def start_handoff_clock(handoff: Handoff, case: Case, now: datetime) -> None:
         ClockName.HANDOFF_ACK, now, policy.handoff_ack_minutes, policy, calendar, handoff.to_unit_id
     )
     handoff.ack_due_at = clock.due_at
-    clock.case, clock.handoff = case, handoff  # the flush fills the ids
-    db.session.add(clock)
+    clock.case_id = case.id
+    clock.handoff = handoff  # its id is filled when the handoff is inserted first
+    return clock
 
 
 def close_clock(clock: SlaClock | None, now: datetime) -> None:

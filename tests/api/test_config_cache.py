@@ -134,6 +134,49 @@ def test_a_forward_to_a_unit_closed_by_another_process_is_refused(
     assert "to_unit" in str(refused.get_json()["errors"])
 
 
+def test_a_role_taken_away_by_another_process_counts_from_the_next_request(
+    client: Any, world: World, database_url: str
+) -> None:
+    headers = world.headers("kel-a1", "staff")
+    assert client.post(f"{API}/cases", headers=headers, json=case_body()).status_code == 201
+    assert client.get(f"{API}/cases", headers=headers).status_code == 200  # user now cached
+
+    in_another_process(
+        database_url,
+        """
+        from coord.services import accounts
+        staff = db.session.execute(
+            select(User).where(User.username == "kel-a1.staff")
+        ).scalar_one()
+        accounts.update_user(True, staff, roles=["admin"])
+        """,
+    )
+
+    refused = client.post(f"{API}/cases", headers=headers, json=case_body())
+    assert refused.status_code == 403, refused.get_json()
+
+
+def test_an_account_disabled_by_another_process_is_refused_at_once(
+    client: Any, world: World, database_url: str
+) -> None:
+    headers = world.headers("kel-a1", "staff")
+    assert client.get(f"{API}/cases", headers=headers).status_code == 200  # user now cached
+
+    in_another_process(
+        database_url,
+        """
+        staff = db.session.execute(
+            select(User).where(User.username == "kel-a1.staff")
+        ).scalar_one()
+        staff.active = False
+        """,
+    )
+
+    refused = client.get(f"{API}/cases", headers=headers)
+    assert refused.status_code == 401
+    assert "disabled" in refused.get_json()["message"]
+
+
 def test_a_colliding_tracking_code_is_replaced(
     client: Any, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
