@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,11 +17,14 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _unstorable(text: str) -> str | None:
     """Why ``text`` cannot be stored as UTF-8 text, if it cannot."""
     if "\x00" in text:
         return "must not contain NUL characters"
-    if any("\ud800" <= ch <= "\udfff" for ch in text):
+    if _SURROGATE.search(text):
         return "must be valid Unicode text (lone surrogate characters found)"
     return None
 
@@ -122,6 +126,11 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = CoordParser()
     PAGINATION_ARGUMENTS_PARSER = PaginationParser()
+
+    def arguments(self, schema: Any, **kwargs: Any) -> Any:
+        # One schema instance per route: given a class, webargs builds a new instance (and
+        # copies its fields and nested schemas) on every request.
+        return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
 
 
 class PageArgs(Schema):
