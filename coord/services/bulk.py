@@ -23,10 +23,19 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Column, Table, bindparam, insert, inspect, text, update
+from sqlalchemy import JSON, Column, Table, bindparam, event, insert, inspect, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapper, make_transient_to_detached
+from sqlalchemy.orm import (
+    ColumnProperty,
+    InstanceState,
+    Mapper,
+    Session,
+    make_transient_to_detached,
+)
+from sqlalchemy.orm.base import NO_VALUE
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.interfaces import MANYTOONE
 from sqlalchemy.sql.dml import Insert
 
 from coord.extensions import Model, db
@@ -196,7 +205,7 @@ def _insert_plan(mapper: Mapper[Any]) -> _InsertPlan:
             ),
         )
         for rel in mapper.relationships
-        if rel.direction.name == "MANYTOONE" and not rel.viewonly
+        if rel.direction is MANYTOONE and not rel.viewonly
     )
     statement = insert(table)
     if returned:
@@ -252,3 +261,126 @@ def insert_new(*groups: Sequence[Model]) -> None:
     for obj in inserted:
         make_transient_to_detached(obj)
     session.add_all(inserted)
+
+
+# -- updates of the hot rows without the unit of work -----------------------------------------
+
+# The rows the API's hot commands change (a case, its handoff, their clocks). A flush whose
+# only work is column changes on these is written by ``write_simple_updates``.
+_FAST_UPDATE_CLASSES: tuple[type, ...] = ()
+
+
+def write_simple_updates(session: Session, flush_context: Any, instances: Any) -> None:
+    """``before_flush``: when the flush has nothing to do but change columns of loaded cases,
+    handoffs and clocks, write each with one Core ``UPDATE`` (the ORM's optimistic version
+    check included) and mark them unchanged, so the unit of work finds nothing left to do.
+    Anything else (new or deleted rows, other classes, collection changes, a savepoint)
+    leaves the whole flush to the unit of work, which costs about 1 ms of CPU more per
+    forward or accept than the statements themselves."""
+    if instances or session.new or session.deleted or session.in_nested_transaction():
+        return
+    updates = []
+    for obj in session.dirty:
+        found = _update_of(obj)
+        if found is None:
+            return
+        updates.append(found)
+    order = _table_order()
+    updates.sort(key=lambda u: (order[u[1]], u[2]))  # the unit of work's order: parents first
+    connection = session.connection()
+    for state, table, _pk, values, generated in updates:
+        if values:
+            result = connection.execute(_update_statement(table, tuple(values)), values)
+            if result.rowcount != 1:
+                raise StaleDataError(
+                    f"UPDATE statement on table '{table.name}' expected to update 1 row(s); "
+                    f"{result.rowcount} were matched."
+                )
+        state.dict.update(generated)
+        state._commit_all(state.dict, session.identity_map)  # what a flush does after writing
+
+
+@cache
+def _table_order() -> dict[Table, int]:
+    return {table: i for i, table in enumerate(Model.metadata.sorted_tables)}
+
+
+@cache
+def _update_statement(table: Table, names: tuple[str, ...]) -> Any:
+    """``UPDATE table SET <columns> WHERE <primary key> [AND <version>]`` for parameter
+    ``names``: ``w_<column>`` are the row's key and version as loaded, the rest the new
+    values (built once per set of names)."""
+    where = [
+        table.c[n[2:]] == bindparam(n, type_=table.c[n[2:]].type) for n in names if n[:2] == "w_"
+    ]
+    values = {n: bindparam(n, type_=table.c[n].type) for n in names if n[:2] != "w_"}
+    return update(table).where(*where).values(values)
+
+
+_UpdateOf = tuple[InstanceState[Any], Table, tuple[Any, ...], dict[str, Any], dict[str, Any]]
+
+
+def _update_of(obj: Any) -> _UpdateOf | None:
+    """``(state, table, primary key, parameters, generated values)`` of the UPDATE that
+    writes ``obj``'s changes, or None when the unit of work must."""
+    if not isinstance(obj, _FAST_UPDATE_CLASSES):
+        return None
+    state: InstanceState[Any] = inspect(obj)
+    mapper = state.mapper
+    table = mapper.local_table
+    assert isinstance(table, Table)
+    values: dict[str, Any] = {}
+    # committed_state: the attributes changed since load, with their loaded values (what
+    # the unit of work itself reads).
+    for key, loaded in state.committed_state.items():
+        prop = mapper.attrs[key]
+        if not isinstance(prop, ColumnProperty):
+            if not _foreign_keys_agree(obj, prop):
+                return None
+            continue
+        column = prop.columns[0]
+        value = state.dict.get(key)
+        if column.primary_key:
+            return None
+        if loaded is NO_VALUE or value != loaded:
+            values[column.key] = value
+    pk = tuple(getattr(obj, mapper.get_property_by_column(c).key) for c in table.primary_key)
+    for column, value in zip(table.primary_key, pk, strict=True):
+        values[f"w_{column.key}"] = value
+    generated: dict[str, Any] = {}
+    version = mapper.version_id_col
+    if version is not None and len(values) > len(pk):
+        key = mapper.get_property_by_column(version).key
+        loaded = state.committed_state.get(key, NO_VALUE)
+        current = state.dict[key] if loaded is NO_VALUE else loaded
+        values[f"w_{version.key}"] = current
+        next_version = mapper.version_id_generator
+        if version.key not in values and next_version:  # False: the service sets it
+            generated[key] = values[str(version.key)] = next_version(current)
+    elif len(values) == len(pk):
+        values = {}
+    return state, table, pk, values, generated
+
+
+def _foreign_keys_agree(obj: Any, rel: Any) -> bool:
+    """A changed relationship is written by its foreign key: only a many-to-one whose key
+    already names the new target (the hot commands set both)."""
+    if rel.direction is not MANYTOONE or rel.viewonly:
+        return False  # a collection changed: rows to insert or unlink
+    target = getattr(obj, rel.key)
+    mapper = inspect(obj).mapper
+    return all(
+        getattr(obj, mapper.get_property_by_column(local).key)
+        == (None if target is None else getattr(target, remote.key))
+        for local, remote in rel.local_remote_pairs
+    )
+
+
+def install_fast_updates() -> None:
+    """Attach ``write_simple_updates`` to sessions (once per process)."""
+    global _FAST_UPDATE_CLASSES
+    from coord.models import Case, Handoff, SlaClock
+
+    _FAST_UPDATE_CLASSES = (Case, Handoff, SlaClock)
+    if not event.contains(Session, "before_flush", write_simple_updates):
+        event.listen(Session, "before_flush", write_simple_updates)

@@ -59,6 +59,9 @@ def _drop_on_rollback(session: Session, previous_transaction: object) -> None:
 
 def install_session_hooks() -> None:
     """Attach the commit/rollback listeners to SQLAlchemy sessions once per process."""
+    from coord.services.bulk import install_fast_updates
+
+    install_fast_updates()
     if not event.contains(Session, "after_commit", _run_after_commit):
         event.listen(Session, "after_commit", _run_after_commit)
         event.listen(Session, "after_soft_rollback", _drop_on_rollback)
