@@ -46,7 +46,7 @@ extract-messages: venv ## refresh the catalog from the code (then translate coor
 # `make run` starts three processes with honcho (see Procfile): web (gunicorn), worker and cron.
 # DATABASE_URL unset means the SQLite file instance/coord.sqlite3. Worker and cron wait for
 # Redis (workers/supervise.py), so the web keeps serving when Redis is down.
-run: export WEB_CONCURRENCY ?= $(shell n=$$(( $$(nproc) * 2 )); echo $$(( n < 4 ? n : 4 )))
+run: export WEB_CONCURRENCY ?= $(shell n=$$(( $$(nproc) + 1 )); echo $$(( n < 3 ? n : 3 )))
 run: venv translations migrate ## migrate, seed the demo data, start web + worker + cron on http://127.0.0.1:$PORT/
 	@echo "Loading the demo data (idempotent; about 20 s the first time)..."
 	@$(FLASK) coord seed-demo > instance/.demo-logins.txt

@@ -1,7 +1,7 @@
 """HTTP API benchmark (DESIGN.md section 11): case create and forward + accept, side by side
 with the two limits every such request pays, all measured in one run.
 
-    python bench/api.py [--seconds 15] [--concurrency 8] [--workers 2] [--threads 4]
+    python bench/api.py [--seconds 15] [--concurrency 8] [--workers 3] [--threads 4]
 
 What it does, in order (every process it starts is stopped at the end, also on Ctrl-C):
 
@@ -785,7 +785,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--concurrency", type=int, default=8, help="closed-loop connections (and D threads)"
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument(
         "--threads",
         type=int,

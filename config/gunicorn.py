@@ -3,8 +3,8 @@
 Environment:
   GUNICORN_BIND             full bind address(es), e.g. ``0.0.0.0:8000`` (wins over PORT)
   PORT                      port on 127.0.0.1 when GUNICORN_BIND is unset (default 5000)
-  WEB_CONCURRENCY           worker processes (default 2 x CPU cores)
-  GUNICORN_THREADS          threads per worker (default 1: the sync worker; >1: gthread)
+  WEB_CONCURRENCY           worker processes (default CPU cores + 1)
+  GUNICORN_THREADS          threads per worker (default 4: gthread; 1: the sync worker)
   GUNICORN_TIMEOUT          seconds before a silent worker is killed (default 30)
   GUNICORN_GRACEFUL_TIMEOUT seconds a worker gets to finish its requests on restart (default 30)
   GUNICORN_MAX_REQUESTS     requests before a worker is recycled (default 2000, 0 = never)
@@ -32,8 +32,10 @@ def _int(name: str, default: int) -> int:
 bind = (os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{_int('PORT', 5000)}").split(",")
 # The CPUs this process may run on (a container's cpuset), not all of the host's.
 _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-workers = _int("WEB_CONCURRENCY", 2 * _cores)
-threads = _int("GUNICORN_THREADS", 1)
+# A process per core and one more, each with 4 threads that overlap their database round
+# trips: the best of the settings measured on 2 cores (docs/performance.md, "Settings").
+workers = _int("WEB_CONCURRENCY", _cores + 1)
+threads = _int("GUNICORN_THREADS", 4)
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = 5
