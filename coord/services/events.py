@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import InstanceState
@@ -67,6 +67,15 @@ def actor_label(actor: Actor) -> str:
     return f"{actor.full_name} ({actor.unit.name})"
 
 
+class EventDetails(TypedDict, total=False):
+    """What an event may carry beside its case, type, actor and time."""
+
+    changes: dict[str, Any] | None
+    handoff: Handoff | None
+    body: str | None
+    visibility: Visibility | str | None
+
+
 def new_event(
     case: Case,
     type_: str,
@@ -121,24 +130,15 @@ def publish_event(event: CaseEvent) -> None:
 
 
 def record_event(
-    case: Case,
-    type_: str,
-    actor: Actor,
-    now: datetime,
-    *,
-    changes: dict[str, Any] | None = None,
-    handoff: Handoff | None = None,
-    body: str | None = None,
-    visibility: Visibility | str | None = None,
+    case: Case, type_: str, actor: Actor, now: datetime, **details: Unpack[EventDetails]
 ) -> CaseEvent:
     """Append one event for ``case`` in the current transaction; returns it written.
 
     When the case (and handoff) are in the database already, the event is inserted with a
     Core statement (``bulk.insert_new``) and their own changes flush at the commit;
     otherwise one flush writes them and the event (the relationships fill the ids)."""
-    event = new_event(
-        case, type_, actor, now, changes=changes, handoff=handoff, body=body, visibility=visibility
-    )
+    event = new_event(case, type_, actor, now, **details)
+    handoff = event.handoff
     if _in_database(case) and (handoff is None or _in_database(handoff)):
         insert_new([event])
     else:

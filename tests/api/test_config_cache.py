@@ -35,7 +35,8 @@ def case_body(**overrides: Any) -> dict[str, Any]:
 
 
 def in_another_process(database_url: str, code: str) -> None:
-    """Run ``code`` in a fresh Python process with the app on the same database."""
+    """Run ``code`` in a fresh Python process with the app on the same database, in one unit
+    of work, with ``admin`` (camat-a's admin) and ``staff`` (kel-a1's staff) loaded."""
     script = textwrap.dedent(
         f"""
         from coord import create_app
@@ -48,9 +49,10 @@ def in_another_process(database_url: str, code: str) -> None:
 
         app = create_app({{"SQLALCHEMY_DATABASE_URI": {database_url!r}}}, env="testing")
         with app.app_context():
-            admin = db.session.execute(
-                select(User).where(User.username == "camat-a.admin")
-            ).scalar_one()
+            admin, staff = (
+                db.session.execute(select(User).where(User.username == name)).scalar_one()
+                for name in ("camat-a.admin", "kel-a1.staff")
+            )
             with unit_of_work():
         """
     ) + textwrap.indent(textwrap.dedent(code), " " * 8)
@@ -145,9 +147,6 @@ def test_a_role_taken_away_by_another_process_counts_from_the_next_request(
         database_url,
         """
         from coord.services import accounts
-        staff = db.session.execute(
-            select(User).where(User.username == "kel-a1.staff")
-        ).scalar_one()
         accounts.update_user(True, staff, roles=["admin"])
         """,
     )
@@ -164,12 +163,7 @@ def test_an_account_disabled_by_another_process_is_refused_at_once(
 
     in_another_process(
         database_url,
-        """
-        staff = db.session.execute(
-            select(User).where(User.username == "kel-a1.staff")
-        ).scalar_one()
-        staff.active = False
-        """,
+        "staff.active = False",
     )
 
     refused = client.get(f"{API}/cases", headers=headers)
