@@ -11,7 +11,8 @@ CODE_LENGTH = 8
 
 def new_tracking_code() -> str:
     """8 symbols (40 random bits) from the Crockford alphabet, stored without the dash."""
-    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    bits = secrets.randbits(5 * CODE_LENGTH)  # one draw from the OS, not one per symbol
+    return "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in range(CODE_LENGTH))
 
 
 def normalise_tracking_code(text: str) -> str | None:
