@@ -39,6 +39,7 @@ from sqlalchemy.orm.interfaces import MANYTOONE
 from sqlalchemy.sql.dml import Insert
 
 from coord.extensions import Model, db
+from coord.models import Case, Handoff, SlaClock
 
 
 def is_postgres() -> bool:
@@ -267,7 +268,7 @@ def insert_new(*groups: Sequence[Model]) -> None:
 
 # The rows the API's hot commands change (a case, its handoff, their clocks). A flush whose
 # only work is column changes on these is written by ``write_simple_updates``.
-_FAST_UPDATE_CLASSES: tuple[type, ...] = ()
+_FAST_UPDATE_CLASSES = (Case, Handoff, SlaClock)
 
 
 def write_simple_updates(session: Session, flush_context: Any, instances: Any) -> None:
@@ -335,7 +336,7 @@ def _update_of(obj: Any) -> _UpdateOf | None:
     for key, loaded in state.committed_state.items():
         prop = mapper.attrs[key]
         if not isinstance(prop, ColumnProperty):
-            if not _foreign_keys_agree(obj, prop):
+            if not _foreign_keys_agree(obj, mapper, prop):
                 return None
             continue
         column = prop.columns[0]
@@ -362,13 +363,12 @@ def _update_of(obj: Any) -> _UpdateOf | None:
     return state, table, pk, values, generated
 
 
-def _foreign_keys_agree(obj: Any, rel: Any) -> bool:
+def _foreign_keys_agree(obj: Any, mapper: Mapper[Any], rel: Any) -> bool:
     """A changed relationship is written by its foreign key: only a many-to-one whose key
     already names the new target (the hot commands set both)."""
     if rel.direction is not MANYTOONE or rel.viewonly:
         return False  # a collection changed: rows to insert or unlink
     target = getattr(obj, rel.key)
-    mapper = inspect(obj).mapper
     return all(
         getattr(obj, mapper.get_property_by_column(local).key)
         == (None if target is None else getattr(target, remote.key))
@@ -378,9 +378,5 @@ def _foreign_keys_agree(obj: Any, rel: Any) -> bool:
 
 def install_fast_updates() -> None:
     """Attach ``write_simple_updates`` to sessions (once per process)."""
-    global _FAST_UPDATE_CLASSES
-    from coord.models import Case, Handoff, SlaClock
-
-    _FAST_UPDATE_CLASSES = (Case, Handoff, SlaClock)
     if not event.contains(Session, "before_flush", write_simple_updates):
         event.listen(Session, "before_flush", write_simple_updates)

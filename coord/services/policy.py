@@ -109,20 +109,16 @@ def report_scope(actor: Actor, case_id: Any, region_code: Any | None = None) -> 
             beyond = ~in_jurisdiction(other.region_code, jurisdiction)
         if not db.session.execute(select(select(other.id).where(beyond).exists())).scalar():
             return true()
-        if postgres:
-            inside = select(Region.code).where(in_jurisdiction(Region.code, jurisdiction))
-            if region_code is not None:
-                clauses.append(region_code.in_(inside))
-            else:
-                clauses.append(case_id.in_(select(other.id).where(other.region_code.in_(inside))))
-        elif region_code is not None:
-            clauses.append(in_jurisdiction(region_code, jurisdiction))
-        else:
-            clauses.append(
-                case_id.in_(
-                    select(other.id).where(in_jurisdiction(other.region_code, jurisdiction))
-                )
-            )
+        inside = select(Region.code).where(in_jurisdiction(Region.code, jurisdiction))
+
+        def located(column: Any) -> ColumnElement[bool]:
+            return column.in_(inside) if postgres else in_jurisdiction(column, jurisdiction)
+
+        clauses.append(
+            located(region_code)
+            if region_code is not None
+            else case_id.in_(select(other.id).where(located(other.region_code)))
+        )
     if actor.has_role(*WORK_ROLES):
         touched = select(CaseUnit.case_id).where(CaseUnit.unit_id == actor.unit_id)
         clauses.append(case_id.in_(touched))
