@@ -9,12 +9,12 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Only pyproject.toml, so that this layer is rebuilt when the dependencies change, not the code.
-# The app itself runs from /app (wsgi.py and migrations/ live beside the package), so the
-# dependencies are installed, not the coord package.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
- && pip wheel --wheel-dir /wheels -r requirements.txt \
+# Only the lock file, so that this layer is rebuilt when the dependencies change, not the code.
+# requirements/runtime.txt pins every runtime dependency with its hashes (`make lock`). The app
+# itself runs from /app (wsgi.py and migrations/ live beside the package), so the dependencies
+# are installed, not the coord package.
+COPY requirements/runtime.txt ./requirements.txt
+RUN pip wheel --wheel-dir /wheels -r requirements.txt \
  && pip install --no-index --find-links /wheels -r requirements.txt
 
 # --- runtime ----------------------------------------------------------------------------------

@@ -20,17 +20,26 @@ PYTEST_ARGS ?=
 export PORT ?= 5000
 IMAGE ?= coord:dev
 
-.PHONY: help venv run test test-pg test-sqlite lint migrate seed bench docker-build clean translations extract-messages
+.PHONY: help venv lock run test test-pg test-sqlite lint migrate seed bench docker-build clean translations extract-messages
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-venv: $(STAMP) ## create .venv and install coord with its dev tools (again when pyproject.toml changes)
+venv: $(STAMP) ## create .venv and install coord with its dev tools from the lock file
 
-$(STAMP): pyproject.toml
+# The exact versions (with hashes) come from requirements/dev.txt, made from pyproject.toml by
+# `make lock`; coord itself is installed on top, editable, without resolving anything again.
+$(STAMP): pyproject.toml requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
+
+LOCK := $(BIN)/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links
+lock: venv ## pin every dependency of pyproject.toml in requirements/runtime.txt and dev.txt
+	$(LOCK) --upgrade -o requirements/runtime.txt pyproject.toml
+	$(LOCK) --upgrade --extra dev -o requirements/dev.txt pyproject.toml
 
 # The English catalog of the web UI (Indonesian is the source language), compiled by the build.
 MO := coord/translations/en/LC_MESSAGES/messages.mo
