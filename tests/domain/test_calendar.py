@@ -11,6 +11,7 @@ import json
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -467,3 +468,82 @@ def test_always_open_counts_plain_minutes(t: datetime, d: int) -> None:
 def test_input_zone_does_not_matter(t: datetime, d: int) -> None:
     results = {DEFAULT_CALENDAR.add(t.astimezone(tz), d) for tz in (UTC, WIB, WIT)}
     assert len(results) == 1
+
+
+# -- a brute-force oracle: walk the calendar minute by minute ------------------------------
+#
+# Independent of the interval arithmetic above: a minute counts when its local wall-clock
+# time lies in the configured hours of its weekday and its local date is neither an admin's
+# closed date nor, straight from the ``holidays`` package, a national holiday or cuti bersama.
+
+_ORACLE_HOLIDAYS = frozenset(
+    holidays.country_holidays("ID", years=(2026, 2027, 2028), categories=("public", "government"))
+)
+
+
+def _oracle_counts(cal: WorkingCalendar, minute_start: datetime) -> bool:
+    local = minute_start.astimezone(ZoneInfo(cal.timezone))
+    if cal.always_open:
+        return True
+    day = local.date()
+    if day in cal.extra_closed or (cal.national_holidays and day in _ORACLE_HOLIDAYS):
+        return False
+    wall = local.time()
+    return any(start <= wall < end for start, end in cal.hours.get(local.weekday(), ()))
+
+
+def _oracle_add(cal: WorkingCalendar, start: datetime, minutes: int) -> datetime:
+    at = start
+    while minutes:
+        if _oracle_counts(cal, at):
+            minutes -= 1
+        at += timedelta(minutes=1)
+    return at
+
+
+def _oracle_between(cal: WorkingCalendar, start: datetime, end: datetime) -> int:
+    count, at = 0, start
+    while at < end:
+        count += _oracle_counts(cal, at)
+        at += timedelta(minutes=1)
+    return count
+
+
+_ORACLE_START = datetime(2026, 1, 1, tzinfo=WIB)
+_ORACLE_MINUTES = int((datetime(2028, 1, 1, tzinfo=WIB) - _ORACLE_START) / timedelta(minutes=1))
+# Minute-aligned instants anywhere in 2026-2027, and the days around Idul Fitri, whose
+# holidays and cuti bersama make the longest closed stretches of the year.
+_ORACLE_INSTANTS = st.one_of(
+    st.integers(0, _ORACLE_MINUTES - 1).map(lambda m: _ORACLE_START + timedelta(minutes=m)),
+    st.builds(
+        lambda day, minute: datetime.combine(day, time(0), tzinfo=WIB) + timedelta(minutes=minute),
+        st.sampled_from([date(2026, 3, 17), date(2026, 3, 18), date(2027, 3, 8)]),
+        st.integers(0, 24 * 60 - 1),
+    ),
+)
+_ORACLE_SETTINGS = settings(max_examples=60, deadline=None, database=None)
+
+
+@_ORACLE_SETTINGS
+@given(
+    cal=st.sampled_from([DEFAULT_CALENDAR, PUSKESMAS, SATURDAY, WITH_EXTRA]),
+    t=_ORACLE_INSTANTS,
+    minutes=st.one_of(st.integers(0, 2 * ONE_DAY), st.integers(0, 6 * ONE_DAY)),
+)
+def test_add_agrees_with_a_minute_by_minute_walk(
+    cal: WorkingCalendar, t: datetime, minutes: int
+) -> None:
+    assert cal.add(t, minutes) == _oracle_add(cal, t, minutes)
+
+
+@_ORACLE_SETTINGS
+@given(
+    cal=st.sampled_from([DEFAULT_CALENDAR, PUSKESMAS, SATURDAY, WITH_EXTRA]),
+    t=_ORACLE_INSTANTS,
+    span=st.integers(0, 14 * 24 * 60),
+)
+def test_between_agrees_with_a_minute_by_minute_walk(
+    cal: WorkingCalendar, t: datetime, span: int
+) -> None:
+    end = t + timedelta(minutes=span)
+    assert cal.between(t, end) == _oracle_between(cal, t, end)
