@@ -8,11 +8,13 @@ check. The same assertions hold for both."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from coord.extensions import db
 from coord.models import Case, CaseEvent, Handoff, IdempotencyKey
@@ -56,6 +58,42 @@ def run_together(app: Flask, requests: list[Callable[[Any], Any]]) -> list[Resul
     return results  # type: ignore[return-value]
 
 
+@contextmanager
+def overlapping_handoff_commands() -> Iterator[dict[str, Any]]:
+    """Make two racing handoff commands overlap for sure instead of by luck: the first one
+    to reach its flush (it holds the case's row lock on PostgreSQL, or has read the old state
+    on SQLite) waits there until the other one has sent its own locking read of the case.
+    ``seen["overlapped"]`` tells the test that this happened."""
+    loaded: list[int] = []
+    other_loaded = threading.Condition()
+    seen: dict[str, Any] = {"overlapped": False, "first": None}
+
+    def on_execute(state: ORMExecuteState) -> None:
+        sql = str(state.statement)
+        if state.is_select and "FROM cases" in sql and "handoffs" in sql:
+            with other_loaded:
+                loaded.append(threading.get_ident())
+                other_loaded.notify_all()
+
+    def before_flush(session: Session, *_: Any) -> None:
+        me = threading.get_ident()
+        with other_loaded:
+            if seen["first"] is not None or me not in loaded:
+                return
+            seen["first"] = me
+            seen["overlapped"] = other_loaded.wait_for(
+                lambda: any(t != me for t in loaded), timeout=20
+            )
+
+    event.listen(Session, "do_orm_execute", on_execute)
+    event.listen(Session, "before_flush", before_flush)
+    try:
+        yield seen
+    finally:
+        event.remove(Session, "do_orm_execute", on_execute)
+        event.remove(Session, "before_flush", before_flush)
+
+
 def count(model: Any, *where: Any) -> int:
     db.session.expire_all()
     return db.session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
@@ -73,13 +111,15 @@ def test_two_accepts_of_one_handoff(app: Flask, world: World) -> None:
     handoff_id = created.get_json()["id"]
     liaison, manager = auth("dinas-pu", "liaison"), auth("dinas-pu", "manager")
 
-    results = run_together(
-        app,
-        [
-            lambda c: c.post(f"{API}/handoffs/{handoff_id}/accept", headers=liaison, json={}),
-            lambda c: c.post(f"{API}/handoffs/{handoff_id}/accept", headers=manager, json={}),
-        ],
-    )
+    with overlapping_handoff_commands() as seen:
+        results = run_together(
+            app,
+            [
+                lambda c: c.post(f"{API}/handoffs/{handoff_id}/accept", headers=liaison, json={}),
+                lambda c: c.post(f"{API}/handoffs/{handoff_id}/accept", headers=manager, json={}),
+            ],
+        )
+    assert seen["overlapped"], "the second accept never reached the case while the first held it"
     statuses = sorted(r[0] for r in results)
     assert statuses in ([200, 409], [200, 412]), results
     loser = next(r for r in results if r[0] != 200)
@@ -108,13 +148,15 @@ def test_accept_racing_a_recall(app: Flask, world: World) -> None:
     handoff_id = created.get_json()["id"]
     liaison, sender = auth("dinas-pu", "liaison"), auth("kel-a1")
 
-    results = run_together(
-        app,
-        [
-            lambda c: c.post(f"{API}/handoffs/{handoff_id}/accept", headers=liaison, json={}),
-            lambda c: c.post(f"{API}/handoffs/{handoff_id}/recall", headers=sender, json={}),
-        ],
-    )
+    with overlapping_handoff_commands() as seen:
+        results = run_together(
+            app,
+            [
+                lambda c: c.post(f"{API}/handoffs/{handoff_id}/accept", headers=liaison, json={}),
+                lambda c: c.post(f"{API}/handoffs/{handoff_id}/recall", headers=sender, json={}),
+            ],
+        )
+    assert seen["overlapped"], "the two commands did not overlap"
     statuses = [r[0] for r in results]
     assert sorted(statuses) in ([200, 409], [200, 412]), results
     db.session.expire_all()
