@@ -55,8 +55,7 @@ def register_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from coord.extensions import csrf, db, limiter, migrate, rq
-    from coord.services import config_cache
-    from coord.services.uow import install_session_hooks
+    from coord.services.session_hooks import install_session_hooks
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
@@ -64,7 +63,6 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     csrf.init_app(app)
     install_session_hooks()
-    config_cache.install()
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             make_sqlite_transactional(db.engine)

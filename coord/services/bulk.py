@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Column, Table, bindparam, event, insert, inspect, text, update
+from sqlalchemy import JSON, Column, Table, bindparam, insert, inspect, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import (
@@ -31,15 +31,16 @@ from sqlalchemy.orm import (
     InstanceState,
     Mapper,
     Session,
+    make_transient,
     make_transient_to_detached,
 )
-from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.interfaces import MANYTOONE
 from sqlalchemy.sql.dml import Insert
 
 from coord.extensions import Model, db
 from coord.models import Case, Handoff, SlaClock
+from coord.services.uow import FAST_UPDATES_KEY
 
 
 def is_postgres() -> bool:
@@ -272,12 +273,16 @@ _FAST_UPDATE_CLASSES = (Case, Handoff, SlaClock)
 
 
 def write_simple_updates(session: Session, flush_context: Any, instances: Any) -> None:
-    """``before_flush``: when the flush has nothing to do but change columns of loaded cases,
-    handoffs and clocks, write each with one Core ``UPDATE`` (the ORM's optimistic version
-    check included) and mark them unchanged, so the unit of work finds nothing left to do.
+    """``before_flush``, in commands run with ``unit_of_work(fast_updates=True)``: when the
+    flush has nothing to do but change columns of loaded cases, handoffs and clocks, write
+    each with one Core ``UPDATE`` (the ORM's optimistic version check included) and put the
+    objects back in the session as loaded, so the unit of work finds nothing left to do.
     Anything else (new or deleted rows, other classes, collection changes, a savepoint)
     leaves the whole flush to the unit of work, which costs about 1 ms of CPU more per
-    forward or accept than the statements themselves."""
+    forward or accept than the statements themselves. Public SQLAlchemy API only: attribute
+    history to find the changes, ``make_transient_to_detached`` to mark them written."""
+    if not session.info.get(FAST_UPDATES_KEY):
+        return
     if instances or session.new or session.deleted or session.in_nested_transaction():
         return
     updates = []
@@ -287,18 +292,24 @@ def write_simple_updates(session: Session, flush_context: Any, instances: Any) -
             return
         updates.append(found)
     order = _table_order()
-    updates.sort(key=lambda u: (order[u[1]], u[2]))  # the unit of work's order: parents first
+    updates.sort(key=lambda u: (order[u.table], u.key))  # the unit of work's order: parents first
     connection = session.connection()
-    for state, table, _pk, values, generated in updates:
-        if values:
-            result = connection.execute(_update_statement(table, tuple(values)), values)
+    for update_ in updates:
+        if update_.values:
+            result = connection.execute(
+                _update_statement(update_.table, tuple(update_.values)), update_.values
+            )
             if result.rowcount != 1:
                 raise StaleDataError(
-                    f"UPDATE statement on table '{table.name}' expected to update 1 row(s); "
-                    f"{result.rowcount} were matched."
+                    f"UPDATE statement on table '{update_.table.name}' expected to update 1 "
+                    f"row(s); {result.rowcount} were matched."
                 )
-        state.dict.update(generated)
-        state._commit_all(state.dict, session.identity_map)  # what a flush does after writing
+        for key, value in update_.generated.items():
+            setattr(update_.obj, key, value)
+        # What a flush does after writing: the object is as loaded from its row now.
+        make_transient(update_.obj)
+        make_transient_to_detached(update_.obj)
+        session.add(update_.obj)
 
 
 @cache
@@ -318,12 +329,17 @@ def _update_statement(table: Table, names: tuple[str, ...]) -> Any:
     return update(table).where(*where).values(values)
 
 
-_UpdateOf = tuple[InstanceState[Any], Table, tuple[Any, ...], dict[str, Any], dict[str, Any]]
+@dataclass(frozen=True)
+class _Update:
+    obj: Any
+    table: Table
+    key: tuple[Any, ...]  # the primary key
+    values: dict[str, Any]  # parameters of the UPDATE (empty: nothing to write)
+    generated: dict[str, Any]  # attribute values the ORM would generate (the next version)
 
 
-def _update_of(obj: Any) -> _UpdateOf | None:
-    """``(state, table, primary key, parameters, generated values)`` of the UPDATE that
-    writes ``obj``'s changes, or None when the unit of work must."""
+def _update_of(obj: Any) -> _Update | None:
+    """The UPDATE that writes ``obj``'s changes, or None when the unit of work must."""
     if not isinstance(obj, _FAST_UPDATE_CLASSES):
         return None
     state: InstanceState[Any] = inspect(obj)
@@ -331,36 +347,35 @@ def _update_of(obj: Any) -> _UpdateOf | None:
     table = mapper.local_table
     assert isinstance(table, Table)
     values: dict[str, Any] = {}
-    # committed_state: the attributes changed since load, with their loaded values (what
-    # the unit of work itself reads).
-    for key, loaded in state.committed_state.items():
+    for key in set(mapper.attrs.keys()) - state.unmodified:  # changed since load
         prop = mapper.attrs[key]
         if not isinstance(prop, ColumnProperty):
             if not _foreign_keys_agree(obj, mapper, prop):
                 return None
             continue
         column = prop.columns[0]
-        value = state.dict.get(key)
+        history = state.attrs[key].history
+        if not history.has_changes():
+            continue  # set to the value it had
         if column.primary_key:
             return None
-        if loaded is NO_VALUE or value != loaded:
-            values[column.key] = value
+        values[column.key] = history.added[0] if history.added else None
     pk = tuple(getattr(obj, mapper.get_property_by_column(c).key) for c in table.primary_key)
+    generated: dict[str, Any] = {}
+    if not values:
+        return _Update(obj, table, pk, {}, generated)
     for column, value in zip(table.primary_key, pk, strict=True):
         values[f"w_{column.key}"] = value
-    generated: dict[str, Any] = {}
     version = mapper.version_id_col
-    if version is not None and len(values) > len(pk):
+    if version is not None:
         key = mapper.get_property_by_column(version).key
-        loaded = state.committed_state.get(key, NO_VALUE)
-        current = state.dict[key] if loaded is NO_VALUE else loaded
-        values[f"w_{version.key}"] = current
+        history = state.attrs[key].history
+        loaded = list(history.deleted or history.unchanged)[0]  # the version as loaded
+        values[f"w_{version.key}"] = loaded
         next_version = mapper.version_id_generator
         if version.key not in values and next_version:  # False: the service sets it
-            generated[key] = values[str(version.key)] = next_version(current)
-    elif len(values) == len(pk):
-        values = {}
-    return state, table, pk, values, generated
+            generated[key] = values[str(version.key)] = next_version(loaded)
+    return _Update(obj, table, pk, values, generated)
 
 
 def _foreign_keys_agree(obj: Any, mapper: Mapper[Any], rel: Any) -> bool:
@@ -374,9 +389,3 @@ def _foreign_keys_agree(obj: Any, mapper: Mapper[Any], rel: Any) -> bool:
         == (None if target is None else getattr(target, remote.key))
         for local, remote in rel.local_remote_pairs
     )
-
-
-def install_fast_updates() -> None:
-    """Attach ``write_simple_updates`` to sessions (once per process)."""
-    if not event.contains(Session, "before_flush", write_simple_updates):
-        event.listen(Session, "before_flush", write_simple_updates)

@@ -357,8 +357,8 @@ def start_case(
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "start", case)
     _check_version(case, expected_version)
+    _mark_first_response(case, actor, now)  # before any change: its clock lookup autoflushes
     apply_case_transition(case, "start")
-    _mark_first_response(case, actor, now)
     if case.assignee_id is None and isinstance(actor, User):
         case.assignee_id = actor.id
     touch(case, now)

@@ -8,7 +8,7 @@ generation (``ConfigGeneration``):
 
 - any transaction that inserts, changes or deletes a configuration row (through the ORM,
   which is how every configuration change is made) also gives the generation a new random
-  value, in the same transaction (``_mark_change`` below);
+  value, in the same transaction (``mark_change`` below);
 - the API's authentication query reads the generation in the same round trip
   (``accounts.user_for_token``) and hands it to ``observe``; a different value empties this
   process's cache before anything is read from it;
@@ -32,7 +32,7 @@ from itertools import chain
 from typing import Any, TypeVar
 
 from flask import has_request_context, request
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -177,7 +177,7 @@ def _snapshot(obj: Any, related: tuple[str, ...] = ()) -> Any:
 # -- invalidation -------------------------------------------------------------------------
 
 
-def _mark_change(session: Session, flush_context: Any, instances: Any) -> None:
+def mark_change(session: Session, flush_context: Any, instances: Any) -> None:
     if session.info.get(_CHANGED_KEY):
         return
     if not any(
@@ -196,18 +196,10 @@ def _mark_change(session: Session, flush_context: Any, instances: Any) -> None:
     )
 
 
-def _after_commit(session: Session) -> None:
+def forget_after_commit(session: Session) -> None:
     if session.info.pop(_CHANGED_KEY, None):
         _cache.clear()
 
 
-def _after_rollback(session: Session, previous_transaction: Any) -> None:
+def forget_pending_change(session: Session, previous_transaction: Any) -> None:
     session.info.pop(_CHANGED_KEY, None)
-
-
-def install() -> None:
-    """Attach the change listeners to SQLAlchemy sessions once per process."""
-    if not event.contains(Session, "before_flush", _mark_change):
-        event.listen(Session, "before_flush", _mark_change)
-        event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_soft_rollback", _after_rollback)

@@ -14,7 +14,6 @@ from contextvars import ContextVar
 from typing import TypeVar
 
 from flask import Response, after_this_request, has_request_context
-from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -27,6 +26,7 @@ log = logging.getLogger(__name__)
 _HOOKS_KEY = "coord_after_commit"
 T = TypeVar("T")
 TOUCHED_KEY = "coord_touched_cases"  # cases whose version this transaction already bumped
+FAST_UPDATES_KEY = "coord_fast_updates"  # this command's simple updates are written with Core
 
 
 def after_commit(callback: Callable[[], object]) -> None:
@@ -35,7 +35,8 @@ def after_commit(callback: Callable[[], object]) -> None:
     db.session.info.setdefault(_HOOKS_KEY, []).append(callback)
 
 
-def _run_after_commit(session: Session) -> None:
+def run_after_commit_hooks(session: Session) -> None:
+    """``after_commit`` listener (``coord.services.session_hooks``)."""
     session.info.pop(TOUCHED_KEY, None)
     hooks = session.info.pop(_HOOKS_KEY, [])
     for hook in hooks:
@@ -52,19 +53,10 @@ def _drop_hooks(session: Session) -> None:
     session.info.pop(TOUCHED_KEY, None)
 
 
-def _drop_on_rollback(session: Session, previous_transaction: object) -> None:
+def drop_hooks_on_rollback(session: Session, previous_transaction: object) -> None:
+    """``after_soft_rollback`` listener (``coord.services.session_hooks``)."""
     if not session.in_transaction():
         _drop_hooks(session)
-
-
-def install_session_hooks() -> None:
-    """Attach the commit/rollback listeners to SQLAlchemy sessions once per process."""
-    from coord.services.bulk import install_fast_updates
-
-    install_fast_updates()
-    if not event.contains(Session, "after_commit", _run_after_commit):
-        event.listen(Session, "after_commit", _run_after_commit)
-        event.listen(Session, "after_soft_rollback", _drop_on_rollback)
 
 
 class TrackingCodeTaken(Conflict):
@@ -72,12 +64,18 @@ class TrackingCodeTaken(Conflict):
     at a million cases). ``run_command`` runs the command again with a new code."""
 
 
-def run_command(command: Callable[[], T], *, keep_loaded: bool = False, attempts: int = 3) -> T:
+def run_command(
+    command: Callable[[], T],
+    *,
+    keep_loaded: bool = False,
+    fast_updates: bool = False,
+    attempts: int = 3,
+) -> T:
     """``command()`` in its own unit of work, run again when a new case's random tracking
     code collided (cheaper than a savepoint around every case insert)."""
     for attempt in range(attempts):
         try:
-            with unit_of_work(keep_loaded=keep_loaded):
+            with unit_of_work(keep_loaded=keep_loaded, fast_updates=fast_updates):
                 return command()
         except TrackingCodeTaken:
             if attempt == attempts - 1:
@@ -94,7 +92,7 @@ def in_command() -> bool:
 
 
 @contextmanager
-def unit_of_work(*, keep_loaded: bool = False) -> Iterator[Session]:
+def unit_of_work(*, keep_loaded: bool = False, fast_updates: bool = False) -> Iterator[Session]:
     """Commit once at the end; roll back everything on any error.
 
     A stale version or a unique-key race from a concurrent writer becomes ``Conflict``.
@@ -103,6 +101,10 @@ def unit_of_work(*, keep_loaded: bool = False) -> Iterator[Session]:
     objects loaded through the commit instead of reading them all back (they hold exactly
     what was committed); they are expired once the response is made, so nothing later in
     the same session reads stale values.
+
+    ``fast_updates``: the command's plain column updates of cases, handoffs and clocks are
+    written with Core instead of the unit of work (``bulk.write_simple_updates``): for the
+    API's hot commands, whose flush is nothing else.
     """
     session = db.session()
     if (
@@ -113,6 +115,8 @@ def unit_of_work(*, keep_loaded: bool = False) -> Iterator[Session]:
         # End the read snapshot so the command starts its own write transaction.
         session.commit()
     token = _COMMAND.set(True)
+    if fast_updates:
+        session.info[FAST_UPDATES_KEY] = True
     try:
         yield session
         if keep_loaded:
@@ -138,6 +142,7 @@ def unit_of_work(*, keep_loaded: bool = False) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        session.info.pop(FAST_UPDATES_KEY, None)
         _COMMAND.reset(token)
 
 

@@ -215,7 +215,7 @@ class CaseItem(MethodView):
         if location:
             changes.update({k: v for k, v in location.items()})
         version = expected_version(required=True)
-        with unit_of_work(keep_loaded=True):
+        with unit_of_work(keep_loaded=True, fast_updates=True):
             case = case_service.edit_case(
                 current_actor(), case_id, changes, now_utc(), expected_version=version
             )
@@ -240,7 +240,7 @@ class CaseAction(MethodView):
             raise InvalidInput.field("reason", f"must be one of {CANCEL_REASONS}")
         version = expected_version(required=False)
         actor, now = current_actor(), now_utc()
-        with unit_of_work(keep_loaded=True):
+        with unit_of_work(keep_loaded=True, fast_updates=True):
             case = _run_action(action, actor, case_id, data, now, version)
         return case_response(case)
 
@@ -288,7 +288,7 @@ class CaseComments(MethodView):
     @blp.response(201, EventOut)
     def post(self, data: dict[str, Any], case_id: int) -> dict[str, Any]:
         """Comment on a case; public comments show on the citizen's timeline."""
-        with unit_of_work(keep_loaded=True):
+        with unit_of_work(keep_loaded=True, fast_updates=True):
             case = case_service.comment_on_case(
                 current_actor(), case_id, data["body"], data["visibility"], now_utc()
             )
@@ -327,7 +327,7 @@ class CaseHandoffs(MethodView):
     @blp.response(201, HandoffOut)
     def post(self, data: dict[str, Any], case_id: int) -> dict[str, Any]:
         """Forward the case (kind transfer) or ask another unit for assistance (kind assist)."""
-        with unit_of_work(keep_loaded=True):
+        with unit_of_work(keep_loaded=True, fast_updates=True):
             handoff = handoff_service.request_handoff(
                 current_actor(), case_id, data["kind"], data["to_unit"], data.get("note"), now_utc()
             )
@@ -380,7 +380,7 @@ class CaseAttachments(MethodView):
         visibility = request.form.get("visibility", "internal")
         if visibility not in ("internal", "public"):
             raise InvalidInput.field("visibility", "internal or public")
-        with unit_of_work(keep_loaded=True):
+        with unit_of_work(keep_loaded=True, fast_updates=True):
             attachment = attachment_service.add_attachment(
                 current_actor(), case_id, upload.stream, upload.filename, visibility, now_utc()
             )

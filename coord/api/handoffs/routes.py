@@ -81,7 +81,7 @@ class HandoffAccept(MethodView):
     @blp.response(200, HandoffOut)
     def post(self, data: dict[str, Any], handoff_id: int) -> dict[str, Any]:
         """Accept (receiving liaison): a transfer makes your unit the owner."""
-        with unit_of_work(keep_loaded=True):
+        with unit_of_work(keep_loaded=True, fast_updates=True):
             handoff = handoff_service.accept_handoff(
                 current_actor(), handoff_id, now_utc(), note=data.get("note")
             )
@@ -94,7 +94,7 @@ class HandoffReject(MethodView):
     @blp.response(200, HandoffOut)
     def post(self, data: dict[str, Any], handoff_id: int) -> dict[str, Any]:
         """Reject with a reason (receiving liaison); a transfer goes back to the sender."""
-        with unit_of_work(keep_loaded=True):
+        with unit_of_work(keep_loaded=True, fast_updates=True):
             handoff = handoff_service.reject_handoff(
                 current_actor(), handoff_id, data["reason"], now_utc(), note=data.get("note")
             )
@@ -107,7 +107,7 @@ class HandoffRecall(MethodView):
     @blp.response(200, HandoffOut)
     def post(self, data: dict[str, Any], handoff_id: int) -> dict[str, Any]:
         """Take back a pending request (sending unit); also withdraws an accepted assist."""
-        with unit_of_work(keep_loaded=True):
+        with unit_of_work(keep_loaded=True, fast_updates=True):
             handoff = handoff_service.recall_handoff(
                 current_actor(), handoff_id, now_utc(), note=data.get("note")
             )
@@ -120,7 +120,7 @@ class HandoffComplete(MethodView):
     @blp.response(200, HandoffOut)
     def post(self, data: dict[str, Any], handoff_id: int) -> dict[str, Any]:
         """Report an accepted assistance request done, with a note (assisting unit)."""
-        with unit_of_work(keep_loaded=True):
+        with unit_of_work(keep_loaded=True, fast_updates=True):
             handoff = handoff_service.complete_handoff(
                 current_actor(), handoff_id, data["note"], now_utc()
             )
