@@ -67,6 +67,31 @@ class NewCase:
     owner_unit: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> NewCase:
+        """From a validated case body (the API's ``CaseCreate``, also used by the web
+        intake form): nested ``reporter`` and ``location`` become flat fields."""
+        reporter = data.get("reporter") or {}
+        location = data["location"]
+        return cls(
+            title=data["title"],
+            description=data["description"],
+            category=data["category"],
+            priority=data["priority"],
+            channel=data["channel"],
+            received_at=data.get("received_at"),
+            reporter_privacy=reporter.get("privacy", "anonymous"),
+            reporter_name=reporter.get("name"),
+            reporter_phone=reporter.get("phone"),
+            reporter_email=reporter.get("email"),
+            reporter_nik=reporter.get("nik"),
+            region_code=location["region_code"],
+            address=location.get("address"),
+            latitude=location.get("latitude"),
+            longitude=location.get("longitude"),
+            owner_unit=data.get("owner_unit"),
+        )
+
     def fingerprint(self) -> str:
         data = {k: v for k, v in self.__dict__.items() if k != "extra"}
         raw = json.dumps(data, sort_keys=True, default=str)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask import (
@@ -41,6 +40,8 @@ from coord.services import attention
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
 from coord.services.accounts import authenticate_password, set_password, verify_password
+from coord.services.case_queries import filter_cases, possible_duplicates
+from coord.services.cases import NewCase
 from coord.services.errors import ServiceError
 from coord.services.policy import (
     allowed_case_actions,
@@ -176,15 +177,13 @@ def inbox():  # type: ignore[no-untyped-def]
 @blp.get("/web/cases")
 @login_required
 def case_search():  # type: ignore[no-untyped-def]
-    from coord.api.cases.routes import apply_case_filters
-
     actor = g.actor
     args: dict[str, Any] = {}
     if request.args.get("q"):
         args["q"] = request.args["q"][:200]
     if request.args.get("status"):
         args["status"] = [request.args["status"]]
-    query = apply_case_filters(select(Case).where(readable_cases(actor)), args)
+    query = filter_cases(select(Case).where(readable_cases(actor)), args)
     rows: list[Case] = list(
         db.session.execute(query.order_by(Case.updated_at.desc()).limit(100)).unique().scalars()
     )
@@ -235,27 +234,6 @@ def _form_to_case_json(form: Any) -> dict[str, Any]:
     return body
 
 
-def possible_duplicates(actor: User, category: str, region_code: str) -> list[Case]:
-    """Open cases of the same category in the same kelurahan from the last 30 days."""
-    return list(
-        db.session.execute(
-            select(Case)
-            .join(Category, Category.id == Case.category_id)
-            .where(
-                readable_cases(actor),
-                Category.code == category,
-                Case.region_code == region_code,
-                Case.status.in_(OPEN),
-                Case.received_at >= now_utc() - timedelta(days=30),
-            )
-            .order_by(Case.received_at.desc())
-            .limit(5)
-        )
-        .unique()
-        .scalars()
-    )
-
-
 @blp.route("/web/cases/new", methods=["GET", "POST"])
 @login_required
 def intake():  # type: ignore[no-untyped-def]
@@ -280,11 +258,9 @@ def intake():  # type: ignore[no-untyped-def]
         if duplicates:
             context["duplicates"] = duplicates
             return render_template("staff/intake.html", **context), 200
-    from coord.api.cases.routes import _new_case_from
-
     try:
         case, _created = run_command(
-            lambda: case_service.create_case(actor, _new_case_from(data), now_utc())
+            lambda: case_service.create_case(actor, NewCase.from_payload(data), now_utc())
         )
     except ServiceError as exc:
         context["errors"] = {k: " ".join(v) for k, v in exc.errors.items()}

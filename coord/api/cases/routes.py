@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from flask import jsonify, request, url_for
 from flask.views import MethodView
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import func, select
 
 from coord.api.auth import current_actor
 from coord.api.base import Blueprint, Instant
@@ -27,13 +27,13 @@ from coord.api.handoffs.schemas import HandoffOut
 from coord.api.versioning import expected_version, set_etag
 from coord.clock import now_utc
 from coord.domain.states import CASE_ACTIONS
-from coord.domain.tracking import normalise_tracking_code
 from coord.extensions import db
-from coord.models import Case, CaseEvent, Category, SlaClock, Unit
+from coord.models import Case, CaseEvent, SlaClock
 from coord.presenters import case_view, event_view, handoff_view
 from coord.services import attachments as attachment_service
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
+from coord.services.case_queries import filter_cases
 from coord.services.errors import InvalidInput
 from coord.services.policy import allowed_case_actions, readable_cases, reporter_visible_case_ids
 from coord.services.uow import run_command, unit_of_work
@@ -73,29 +73,6 @@ def case_response(case: Case, status: int = 200):  # type: ignore[no-untyped-def
     return set_etag(response, case.version)
 
 
-def _new_case_from(data: dict[str, Any]) -> case_service.NewCase:
-    reporter = data.get("reporter") or {}
-    location = data["location"]
-    return case_service.NewCase(
-        title=data["title"],
-        description=data["description"],
-        category=data["category"],
-        priority=data["priority"],
-        channel=data["channel"],
-        received_at=data.get("received_at"),
-        reporter_privacy=reporter.get("privacy", "anonymous"),
-        reporter_name=reporter.get("name"),
-        reporter_phone=reporter.get("phone"),
-        reporter_email=reporter.get("email"),
-        reporter_nik=reporter.get("nik"),
-        region_code=location["region_code"],
-        address=location.get("address"),
-        latitude=location.get("latitude"),
-        longitude=location.get("longitude"),
-        owner_unit=data.get("owner_unit"),
-    )
-
-
 @blp.route("")
 class CaseCollection(MethodView):
     @blp.arguments(CaseListArgs, location="query")
@@ -105,7 +82,7 @@ class CaseCollection(MethodView):
         """List cases in your scope, newest change first (filters combine with AND)."""
         actor = current_actor()
         query = select(Case).where(readable_cases(actor))
-        query = apply_case_filters(query, args)
+        query = filter_cases(query, args)
         total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         pagination_parameters.item_count = total
         page: list[Case] = list(
@@ -144,7 +121,7 @@ class CaseCollection(MethodView):
         key = request.headers.get("Idempotency-Key")
         if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
             raise InvalidInput.field("Idempotency-Key", "1 to 255 printable characters")
-        new = _new_case_from(data)
+        new = case_service.NewCase.from_payload(data)
         case, created = run_command(
             lambda: case_service.create_case(actor, new, now_utc(), idempotency_key=key),
             keep_loaded=True,
@@ -154,43 +131,6 @@ class CaseCollection(MethodView):
         if not created:
             response.headers["Idempotent-Replayed"] = "true"
         return response
-
-
-def apply_case_filters(query, args: dict[str, Any]):  # type: ignore[no-untyped-def]
-    if args.get("status"):
-        query = query.where(Case.status.in_(args["status"]))
-    if args.get("owner_unit"):
-        query = query.where(
-            Case.owner_unit_id.in_(select(Unit.id).where(Unit.code == args["owner_unit"]))
-        )
-    if args.get("category"):
-        query = query.where(
-            Case.category_id.in_(select(Category.id).where(Category.code == args["category"]))
-        )
-    if args.get("priority"):
-        query = query.where(Case.priority == args["priority"])
-    if "breached" in args:
-        query = query.where(Case.breached.is_(args["breached"]))
-    if "bounced" in args:
-        query = query.where(Case.bounced.is_(args["bounced"]))
-    if args.get("due_before"):
-        query = query.where(Case.resolution_due_at < args["due_before"])
-    if args.get("updated_since"):
-        query = query.where(Case.updated_at >= args["updated_since"])
-    if args.get("q"):
-        text = args["q"].strip()
-        pattern = (
-            "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
-        conditions: list[ColumnElement[bool]] = [
-            func.lower(Case.title).like(pattern, escape="\\"),
-            func.lower(Case.description).like(pattern, escape="\\"),
-        ]
-        code = normalise_tracking_code(text)
-        if code:
-            conditions.append(Case.tracking_code == code)
-        query = query.where(or_(*conditions))
-    return query
 
 
 @blp.route("/<id:case_id>")

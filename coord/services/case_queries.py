@@ -1,0 +1,81 @@
+"""The read side of cases shared by the API and the web pages: list filters and the search
+for possible duplicates at intake. Scope is not decided here: callers start from
+``readable_cases(actor)``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+
+from coord.clock import now_utc
+from coord.domain.states import OPEN_CASE_STATUSES
+from coord.domain.tracking import normalise_tracking_code
+from coord.extensions import db
+from coord.models import Case, Category, Unit
+from coord.services.policy import Actor, readable_cases
+
+OPEN = [s.value for s in OPEN_CASE_STATUSES]
+
+
+def filter_cases(query: Select[Any], args: dict[str, Any]) -> Select[Any]:
+    """``query`` (a select of ``Case``) narrowed by the list filters of the API and the web
+    search: status (a list), owner_unit and category (codes), priority, breached, bounced,
+    due_before, updated_since, and ``q``: a word of the title or description, or a tracking
+    code as a citizen types it."""
+    if args.get("status"):
+        query = query.where(Case.status.in_(args["status"]))
+    if args.get("owner_unit"):
+        query = query.where(
+            Case.owner_unit_id.in_(select(Unit.id).where(Unit.code == args["owner_unit"]))
+        )
+    if args.get("category"):
+        query = query.where(
+            Case.category_id.in_(select(Category.id).where(Category.code == args["category"]))
+        )
+    if args.get("priority"):
+        query = query.where(Case.priority == args["priority"])
+    if "breached" in args:
+        query = query.where(Case.breached.is_(args["breached"]))
+    if "bounced" in args:
+        query = query.where(Case.bounced.is_(args["bounced"]))
+    if args.get("due_before"):
+        query = query.where(Case.resolution_due_at < args["due_before"])
+    if args.get("updated_since"):
+        query = query.where(Case.updated_at >= args["updated_since"])
+    if args.get("q"):
+        text = args["q"].strip()
+        pattern = (
+            "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        conditions: list[ColumnElement[bool]] = [
+            func.lower(Case.title).like(pattern, escape="\\"),
+            func.lower(Case.description).like(pattern, escape="\\"),
+        ]
+        code = normalise_tracking_code(text)
+        if code:
+            conditions.append(Case.tracking_code == code)
+        query = query.where(or_(*conditions))
+    return query
+
+
+def possible_duplicates(actor: Actor, category: str, region_code: str) -> list[Case]:
+    """Open cases of the same category in the same kelurahan from the last 30 days."""
+    return list(
+        db.session.execute(
+            select(Case)
+            .join(Category, Category.id == Case.category_id)
+            .where(
+                readable_cases(actor),
+                Category.code == category,
+                Case.region_code == region_code,
+                Case.status.in_(OPEN),
+                Case.received_at >= now_utc() - timedelta(days=30),
+            )
+            .order_by(Case.received_at.desc())
+            .limit(5)
+        )
+        .unique()
+        .scalars()
+    )
