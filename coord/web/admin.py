@@ -228,8 +228,9 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
     if user is None or not configuration.can_configure_unit(g.actor, user.unit):
         abort(404)
     form = request.form
-    problems = password_problem_messages(form.get("new_password") or "", user.username)
-    if form.get("new_password") and problems:
+    new_password = form.get("new_password") or ""
+    problems = password_problem_messages(new_password, user.username) if new_password else []
+    if problems:
         for problem in problems:
             flash(problem, "error")
         return redirect(url_for("admin.unit_page", code=user.unit.code) + "#users")
@@ -237,8 +238,8 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
 
     def change() -> User:
         update_user(True, user, roles=form.getlist("roles"), active=form.get("active") == "1")
-        if form.get("new_password"):
-            set_password(user, form["new_password"], now_utc())
+        if new_password:
+            set_password(user, new_password, now_utc())
         if was_active and not user.active:
             end_access(user, now_utc())  # reactivation must not revive old tokens
         return user
