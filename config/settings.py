@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,26 @@ class BaseConfig:
             "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
             "RATELIMIT_HEADERS_ENABLED": True,
             "COORD_LOGIN_RATE_LIMIT": _env("COORD_LOGIN_RATE_LIMIT", "10 per minute"),
+            # Sessions and credentials (docs/security.md, docs/operations.md): staff sessions
+            # end after COORD_SESSION_IDLE_MINUTES without a request and COORD_SESSION_HOURS
+            # after login; the cookie is HttpOnly and SameSite=Lax (and Secure in production).
+            "COORD_SESSION_IDLE_MINUTES": _env_int("COORD_SESSION_IDLE_MINUTES", 30),
+            "COORD_SESSION_HOURS": _env_int("COORD_SESSION_HOURS", 12),
+            "PERMANENT_SESSION_LIFETIME": timedelta(hours=_env_int("COORD_SESSION_HOURS", 12)),
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": False,
+            # Per-account login throttle (Redis; fails open when Redis is down): after
+            # COORD_LOGIN_ACCOUNT_FREE_FAILURES wrong passwords for one username, each further
+            # failure locks that username for twice as long as the last one, from
+            # COORD_LOGIN_ACCOUNT_BASE_DELAY up to COORD_LOGIN_ACCOUNT_MAX_DELAY seconds; the
+            # count is forgotten COORD_LOGIN_ACCOUNT_WINDOW seconds after the last failure.
+            "COORD_LOGIN_THROTTLE_ENABLED": _env_bool("COORD_LOGIN_THROTTLE_ENABLED", True),
+            "COORD_LOGIN_THROTTLE_REDIS_URL": _env("COORD_LOGIN_THROTTLE_REDIS_URL"),  # REDIS_URL
+            "COORD_LOGIN_ACCOUNT_FREE_FAILURES": _env_int("COORD_LOGIN_ACCOUNT_FREE_FAILURES", 5),
+            "COORD_LOGIN_ACCOUNT_BASE_DELAY": _env_int("COORD_LOGIN_ACCOUNT_BASE_DELAY", 2),
+            "COORD_LOGIN_ACCOUNT_MAX_DELAY": _env_int("COORD_LOGIN_ACCOUNT_MAX_DELAY", 900),
+            "COORD_LOGIN_ACCOUNT_WINDOW": _env_int("COORD_LOGIN_ACCOUNT_WINDOW", 3600),
             # How many reverse proxies stand in front (X-Forwarded-For/Proto/Host trusted).
             "COORD_PROXY_COUNT": _env_int("COORD_PROXY_COUNT", 0),
             # Attachments: a local folder (default instance/attachments) and a size limit.
@@ -175,6 +196,11 @@ class ProductionConfig(BaseConfig):
         values = super().load()
         if values["SECRET_KEY"] == "dev-secret-change-me":
             raise RuntimeError("SECRET_KEY must be set in production")
+        # Production is served over https: the session cookie goes over https only, under a
+        # __Host- name (no Domain, Path=/, Secure), which a sibling host cannot overwrite.
+        if _env_bool("COORD_SESSION_COOKIE_SECURE", True):
+            values["SESSION_COOKIE_SECURE"] = True
+            values["SESSION_COOKIE_NAME"] = "__Host-coord_session"
         return values
 
 
@@ -186,6 +212,8 @@ class TestingConfig(BaseConfig):
     def load(cls) -> dict[str, Any]:
         values = super().load()
         values["RATELIMIT_ENABLED"] = _env_bool("RATELIMIT_ENABLED", False)
+        # Like the per-address limits: off in the shared test app, on in the tests of it.
+        values["COORD_LOGIN_THROTTLE_ENABLED"] = _env_bool("COORD_LOGIN_THROTTLE_ENABLED", False)
         values["COORD_LOG_JSON"] = False
         # Cheap hashes keep the suite fast; production uses the argon2 defaults.
         values["COORD_PASSWORD_HASH_MEMORY_KIB"] = 1024

@@ -12,6 +12,7 @@ from coord.clock import now_utc
 from coord.extensions import db
 from coord.models import User
 from coord.services.accounts import create_user, issue_token
+from coord.services.passwords import PROBLEMS, password_problems
 from coord.services.uow import unit_of_work
 
 coord_cli = AppGroup("coord", help="coord administration commands.")
@@ -54,6 +55,10 @@ def create_user_command(
     """Create a user of a unit with one or more roles."""
     if not service and not password:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if password:
+        problems = [PROBLEMS[code] for code in password_problems(password, username)]
+        if problems:
+            raise click.BadParameter("the password " + "; ".join(problems), param_hint="password")
     with unit_of_work():
         user = create_user(
             username,

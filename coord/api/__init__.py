@@ -22,12 +22,24 @@ def register_api(app: Flask) -> Api:
     from coord.api.public.track import blp as public_track
     from coord.api.reports.routes import blp as reports
     from coord.api.tokens.routes import blp as tokens
+    from coord.api.tokens.routes import users_blp as user_tokens
     from coord.api.units.routes import blp as units
     from coord.api.webhooks.routes import blp as webhooks
 
     api = Api(app)
     app.extensions["coord_api"] = api
-    authenticated = (tokens, units, categories, cases, attachments, handoffs, me, reports, webhooks)
+    authenticated = (
+        tokens,
+        user_tokens,
+        units,
+        categories,
+        cases,
+        attachments,
+        handoffs,
+        me,
+        reports,
+        webhooks,
+    )
     public = (public_track, public_stats)
     for blueprint in (*authenticated, *public):
         api.register_blueprint(blueprint)

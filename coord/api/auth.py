@@ -26,13 +26,18 @@ def authenticate_request() -> None:
     view = _view_function()
     if view is None or getattr(view, "_coord_public", False):
         return
+    g.actor = user_for_token(bearer_token(), now_utc())
+
+
+def bearer_token() -> str:
+    """The token of the request's ``Authorization: Bearer`` header (401 without one)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated(
             "Send 'Authorization: Bearer <token>'; get one from POST /api/v1/auth/tokens."
         )
-    g.actor = user_for_token(token.strip(), now_utc())
+    return token.strip()
 
 
 def _view_function():  # type: ignore[no-untyped-def]

@@ -6,12 +6,12 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, make_response, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from coord.extensions import db
-from coord.services.errors import ServiceError
+from coord.services.errors import ServiceError, TooManyAttempts
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +76,12 @@ def register_error_handlers(app: Flask) -> None:
     def _service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
         db.session.rollback()
         if _wants_html():
-            return html_error(exc.status, exc.message)
-        return error_response(exc.status, exc.message, exc.errors or None)
+            response = make_response(html_error(exc.status, exc.message))
+        else:
+            response = error_response(exc.status, exc.message, exc.errors or None)
+        if isinstance(exc, TooManyAttempts):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]

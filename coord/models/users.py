@@ -33,6 +33,9 @@ class User(Model):
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str] = mapped_column(String(8), default="id")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Web sessions carry the value they were opened under; raising it (logout, password
+    # change, deactivation) ends every session of the user on the server side.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(

@@ -12,12 +12,13 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, select, update
 
 from coord.extensions import db
 from coord.models import ApiToken, Role, Unit, User, UserRole
-from coord.services import config_cache
+from coord.services import config_cache, login_throttle
 from coord.services.errors import InvalidInput, NotAuthenticated
+from coord.services.passwords import check_password_strength
 
 TOKEN_PREFIX = "coord_"
 
@@ -150,8 +151,62 @@ def create_user(
     return user
 
 
-def set_password(user: User, password: str) -> None:
+def set_password(user: User, password: str, now: datetime) -> None:
+    """A person sets ``user``'s password: it must pass ``check_password_strength``; every
+    web session and API token of the user ends (the caller may sign the person in again)."""
+    check_password_strength(password, user.username)
     user.password_hash = hash_password(password)
+    end_access(user, now)
+
+
+def log_in(username: str, password: str, now: datetime) -> User:
+    """Check a username and password under the per-account throttle (TooManyAttempts while
+    the username is locked, NotAuthenticated for a wrong password or unknown user)."""
+    login_throttle.ensure_not_locked(username, now)
+    try:
+        user = authenticate_password(username, password)
+    except NotAuthenticated:
+        login_throttle.record_failure(username, now)
+        raise
+    login_throttle.record_success(username)
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """End every web session of ``user``: raising the epoch refuses all cookies issued before
+    (coord/web/auth.py). One UPDATE, so concurrent logouts both count."""
+    db.session.execute(
+        update(User).where(User.id == user.id).values(session_epoch=User.session_epoch + 1)
+    )
+    db.session.expire(user, ["session_epoch"])
+
+
+def revoke_tokens(user: User, now: datetime) -> int:
+    """Revoke every unrevoked API token of ``user``; returns how many."""
+    result = db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def end_access(user: User, now: datetime) -> None:
+    """End all access of ``user``: web sessions and API tokens. Called on a password change
+    and when an account is deactivated, so that reactivation does not revive old tokens."""
+    end_sessions(user)
+    revoke_tokens(user, now)
+
+
+def revoke_token(plain: str, now: datetime) -> None:
+    """Revoke the token whose plain value is ``plain`` (its holder logs out)."""
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == _digest(plain), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def update_user(

@@ -48,3 +48,13 @@ class PreconditionFailed(ServiceError):
 
 class PreconditionRequired(ServiceError):
     status = 428
+
+
+class TooManyAttempts(ServiceError):
+    """Too many failed logins for one account: refused until ``retry_after`` seconds pass."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

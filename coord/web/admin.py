@@ -26,11 +26,11 @@ from coord.models import (
 )
 from coord.services import configuration
 from coord.services import webhooks as webhook_service
-from coord.services.accounts import create_user, set_password, update_user
+from coord.services.accounts import create_user, end_access, set_password, update_user
 from coord.services.errors import ServiceError
 from coord.services.sla import unit_calendar
 from coord.services.uow import unit_of_work
-from coord.web.auth import login_required
+from coord.web.auth import login_required, password_problem_messages
 
 blp = Blueprint("admin", __name__, url_prefix="/web/admin")
 WEEKDAYS = [
@@ -203,8 +203,10 @@ def add_user(code: str):  # type: ignore[no-untyped-def]
     form = request.form
     roles = form.getlist("roles")
     password = form.get("password") or ""
-    if len(password) < 10:
-        flash(_("Kata sandi awal minimal 10 karakter."), "error")
+    problems = password_problem_messages(password, (form.get("username") or "").strip())
+    if problems:
+        for problem in problems:
+            flash(problem, "error")
         return redirect(url_for("admin.unit_page", code=code) + "#users")
     _run(
         create_user,
@@ -226,15 +228,20 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
     if user is None or not configuration.can_configure_unit(g.actor, user.unit):
         abort(404)
     form = request.form
+    new_password = form.get("new_password") or ""
+    problems = password_problem_messages(new_password, user.username) if new_password else []
+    if problems:
+        for problem in problems:
+            flash(problem, "error")
+        return redirect(url_for("admin.unit_page", code=user.unit.code) + "#users")
+    was_active = user.active
 
     def change() -> User:
         update_user(True, user, roles=form.getlist("roles"), active=form.get("active") == "1")
-        if form.get("new_password"):
-            if len(form["new_password"]) < 10:
-                from coord.services.errors import InvalidInput
-
-                raise InvalidInput.field("new_password", _("minimal 10 karakter"))
-            set_password(user, form["new_password"])
+        if new_password:
+            set_password(user, new_password, now_utc())
+        if was_active and not user.active:
+            end_access(user, now_utc())  # reactivation must not revive old tokens
         return user
 
     _run(change, success=_("Pengguna diperbarui."))

@@ -39,10 +39,10 @@ from coord.presenters import reporter_view
 from coord.services import attention
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
-from coord.services.accounts import authenticate_password, set_password, verify_password
+from coord.services.accounts import end_sessions, log_in, set_password, verify_password
 from coord.services.case_queries import filter_cases, possible_duplicates
 from coord.services.cases import NewCase
-from coord.services.errors import ServiceError
+from coord.services.errors import ServiceError, TooManyAttempts
 from coord.services.policy import (
     allowed_case_actions,
     allowed_handoff_actions,
@@ -51,7 +51,12 @@ from coord.services.policy import (
     reporter_visible_case_ids,
 )
 from coord.services.uow import run_command, unit_of_work
-from coord.web.auth import login_required, login_user
+from coord.web.auth import (
+    forget_user,
+    login_required,
+    login_user,
+    password_problem_messages,
+)
 
 blp = Blueprint("staff", __name__)
 OPEN = [s.value for s in OPEN_CASE_STATUSES]
@@ -70,14 +75,26 @@ def home():  # type: ignore[no-untyped-def]
 @limiter.limit(_login_limit, methods=["POST"])
 def login():  # type: ignore[no-untyped-def]
     if request.method == "POST":
+        now = now_utc()
         try:
-            user = authenticate_password(
-                request.form.get("username", "").strip(), request.form.get("password", "")
+            user = log_in(
+                request.form.get("username", "").strip(), request.form.get("password", ""), now
             )
+        except TooManyAttempts as exc:
+            minutes = max(1, -(-exc.retry_after // 60))
+            flash(
+                _(
+                    "Terlalu banyak percobaan masuk yang gagal untuk akun ini. "
+                    "Coba lagi dalam %(minutes)s menit.",
+                    minutes=minutes,
+                ),
+                "error",
+            )
+            return render_template("staff/login.html"), 429, {"Retry-After": exc.retry_after}
         except ServiceError:
             flash(_("Nama pengguna atau kata sandi salah."), "error")
             return render_template("staff/login.html"), 401
-        login_user(user)
+        login_user(user, now)
         target = request.args.get("next") or ""
         if not target.startswith("/web"):
             target = url_for("staff.inbox")
@@ -87,9 +104,11 @@ def login():  # type: ignore[no-untyped-def]
 
 @blp.post("/web/logout")
 def logout():  # type: ignore[no-untyped-def]
-    from flask import session
-
-    session.clear()
+    actor = g.get("actor")
+    if actor is not None:
+        with unit_of_work():
+            end_sessions(actor)
+    forget_user()
     flash(_("Anda sudah keluar."), "info")
     return redirect(url_for("staff.login"))
 
@@ -104,17 +123,17 @@ def change_password():  # type: ignore[no-untyped-def]
         errors = []
         if not verify_password(actor, current):
             errors.append(_("Kata sandi lama salah."))
-        if len(new) < 10:
-            errors.append(_("Kata sandi baru minimal 10 karakter."))
+        errors.extend(password_problem_messages(new, actor.username))
         if new != request.form.get("confirm", ""):
             errors.append(_("Konfirmasi kata sandi tidak sama."))
         if errors:
             for e in errors:
                 flash(e, "error")
             return render_template("staff/password.html"), 422
+        now = now_utc()
         with unit_of_work():
-            set_password(actor, new)
-        login_user(actor)
+            set_password(actor, new, now)
+        login_user(actor, now)
         flash(_("Kata sandi sudah diganti."), "success")
         return redirect(url_for("staff.inbox"))
     return render_template("staff/password.html")

@@ -1,4 +1,4 @@
-"""Token login for API clients."""
+"""Token login and logout for API clients, and an admin's revocation of a user's tokens."""
 
 from __future__ import annotations
 
@@ -9,14 +9,20 @@ from flask import current_app
 from flask.views import MethodView
 from marshmallow import validate
 
-from coord.api.auth import public
+from coord.api.auth import bearer_token, current_actor, public
 from coord.api.base import Blueprint, Instant, Schema
 from coord.clock import now_utc
-from coord.extensions import limiter
-from coord.services.accounts import authenticate_password, issue_token
+from coord.extensions import db, limiter
+from coord.models import Role, User
+from coord.services.accounts import issue_token, log_in, revoke_token, revoke_tokens
+from coord.services.configuration import can_configure_unit
+from coord.services.errors import Forbidden, NotFound
 from coord.services.uow import unit_of_work
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
+users_blp = Blueprint(
+    "user_tokens", __name__, url_prefix="/api/v1/users", description="Users' API tokens"
+)
 
 
 class LoginIn(Schema):
@@ -33,6 +39,10 @@ class TokenOut(Schema):
     user = ma.fields.Dict()
 
 
+class RevokedOut(Schema):
+    revoked = ma.fields.Integer(metadata={"description": "How many tokens were revoked."})
+
+
 def _login_limit() -> str:
     return str(current_app.config.get("COORD_LOGIN_RATE_LIMIT", "10 per minute"))
 
@@ -44,12 +54,14 @@ class Tokens(MethodView):
 
     @blp.arguments(LoginIn)
     @blp.response(201, TokenOut)
+    @blp.alt_response(429, description="Too many logins from this address or for this account")
     @blp.doc(security=[])
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Exchange username and password for a bearer token (rate limited)."""
+        """Exchange username and password for a bearer token (rate limited per address and
+        throttled per account: 429 with Retry-After)."""
         now = now_utc()
         with unit_of_work():
-            user = authenticate_password(data["username"], data["password"])
+            user = log_in(data["username"], data["password"], now)
             token, plain = issue_token(user, now)
             body = {
                 "token": plain,
@@ -64,3 +76,29 @@ class Tokens(MethodView):
                 },
             }
         return body
+
+
+@blp.route("/tokens/current")
+class CurrentToken(MethodView):
+    @blp.response(204)
+    def delete(self) -> None:
+        """Log out: revoke the token this request is made with."""
+        with unit_of_work():
+            revoke_token(bearer_token(), now_utc())
+
+
+@users_blp.route("/<id:user_id>/tokens")
+class UserTokens(MethodView):
+    @users_blp.response(200, RevokedOut)
+    def delete(self, user_id: int) -> dict[str, Any]:
+        """Revoke every API token of a user, such as a service user whose token leaked
+        (admins of the user's unit or of a unit above it; 404 for anyone else)."""
+        actor = current_actor()
+        if not actor.has_role(Role.ADMIN):
+            raise Forbidden("Only admins may revoke other users' tokens.")
+        with unit_of_work():
+            user = db.session.get(User, user_id)
+            if user is None or not can_configure_unit(actor, user.unit):
+                raise NotFound(f"No user {user_id} that you administer.")
+            revoked = revoke_tokens(user, now_utc())
+        return {"revoked": revoked}
