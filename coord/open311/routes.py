@@ -20,6 +20,7 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from coord.api.etag import conditional, data_etag
 from coord.clock import now_utc
 from coord.extensions import db, limiter
 from coord.open311.render import FORMATS, render, render_errors
@@ -186,6 +187,16 @@ def _create_request(fmt: str) -> Response:
         return [open311.created_view(open311.submit_request(client, data, now_utc()))]
 
     return render("service_requests", run_command(submit), fmt)
+
+
+@bp.after_request
+def _etag(response: Response) -> Response:
+    """A successful read carries an ETag of its document (which holds data only, no time of
+    the request): a repeat with If-None-Match gets 304 while the data is the same
+    (coord/api/etag.py, docs/open311.md)."""
+    if request.method in ("GET", "HEAD") and response.status_code == 200:
+        return conditional(response, data_etag(response.get_data()))
+    return response
 
 
 def _method_not_allowed(fmt: str, allowed: list[str]) -> Response:

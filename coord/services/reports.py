@@ -82,7 +82,8 @@ BREACH_COLUMNS = (
 def breaches(
     actor: Actor, filters: dict[str, Any], *, limit: int | None, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """Clocks that breached (recorded by the sweep, or closed late) on cases in scope."""
+    """Clocks that breached (recorded by the sweep, or closed late) on cases in scope that
+    were not cancelled (docs/reports.md, "Cancelled cases")."""
     owner = aliased(Unit)
     receiver = aliased(Unit)
     breached_at = func.coalesce(SlaClock.breached_at, SlaClock.due_at)
@@ -107,7 +108,11 @@ def breaches(
         .join(owner, owner.id == Case.owner_unit_id)
         .outerjoin(Handoff, Handoff.id == SlaClock.handoff_id)
         .outerjoin(receiver, receiver.id == Handoff.to_unit_id)
-        .where(SlaClock.state == ClockState.BREACHED.value, readable_cases(actor))
+        .where(
+            SlaClock.state == ClockState.BREACHED.value,
+            Case.status != CANCELLED,  # docs/reports.md, "Cancelled cases"
+            readable_cases(actor),
+        )
     )
     if filters.get("since"):
         query = query.where(breached_at >= filters["since"])
@@ -152,6 +157,13 @@ def breaches(
 
 WIB = ZoneInfo("Asia/Jakarta")
 DONE_STATUSES = (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value)
+# The one rule for cancelled cases (docs/reports.md, "Cancelled cases"): a cancelled case
+# counts as received (``cases``; its handoffs in ``handoffs``) and in no other figure of any
+# report: not open, resolved, on time, breached or overdue, no response, resolution or
+# acknowledgement time, not in the breach list nor among the bounced cases. The figures
+# stored on the case when its clocks closed (migration 0007) stay as measured; the reports
+# leave them out by the case's status.
+CANCELLED = CaseStatus.CANCELLED.value
 OPEN_STATUS_VALUES = tuple(sorted(s.value for s in OPEN_CASE_STATUSES))
 ACKNOWLEDGED_STATUSES = (
     HandoffStatus.ACCEPTED.value,
@@ -496,16 +508,18 @@ def sla_report(
     keys = [d for d in SLA_DIMENSIONS if d in by]
     group = [d for d in ("unit", "month", "category") if d in by]
     open_case = Case.status.in_(OPEN_STATUS_VALUES)
+    live_case = Case.status != CANCELLED
     source = select(Case.id).select_from(Case).where(*_case_where(actor, filters, lookups))
     counts = [
         func.count().label("cases"),
         # open = cases - resolved - cancelled (every other status is open): one comparison
         # per case instead of four.
-        _count_if(Case.status == CaseStatus.CANCELLED.value).label("cancelled"),
+        _count_if(Case.status == CANCELLED).label("cancelled"),
         _count_if(Case.status.in_(DONE_STATUSES)).label("resolved"),
         _count_if(Case.resolution_met.is_(True)).label("resolved_on_time"),
-        # cases.breached: a response or resolution clock breached (sweep or late close).
-        _count_if(Case.breached.is_(True)).label("breached"),
+        # cases.breached: a response or resolution clock breached (sweep or late close);
+        # not counted for a cancelled case.
+        _count_if(and_(Case.breached.is_(True), live_case)).label("breached"),
         _count_if(
             and_(
                 Case.resolution_due_at < now,
@@ -521,7 +535,13 @@ def sla_report(
             )
         ).label("open_overdue"),
     ]
-    metrics = {"response": Case.response_minutes, "resolution": Case.resolution_minutes}
+    # A cancelled case may have answered before it was cancelled: its response time is left
+    # out. Resolution figures (resolution_minutes, resolution_met) need no such test: a case
+    # is cancelled only from new, in progress or on hold, and reopening clears them.
+    metrics = {
+        "response": sql_case((live_case, Case.response_minutes)),
+        "resolution": Case.resolution_minutes,
+    }
     every = [
         (f"{metric}_minutes_{name}", metric, fraction)
         for metric in metrics
@@ -701,15 +721,28 @@ def handoff_report(
         Handoff.kind == HandoffKind.TRANSFER.value,
         Handoff.case_id.in_(select(case.id).where(case.bounced_at.is_not(None))),
     )
-    source = select(Handoff.id).select_from(Handoff).where(*where)
+    # A handoff on a cancelled case counts in ``handoffs`` only (CANCELLED): the cancelled
+    # cases' ids, read once and matched to the handoffs by id (an outer join, no join of the
+    # cases themselves); ``live`` is true for every other handoff.
+    cancelled = select(case.id.label("id")).where(case.status == CANCELLED).subquery("cancelled")
+    live = cancelled.c.id.is_(None)
+    source = (
+        select(Handoff.id)
+        .select_from(Handoff)
+        .outerjoin(cancelled, cancelled.c.id == Handoff.case_id)
+        .where(*where)
+    )
     counts = [
         func.count().label("handoffs"),
-        _count_if(acknowledged).label("acknowledged"),
-        _count_if(Handoff.ack_met.is_(True)).label("acknowledged_on_time"),
-        _count_if(Handoff.status == HandoffStatus.PENDING.value).label("pending"),
-        _count_if(Handoff.status == HandoffStatus.REJECTED.value).label("rejected"),
-        *(_count_if(Handoff.reject_reason == r).label(f"rejected_{r}") for r in REJECT_REASONS),
-        func.count(func.distinct(sql_case((bounced_transfer, Handoff.case_id)))).label(
+        _count_if(and_(acknowledged, live)).label("acknowledged"),
+        _count_if(and_(Handoff.ack_met.is_(True), live)).label("acknowledged_on_time"),
+        _count_if(and_(Handoff.status == HandoffStatus.PENDING.value, live)).label("pending"),
+        _count_if(and_(Handoff.status == HandoffStatus.REJECTED.value, live)).label("rejected"),
+        *(
+            _count_if(and_(Handoff.reject_reason == r, live)).label(f"rejected_{r}")
+            for r in REJECT_REASONS
+        ),
+        func.count(func.distinct(sql_case((and_(bounced_transfer, live), Handoff.case_id)))).label(
             "bounced_cases"
         ),
     ]
@@ -717,7 +750,7 @@ def handoff_report(
         source,
         [Handoff.to_unit_id.label("unit")],
         counts,
-        {"ack": Handoff.ack_minutes},
+        {"ack": sql_case((live, Handoff.ack_minutes))},
         [("ack_minutes_median", "ack", MEDIAN)],
         portable=portable,
     )
@@ -744,6 +777,7 @@ def handoff_report(
         .join(case, case.id == Handoff.case_id)
         .where(
             case.bounced_at.is_not(None),
+            case.status != CANCELLED,
             Handoff.kind == HandoffKind.TRANSFER.value,
             report_scope(actor, case.id, case.region_code),
             *period_and_unit,

@@ -304,12 +304,18 @@ def close_clock(clock: SlaClock | None, now: datetime) -> None:
     clock.completed_at = now
     clock.minutes_over = calendar.between(clock.due_at, now)
     late = now > clock.due_at
+    if late and clock.breached_at is None:
+        # Closed late before a sweep saw it: the deadline passed at due_at, as the sweep would
+        # have recorded. Kept on the clock so that reopening it cannot erase the breach
+        # (reopen_clock) while the case stays flagged ``breached``.
+        clock.breached_at = clock.due_at
     clock.state = ClockState.BREACHED.value if (late or clock.breached_at) else ClockState.MET.value
     clock.next_threshold = clock.next_threshold_at = None
 
 
 def reopen_clock(clock: SlaClock | None) -> None:
-    """A reopened case's resolution clock runs again towards the same deadline."""
+    """A reopened case's resolution clock runs again towards the same deadline; a clock that
+    had breached (``breached_at``, also set by a late close) stays breached."""
     if clock is None or clock.completed_at is None:
         return
     clock.completed_at = None

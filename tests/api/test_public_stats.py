@@ -146,3 +146,29 @@ def test_stats_are_rate_limited(app: Flask) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [200, 200, 429]
+
+
+def test_stats_etag_depends_on_the_data_not_on_the_time(client: Any, dataset: Dataset) -> None:
+    """The ETag is a digest of the figures: the same a second later and after the figures
+    are recomputed (five minutes on), so a repeat request gets 304 with no body; a new case
+    gives a new ETag once the figures include it."""
+    first = client.get(STATS)
+    etag = first.headers["ETag"]
+    clock.set_frozen(NOW + timedelta(seconds=1))
+    later = client.get(STATS)
+    assert later.headers["ETag"] == etag
+    assert later.json["generated_at"] == first.json["generated_at"]  # the same figures
+    again = client.get(STATS, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    assert again.headers["ETag"] == etag
+    clock.set_frozen(NOW + timedelta(minutes=6))  # recomputed: the same data, the same ETag
+    recomputed = client.get(STATS)
+    assert recomputed.headers["ETag"] == etag
+    assert recomputed.json["rows"] == first.json["rows"]
+    assert client.get(STATS, headers={"If-None-Match": etag}).status_code == 304
+    dataset.create("C14", NOW + timedelta(minutes=7))  # a fifth March case for kel-a1
+    clock.set_frozen(NOW + timedelta(minutes=12))
+    changed = client.get(STATS, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    march = [r for r in changed.json["rows"] if (r["unit"], r["month"]) == ("kel-a1", "2026-03")]
+    assert march[0]["cases"] == 5

@@ -12,6 +12,10 @@ import pytest
 from flask import Flask
 
 from coord import clock
+from coord.api.public.stats import stats_cache
+from coord.services import cases as cs
+from coord.services import handoffs as hs
+from coord.services.sla_sweep import sweep
 from tests.factories import World
 from tests.services.test_reports import (
     BACKLOG_EXPECTED,
@@ -24,6 +28,7 @@ from tests.services.test_reports import (
     handoff_rows,
     ikm_summary,
     strip,
+    wib,
 )
 
 API = "/api/v1/reports"
@@ -241,3 +246,166 @@ def test_bad_ikm_period_and_section(client: Any, dataset: Dataset) -> None:
     world = dataset.world
     assert get(client, world, "/ikm?period=week").status_code == 422
     assert get(client, world, "/handoffs?section=people").status_code == 422
+
+
+# -- cancelled cases (docs/reports.md, "Cancelled cases") ------------------------------------
+
+
+@pytest.fixture
+def july(world: World) -> Any:
+    """Two kel-a1 cases received Thu 2 Jul 2026 09:00 WIB, response due Tue 7 Jul 09:00
+    (420 + 480 + 480 + 60 = 1440 working minutes), both breached by the sweep of that time.
+    Y: started Tue 7 Jul 10:00 (1500 minutes), asks dlh for assistance at 10:30, accepted 11:30
+    (ack 60); still in progress. X: the same, started Wed 8 Jul 09:00 (1920), assist at 09:30
+    accepted 10:00 (ack 30), then cancelled by the camat manager at 11:00."""
+    d = Dataset(world)
+    d.create("Y", wib(2026, 7, 2, 9))
+    d.create("X", wib(2026, 7, 2, 9))
+    sweep(wib(2026, 7, 7, 9))
+    d.run(wib(2026, 7, 7, 10), cs.start_case, d.staff("kel-a1"), d.id("Y"), wib(2026, 7, 7, 10))
+    d.handoffs["Y"] = d.forward("Y", wib(2026, 7, 7, 10, 30), "kel-a1", "dlh", kind="assist")
+    d.run(
+        wib(2026, 7, 7, 11, 30),
+        hs.accept_handoff,
+        d.liaison("dlh"),
+        d.handoffs["Y"],
+        wib(2026, 7, 7, 11, 30),
+    )
+    d.run(wib(2026, 7, 8, 9), cs.start_case, d.staff("kel-a1"), d.id("X"), wib(2026, 7, 8, 9))
+    d.handoffs["X"] = d.forward("X", wib(2026, 7, 8, 9, 30), "kel-a1", "dlh", kind="assist")
+    d.run(
+        wib(2026, 7, 8, 10),
+        hs.accept_handoff,
+        d.liaison("dlh"),
+        d.handoffs["X"],
+        wib(2026, 7, 8, 10),
+    )
+    d.run(
+        wib(2026, 7, 8, 11),
+        cs.cancel_case,
+        world.user("camat-a", "manager"),
+        d.id("X"),
+        "invalid",
+        wib(2026, 7, 8, 11),
+    )
+    clock.set_frozen(wib(2026, 7, 8, 12))
+    yield d
+    clock.set_frozen(None)
+
+
+def test_cancelled_cases_count_in_cases_only(client: Any, july: Dataset) -> None:
+    """A cancelled case is received (``cases``, ``handoffs``) and nothing else: not breached,
+    not in the medians, not in the breach list, in JSON, CSV and the public statistics."""
+    world = july.world
+    sla = get(client, world, "/sla?month=2026-07&unit=kel-a1").json["rows"]
+    expected = {
+        "unit": "kel-a1",
+        "category": "jalan-rusak",
+        "month": "2026-07",
+        "cases": 2,
+        "open": 1,
+        "resolved": 0,
+        "resolved_on_time": 0,
+        "breached": 1,  # Y only; X breached too, but it was cancelled
+        "open_overdue": 0,
+        "on_time_share": None,
+        "response_minutes_median": 1500.0,  # Y only (X's 1920 left out)
+        "response_minutes_p90": 1500.0,
+        "resolution_minutes_median": None,
+        "resolution_minutes_p90": None,
+    }
+    assert strip(sla, "unit_name") == [expected]
+    rows = read_csv(get(client, world, "/sla?month=2026-07&unit=kel-a1&format=csv"))
+    assert_csv_matches(rows, [expected], list(expected))
+
+    handoffs = get(client, world, "/handoffs?month=2026-07").json
+    [dlh] = handoffs["rows"]
+    assert (dlh["unit"], dlh["handoffs"], dlh["acknowledged"], dlh["acknowledged_on_time"]) == (
+        "dlh",
+        2,
+        1,
+        1,
+    )
+    assert (dlh["pending"], dlh["rejected"], dlh["ack_minutes_median"]) == (0, 0, 60.0)
+    csv_rows = read_csv(get(client, world, "/handoffs?month=2026-07&format=csv"))
+    assert (csv_rows[0]["handoffs"], csv_rows[0]["acknowledged"]) == ("2", "1")
+    assert csv_rows[0]["ack_minutes_median"] == "60.0"
+
+    breaches = client.get(API + "/breaches", headers=world.headers("camat-a", "manager")).json
+    assert [(r["case_id"], r["clock"]) for r in breaches] == [(july.id("Y"), "response")]
+    finished = client.get(
+        API + "/breaches?open=false", headers=world.headers("kel-a1", "staff")
+    ).json
+    assert finished == []
+
+    backlog = get(client, world, "/backlog?unit=kel-a1").json["rows"]
+    assert [(r["unit"], r["open"]) for r in backlog] == [("kel-a1", 1)]
+
+    stats_cache.clear()
+    public = client.get("/public/v1/stats?month=2026-07&unit=kel-a1").json["rows"]
+    assert [
+        (r["cases"], r["resolved"], r["on_time_share"], r["resolution_minutes_median"])
+        for r in public
+    ] == [(2, 0, None, None)]
+    stats_cache.clear()
+
+
+def test_a_breach_survives_reopening_and_cancelling(client: Any, world: World) -> None:
+    """Resolved late (no sweep in between), reopened, then cancelled: the case page's flag, its
+    resolution clock and the reports agree that it breached (until the cancellation, after
+    which the reports leave it out as they leave out every cancelled case)."""
+    d = Dataset(world)
+    # Received Thu 2 Jul 09:00 WIB: response due Tue 7 Jul 09:00 (1440 working minutes),
+    # resolution due Thu 9 Jul 09:00 (2400); resolved from new Fri 10 Jul 10:00, so both close
+    # late (no sweep ran); reopened 11:00 (the resolution clock runs again); cancelled 12:00.
+    d.create("Z", wib(2026, 7, 2, 9))
+    d.run(
+        wib(2026, 7, 10, 10),
+        cs.resolve_case,
+        d.staff("kel-a1"),
+        d.id("Z"),
+        "selesai",
+        wib(2026, 7, 10, 10),
+    )
+    d.run(
+        wib(2026, 7, 10, 11),
+        cs.reopen_case,
+        d.staff("kel-a1"),
+        d.id("Z"),
+        "warga menyatakan belum selesai",
+        wib(2026, 7, 10, 11),
+    )
+
+    def resolution_clock() -> tuple[bool, str, str | None]:
+        staff = world.headers("kel-a1", "staff")
+        response = client.get(f"/api/v1/cases/{d.id('Z')}", headers=staff)
+        assert response.status_code == 200, response.json
+        sla = response.json["sla"]
+        [found] = [c for c in sla["clocks"] if c["name"] == "resolution"]
+        return sla["breached"], found["state"], found["breached_at"]
+
+    assert resolution_clock() == (True, "breached", "2026-07-09T02:00:00Z")
+    [row] = get(client, world, "/sla?month=2026-07").json["rows"]
+    assert (row["cases"], row["open"], row["breached"], row["open_overdue"]) == (1, 1, 1, 1)
+    breaches = client.get(API + "/breaches", headers=world.headers("kel-a1", "staff")).json
+    assert [(r["case_id"], r["clock"], r["open"], r["breached_at"]) for r in breaches] == [
+        (d.id("Z"), "resolution", True, "2026-07-09T02:00:00Z"),
+        (d.id("Z"), "response", True, "2026-07-07T02:00:00Z"),
+    ]
+
+    d.run(
+        wib(2026, 7, 10, 12),
+        cs.cancel_case,
+        world.user("camat-a", "manager"),
+        d.id("Z"),
+        "invalid",
+        wib(2026, 7, 10, 12),
+    )
+    clock.set_frozen(wib(2026, 7, 10, 13))
+    try:
+        assert resolution_clock() == (True, "breached", "2026-07-09T02:00:00Z")
+        [row] = get(client, world, "/sla?month=2026-07").json["rows"]
+        assert (row["cases"], row["open"], row["breached"]) == (1, 0, 0)
+        assert client.get(API + "/breaches", headers=world.headers("kel-a1", "staff")).json == []
+    finally:
+        clock.set_frozen(None)

@@ -573,3 +573,34 @@ def test_resolved_requests_show_the_resolution_as_status_notes(client: Any, worl
     (request,) = json.loads(get(client, f"requests/{code_of(case)}", "json").data)
     assert request["status"] == "closed" and request["status_notes"] == "sudah ditambal"
     assert SECRETS["reporter_phone"] not in json.dumps(request)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_reads_carry_an_etag_of_their_data(
+    client: Any, world: World, at_t0: datetime, fmt: str
+) -> None:
+    """Every successful read has an ETag that is a digest of what it lists, not of the time
+    of the request: a repeat with If-None-Match gets 304 and no body, also minutes later; a new
+    request changes the list and its ETag (docs/open311.md)."""
+    make_case(world)
+    for path in ("discovery", "services", "services/jalan-rusak", "requests"):
+        first = client.get(f"{BASE}/{path}.{fmt}")
+        assert first.status_code == 200
+        etag = first.headers["ETag"]
+        with clock.freeze(T0 + timedelta(minutes=10)):
+            again = client.get(f"{BASE}/{path}.{fmt}", headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.get_data() == b"", path
+        assert again.headers["ETag"] == etag
+    requests_etag = client.get(f"{BASE}/requests.{fmt}").headers["ETag"]
+    services_etag = client.get(f"{BASE}/services.{fmt}").headers["ETag"]
+    with clock.freeze(T0 + timedelta(minutes=20)):
+        make_case(world, category="sampah")
+        listed = client.get(f"{BASE}/requests.{fmt}", headers={"If-None-Match": requests_etag})
+        assert listed.status_code == 200 and listed.headers["ETag"] != requests_etag
+        same = client.get(f"{BASE}/services.{fmt}", headers={"If-None-Match": services_etag})
+        assert same.status_code == 304
+    # The two formats are different documents: different ETags.
+    other = "json" if fmt == "xml" else "xml"
+    assert client.get(f"{BASE}/services.{other}").headers["ETag"] != services_etag
+    # Errors carry none.
+    assert "ETag" not in client.get(f"{BASE}/services/nope.{fmt}").headers

@@ -6,15 +6,17 @@ resolution, IKM and respondents. Counts and unit names only: no case and no pers
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify
 from flask.views import MethodView
 
 from coord.api.auth import public
 from coord.api.base import Blueprint, Instant, Schema
+from coord.api.etag import conditional, data_etag
 from coord.api.reports.routes import FiltersOut, PeriodArgs, report_filters
 from coord.clock import now_utc
 from coord.extensions import limiter
@@ -31,6 +33,17 @@ CACHE_SECONDS = 300
 CACHE_ENTRIES = 128
 
 
+@dataclass(frozen=True)
+class Figures:
+    """The statistics for one filter set as computed at ``computed_at`` (the response's
+    ``generated_at``), and their ETag: a digest of the filters, the weight and the rows only,
+    so it changes when the figures do and never with the time (coord/api/etag.py)."""
+
+    computed_at: datetime
+    rows: list[dict[str, Any]]
+    etag: str
+
+
 class StatsCache:
     """Computed figures per filter set, kept ``CACHE_SECONDS`` in this process: the default
     view reads every case of the last twelve months, so anonymous callers must not be able
@@ -38,21 +51,23 @@ class StatsCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[tuple[Any, ...], tuple[datetime, list[dict[str, Any]]]] = {}
+        self._entries: dict[tuple[Any, ...], Figures] = {}
 
-    def get(self, key: tuple[Any, ...], now: datetime) -> list[dict[str, Any]] | None:
+    def get(self, key: tuple[Any, ...], now: datetime) -> Figures | None:
         with self._lock:
             found = self._entries.get(key)
-        if found is None or not found[0] <= now < found[0] + timedelta(seconds=CACHE_SECONDS):
+        if found is None or not (
+            found.computed_at <= now < found.computed_at + timedelta(seconds=CACHE_SECONDS)
+        ):
             return None
-        return found[1]
+        return found
 
-    def put(self, key: tuple[Any, ...], now: datetime, rows: list[dict[str, Any]]) -> None:
+    def put(self, key: tuple[Any, ...], figures: Figures) -> None:
         with self._lock:
             if len(self._entries) >= CACHE_ENTRIES:
-                oldest = min(self._entries, key=lambda k: self._entries[k][0])
+                oldest = min(self._entries, key=lambda k: self._entries[k].computed_at)
                 del self._entries[oldest]
-            self._entries[key] = (now, rows)
+            self._entries[key] = figures
 
     def clear(self) -> None:
         with self._lock:
@@ -89,7 +104,9 @@ class StatsRowOut(Schema):
 
 
 class StatsOut(Schema):
-    generated_at = Instant()
+    generated_at = Instant(
+        metadata={"description": "when these figures were computed (at most five minutes ago)"}
+    )
     filters = ma.fields.Nested(FiltersOut)
     weight = ma.fields.String(metadata={"description": "IKM weight per element: 1/9 or 0.11"})
     rows = ma.fields.List(ma.fields.Nested(StatsRowOut))
@@ -108,7 +125,8 @@ class PublicStats(MethodView):
 
         Without ``month``, ``since`` or ``until``: the last twelve months. Figures are
         recomputed at most every five minutes; responses may be cached as long
-        (``Cache-Control``) and carry an ``ETag``."""
+        (``Cache-Control``) and carry an ``ETag`` of the figures (not of the time): a request
+        with ``If-None-Match`` gets 304 while the figures are the same."""
         now = now_utc()
         filters = report_filters(args)
         if filters.since is None and filters.until is None:
@@ -116,12 +134,20 @@ class PublicStats(MethodView):
             filters = reports.ReportFilters(since, until, filters.unit, filters.category)
         weight = reports.weight_label(reports.ikm_weight())
         key = (filters.since, filters.until, filters.unit, filters.category, weight)
-        rows = stats_cache.get(key, now)
-        if rows is None:
+        figures = stats_cache.get(key, now)
+        if figures is None:
             rows = reports.public_stats(filters, now)
-            stats_cache.put(key, now, rows)
-        body = {"generated_at": now, "filters": filters.__dict__, "weight": weight, "rows": rows}
+            data = StatsOut(exclude=["generated_at"]).dump(
+                {"filters": filters.__dict__, "weight": weight, "rows": rows}
+            )
+            figures = Figures(now, rows, data_etag(data))
+            stats_cache.put(key, figures)
+        body = {
+            "generated_at": figures.computed_at,
+            "filters": filters.__dict__,
+            "weight": weight,
+            "rows": figures.rows,
+        }
         response = jsonify(StatsOut().dump(body))
         response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
-        response.add_etag()
-        return response.make_conditional(request)
+        return conditional(response, figures.etag)
