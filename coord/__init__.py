@@ -142,7 +142,8 @@ def register_request_hooks(app: Flask) -> None:
     @app.after_request
     def _headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("X-Request-ID", getattr(g, "request_id", ""))
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
         return response
+
+    from coord.web.security import register_security_headers
+
+    register_security_headers(app)  # CSP, HSTS, no-store, nosniff (docs/security.md)
