@@ -102,3 +102,14 @@ def test_only_text_cells_are_neutralised(app: Any) -> None:
         ["'-5", "-5", "-0.25", "biasa"],
         ["'@dinas", "0", "", "'=1"],
     ]
+
+
+def test_dashboard_csv_name_is_plain_ascii(client: Any, world: World) -> None:
+    # Full-width digits pass str.isdigit(); a non-ASCII header breaks the WSGI server.
+    web_login(client, "camat-a.manager")
+    response = client.get("/web/dashboard/sla.csv?month=２０２６-０３")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == 'attachment; filename="sla.csv"'
+    assert client.get("/web/dashboard/sla.csv?month=0000-01").status_code == 200
+    march = client.get("/web/dashboard/sla.csv?month=2026-03")
+    assert march.headers["Content-Disposition"] == 'attachment; filename="sla-2026-03.csv"'

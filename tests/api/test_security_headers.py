@@ -155,3 +155,18 @@ def test_login_next_stays_on_our_staff_pages(
 ) -> None:
     response = web_login(client, "kel-a1.staff", next_path=next_path)
     assert response.headers["Location"] == location
+
+
+def test_hsts_always_in_production(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECRET_KEY", "a-real-secret-for-this-test-only")
+    production = create_app(
+        {
+            "TESTING": True,  # keeps the test run's logging as it is
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "RATELIMIT_ENABLED": False,  # Flask-Limiter's switch is global
+            "RATELIMIT_STORAGE_URI": "memory://",
+        },
+        env="production",
+    )
+    response = production.test_client().get("/web/login")
+    assert response.headers["Strict-Transport-Security"] == HSTS
