@@ -175,6 +175,10 @@ class ProductionConfig(BaseConfig):
         values = super().load()
         if values["SECRET_KEY"] == "dev-secret-change-me":
             raise RuntimeError("SECRET_KEY must be set in production")
+        # Production is served over https (docs/security.md): the session cookie never
+        # travels over plain http, and is not sent with cross-site requests.
+        values["SESSION_COOKIE_SECURE"] = _env_bool("COORD_SESSION_COOKIE_SECURE", True)
+        values["SESSION_COOKIE_SAMESITE"] = "Lax"
         return values
 
 

@@ -170,3 +170,5 @@ def test_hsts_always_in_production(app: Flask, monkeypatch: pytest.MonkeyPatch) 
     )
     response = production.test_client().get("/web/login")
     assert response.headers["Strict-Transport-Security"] == HSTS
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
