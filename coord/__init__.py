@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from config.logging import configure_logging, request_id_var
 from config.settings import load_config
+from coord.web.security import register_security_headers
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, env: str | None = N
     register_errors(app)
     register_cli(app)
     register_request_hooks(app)
+    register_security_headers(app)  # CSP, HSTS, no-store, nosniff (docs/security.md)
     proxies = int(app.config.get("COORD_PROXY_COUNT", 0))
     if proxies:  # behind a load balancer: rate limits and logs need the client's address
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -140,7 +142,4 @@ def register_request_hooks(app: Flask) -> None:
     @app.after_request
     def _headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("X-Request-ID", getattr(g, "request_id", ""))
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
         return response

@@ -14,6 +14,8 @@ EXTENSIONS = {
     "application/pdf": ".pdf",
     "image/webp": ".webp",
 }
+# Extensions a name may already carry for each type (compared case-insensitively).
+ALSO_ACCEPTED = {"image/jpeg": (".jpeg",)}
 
 
 def sniff(head: bytes) -> str | None:
@@ -31,3 +33,15 @@ def safe_filename(name: str) -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"|?*').strip(" .")
     return (cleaned or "lampiran")[:200]
+
+
+def filename_for(name: str, content_type: str) -> str:
+    """A safe display name whose extension matches ``content_type``, the type found in the
+    file's bytes: ``halaman.html`` holding a PNG becomes ``halaman.png``, ``foto`` becomes
+    ``foto.png``; ``Surat.PDF`` holding a PDF stays as it is."""
+    base = safe_filename(name)
+    stem, dot, extension = base.rpartition(".")
+    wanted = EXTENSIONS[content_type]
+    if dot and stem and "." + extension.lower() in (wanted, *ALSO_ACCEPTED.get(content_type, ())):
+        return base
+    return (stem if dot and stem else base)[: 200 - len(wanted)] + wanted

@@ -16,7 +16,7 @@ from typing import IO
 from flask import current_app
 from sqlalchemy import select
 
-from coord.domain.filetypes import EXTENSIONS, safe_filename, sniff
+from coord.domain.filetypes import EXTENSIONS, filename_for, sniff
 from coord.extensions import db
 from coord.models import Attachment, User, Visibility
 from coord.services.cases import load_case, touch
@@ -46,8 +46,9 @@ def add_attachment(
     actor: Actor, case_id: int, stream: IO[bytes], filename: str, visibility: str, now: datetime
 ) -> Attachment:
     """Store a file on a case (units working on it may attach). Refused: empty, larger than
-    ``COORD_ATTACHMENT_MAX_BYTES``, or not a JPEG, PNG, WebP or PDF by its content.
-    Writes ``case.attachment_added``."""
+    ``COORD_ATTACHMENT_MAX_BYTES``, or not a JPEG, PNG, WebP or PDF by its content. The name
+    kept is the client's, without paths, with the extension of the real type (a PNG sent as
+    ``halaman.html`` is kept as ``halaman.png``). Writes ``case.attachment_added``."""
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "comment", case)
     head = stream.read(16)
@@ -74,7 +75,7 @@ def add_attachment(
         raise
     attachment = Attachment(
         case_id=case.id,
-        filename=safe_filename(filename),
+        filename=filename_for(filename, content_type),
         content_type=content_type,
         size=size,
         sha256=digest.hexdigest(),
@@ -109,6 +110,12 @@ def attachments_of(actor: Actor, case_id: int) -> list[Attachment]:
             select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)
         ).scalars()
     )
+
+
+def download_name(attachment: Attachment) -> str:
+    """The name a download is offered under: always with the extension of its real type
+    (also for files stored before names were checked on upload)."""
+    return filename_for(attachment.filename, attachment.content_type)
 
 
 def open_attachment(actor: Actor, attachment_id: int) -> tuple[Attachment, Path]:

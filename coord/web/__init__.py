@@ -49,8 +49,7 @@ def register_web(app: Flask) -> None:
     def set_language(lang: str):  # type: ignore[no-untyped-def]
         from flask import redirect
 
+        from coord.web.security import local_redirect_target
+
         session["lang"] = lang
-        target = request.referrer or "/"
-        return redirect(
-            target if target.startswith(request.host_url) or target.startswith("/") else "/"
-        )
+        return redirect(local_redirect_target(request.referrer))

@@ -3,19 +3,22 @@ acknowledgement and IKM, as charts with their tables and CSV downloads."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request
 
-from coord.api.reports.csv import csv_response
 from coord.clock import now_utc
+from coord.exports import csv_response
 from coord.models import Role
 from coord.services import attention, reports
 from coord.services.reports import ReportFilters, month_range
 from coord.web.auth import login_required
 
 blp = Blueprint("dashboard", __name__, url_prefix="/web/dashboard")
+# ASCII digits only: the month goes into the CSV file name (an HTTP header).
+MONTH = re.compile(r"20[0-9]{2}-(0[1-9]|1[0-2])")  # as the API's month filter
 
 
 @blp.before_request
@@ -27,13 +30,7 @@ def _managers_only():  # type: ignore[no-untyped-def]
 
 def _filters() -> tuple[ReportFilters, str]:
     month = request.args.get("month", "")
-    if (
-        len(month) == 7
-        and month[4] == "-"
-        and month[:4].isdigit()
-        and month[5:].isdigit()
-        and 1 <= int(month[5:]) <= 12
-    ):
+    if MONTH.fullmatch(month):
         since, until = month_range(month)
         return ReportFilters(since=since, until=until), month
     now = now_utc()

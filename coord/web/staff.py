@@ -553,18 +553,11 @@ def upload_attachment(case_id: int):  # type: ignore[no-untyped-def]
 @blp.get("/web/attachments/<id:attachment_id>")
 @login_required
 def download_attachment(attachment_id: int):  # type: ignore[no-untyped-def]
-    from flask import send_file
-
+    from coord.api.attachments.download import send_attachment
     from coord.services import attachments as attachment_service
 
     try:
         attachment, path = attachment_service.open_attachment(g.actor, attachment_id)
     except ServiceError:
         abort(404)
-    return send_file(
-        path,
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name=attachment.filename,
-        max_age=0,
-    )
+    return send_attachment(attachment, path)

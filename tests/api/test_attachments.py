@@ -75,3 +75,34 @@ def test_attachments_stay_in_scope(client, world, store):  # type: ignore[no-unt
     assert client.get(created.json["url"], headers=outsider).status_code == 404
     assert upload(client, outsider, case.id, PDF).status_code == 404
     assert client.get(f"/api/v1/cases/{case.id}/attachments", headers=outsider).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("halaman.html", PNG, "halaman.png"),
+        ("laporan.svg", PDF, "laporan.pdf"),
+        ("foto", PNG, "foto.png"),
+        ("surat.PDF", PDF, "surat.PDF"),
+    ],
+)
+def test_attachment_name_matches_its_real_type(client, world, store, name, content, expected):  # type: ignore[no-untyped-def]
+    from werkzeug.http import parse_options_header
+
+    from tests.web.helpers import web_login
+
+    case = make_case(world)
+    staff = world.headers("kel-a1", "staff")
+    created = upload(client, staff, case.id, content, name=name)
+    assert created.status_code == 201, created.json
+    assert created.json["filename"] == expected
+    api = client.get(created.json["url"], headers=staff)
+    web_login(client, "kel-a1.staff")
+    web = client.get(f"/web/attachments/{created.json['id']}")
+    for download in (api, web):
+        assert download.status_code == 200 and download.data == content
+        kind, options = parse_options_header(download.headers["Content-Disposition"])
+        assert kind == "attachment" and options["filename"] == expected
+        assert download.headers["X-Content-Type-Options"] == "nosniff"
+        assert download.headers["Cache-Control"] == "no-store"
+        assert download.mimetype == created.json["content_type"]

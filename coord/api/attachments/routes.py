@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import send_file
 from flask.views import MethodView
 
+from coord.api.attachments.download import send_attachment
 from coord.api.auth import current_actor
 from coord.api.base import Blueprint
 from coord.services import attachments as attachment_service
@@ -16,13 +16,6 @@ blp = Blueprint("attachments", __name__, url_prefix="/api/v1/attachments", descr
 class AttachmentFile(MethodView):
     @blp.response(200, content_type="application/octet-stream")
     def get(self, attachment_id: int):  # type: ignore[no-untyped-def]
-        """The file, as a download."""
+        """The file, as a download named with the extension of its real type."""
         attachment, path = attachment_service.open_attachment(current_actor(), attachment_id)
-        return send_file(
-            path,
-            mimetype=attachment.content_type,
-            as_attachment=True,
-            download_name=attachment.filename,
-            max_age=0,
-            conditional=True,
-        )
+        return send_attachment(attachment, path)

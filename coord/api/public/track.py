@@ -156,6 +156,8 @@ def _document(
         # and out of Referer headers.
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"
+    else:  # the public history: no personal data, may be kept if revalidated
+        response.headers["Cache-Control"] = "no-cache"
     return response
 
 
