@@ -267,6 +267,8 @@ def create_case(
     # tracking code is unique: a collision fails the command and run_command runs it again.
     insert_new([case], case.clocks, units, keys, [event])
     publish_event(event)
+    # Received long before entry: the thresholds already passed are recorded now.
+    sla.catch_up(case, case.clocks, now)
     return case, True
 
 
@@ -338,7 +340,7 @@ def edit_case(
     if not diff:
         return case
     if {"category", "priority"} & diff.keys():
-        sla.retarget_case_clocks(case)
+        sla.retarget_case_clocks(case, now)
     touch(case, now)
     record_event(case, "case.updated", actor, now, changes=diff)
     return case
