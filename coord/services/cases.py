@@ -564,7 +564,7 @@ def reopen_case(
     previous_note = case.resolution_note
     case.resolution_note = None
     case.resolved_at = None
-    sla.case_reopened(case)
+    sla.case_reopened(case, now)
     touch(case, now)
     record_event(
         case,

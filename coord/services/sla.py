@@ -416,9 +416,12 @@ def case_resolved(case: Case, now: datetime) -> None:
         _record_case_clock(case, clock)
 
 
-def case_reopened(case: Case) -> None:
+def case_reopened(case: Case, now: datetime) -> None:
+    """The resolution clock runs again; thresholds it passed while the case was resolved
+    are recorded now, as the next sweep would."""
     clock = _clock(case, ClockName.RESOLUTION)
     reopen_clock(clock)
+    catch_up(case, [clock], now)
     _record_case_clock(case, clock)
 
 

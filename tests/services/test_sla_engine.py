@@ -543,3 +543,17 @@ def test_a_second_hold_adds_to_the_first_exactly(world, at_nyepi_week):  # type:
     after = clock_of(case.id, "resolution")
     assert after.due_at == before + timedelta(seconds=100)
     assert after.paused_minutes == 1
+
+
+def test_reopening_after_the_deadline_records_the_breach_at_once(world, at_nyepi_week):  # type: ignore[no-untyped-def]
+    case = make_case(world)
+    staff = world.user("kel-a1", "staff")
+    with unit_of_work():
+        case_service.resolve_case(staff, case.id, "sudah", wib(2026, 3, 18, 9))
+    with unit_of_work():
+        case_service.reopen_case(staff, case.id, "warga: belum beres", wib(2026, 4, 2, 9))
+    resolution = clock_of(case.id, "resolution")
+    assert (resolution.state, resolution.breached_at) == ("breached", resolution.due_at)
+    assert db.session.get(Case, case.id).breached is True
+    assert ("sla.breached", wib(2026, 3, 31, 14), "resolution", 100) in sla_events(case.id)
+    assert sweep(wib(2026, 4, 2, 9, 1)) == 0
