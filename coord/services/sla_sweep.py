@@ -377,8 +377,9 @@ def record_passed_thresholds(case: Case, clocks: Sequence[SlaClock], now: dateti
     if not fired:
         return
     _insert_alerts(fired, now)
-    for clock in clocks:
-        moved = work[clock.id]
+    by_id = {c.id: c for c in clocks}
+    for moved in changed:
+        clock = by_id[moved.id]
         clock.state = moved.state
         clock.breached_at = moved.breached_at
         clock.next_threshold = moved.next_threshold
