@@ -313,22 +313,27 @@ def start_handoff_clock(handoff: Handoff, case: Case, now: datetime) -> SlaClock
     return clock
 
 
-def catch_up(case: Case, clocks: Sequence[SlaClock | None], now: datetime) -> None:
+def catch_up(
+    case: Case, clocks: Sequence[SlaClock | None], now: datetime, *, reached_now: bool = False
+) -> None:
     """Before a command changes these clocks of ``case`` (which it holds locked) at ``now``:
-    record every threshold whose instant passed before ``now`` that no sweep fired yet,
-    exactly as the sweep would (``coord.services.sla_sweep.record_passed_thresholds``)."""
+    record every threshold whose instant passed before ``now`` (or, with ``reached_now``, at
+    ``now`` too) that no sweep fired yet, exactly as the sweep would
+    (``coord.services.sla_sweep.record_passed_thresholds``). An action at exactly the due
+    time is in time; a hold that begins exactly at a threshold's instant records it then
+    (else it would move to an instant inside the hold)."""
     due = [
         c
         for c in clocks
         if c is not None
         and c.state == ClockState.RUNNING.value
         and c.next_threshold_at is not None
-        and c.next_threshold_at < now
+        and (c.next_threshold_at <= now if reached_now else c.next_threshold_at < now)
     ]
     if due:
         from coord.services.sla_sweep import record_passed_thresholds
 
-        record_passed_thresholds(case, due, now)
+        record_passed_thresholds(case, due, now, reached_now=reached_now)
 
 
 def close_clock(clock: SlaClock | None, now: datetime) -> None:
@@ -442,7 +447,7 @@ def pause_case_clocks(case: Case, now: datetime) -> None:
     """Hold: the running case clocks pause, after what they reached before ``now`` is
     recorded (a warning due before the hold is not moved past it)."""
     clocks = case_clocks(case)
-    catch_up(case, [c for c in clocks if c.handoff_id is None], now)
+    catch_up(case, [c for c in clocks if c.handoff_id is None], now, reached_now=True)
     case.paused_at = now
     case.resolution_breached_on_hold = False
     for clock in clocks:

@@ -325,9 +325,12 @@ def _insert_alerts(fired: list[_Fired], now: datetime) -> None:
     )
 
 
-def record_passed_thresholds(case: Case, clocks: Sequence[SlaClock], now: datetime) -> None:
+def record_passed_thresholds(
+    case: Case, clocks: Sequence[SlaClock], now: datetime, *, reached_now: bool = False
+) -> None:
     """Record the thresholds of these running clocks of ``case`` whose instants passed before
-    ``now`` and that no sweep fired, exactly as the sweep would: an ``SlaAlert`` each, the
+    ``now`` (with ``reached_now``: at ``now`` too) and that no sweep fired, exactly as the
+    sweep would: an ``SlaAlert`` each, the
     ``sla.warning`` / ``sla.breached`` and ``case.escalated`` events at the thresholds'
     instants (published to the webhook outbox), the clock breached at its due instant, the
     case (or handoff) marked breached, and the notification job enqueued after the commit.
@@ -373,7 +376,9 @@ def record_passed_thresholds(case: Case, clocks: Sequence[SlaClock], now: dateti
         case.version,
         case.breached,
     )
-    fired, changed = _advance(list(work.values()), {case.id: row}, handoffs, now, before=True)
+    fired, changed = _advance(
+        list(work.values()), {case.id: row}, handoffs, now, before=not reached_now
+    )
     if not fired:
         return
     _insert_alerts(fired, now)

@@ -557,3 +557,23 @@ def test_reopening_after_the_deadline_records_the_breach_at_once(world, at_nyepi
     assert db.session.get(Case, case.id).breached is True
     assert ("sla.breached", wib(2026, 3, 31, 14), "resolution", 100) in sla_events(case.id)
     assert sweep(wib(2026, 4, 2, 9, 1)) == 0
+
+
+def test_hold_beginning_at_a_threshold_records_it_then_not_inside_the_hold(world, at_nyepi_week):  # type: ignore[no-untyped-def]
+    # The resolution clock's 80% warning falls at Monday 30 March 14:00. Held from exactly then
+    # to 08:00 the next morning (2 working hours): the warning is not moved to 16:00 Monday,
+    # inside the hold; it was reached as the hold began and is recorded at that instant.
+    case = make_case(world)
+    staff = world.user("kel-a1", "staff")
+    with unit_of_work():
+        case_service.start_case(staff, case.id, wib(2026, 3, 17, 14, 30))
+    sweep(wib(2026, 3, 30, 13))  # the 50% warning
+    with unit_of_work():
+        case_service.hold_case(staff, case.id, "menunggu warga", wib(2026, 3, 30, 14))
+    with unit_of_work():
+        case_service.resume_case(staff, case.id, wib(2026, 3, 31, 8))
+    sweep(wib(2026, 4, 30, 9))
+    instants = [e[1] for e in sla_events(case.id) if e[2] == "resolution"]
+    assert instants[:2] == [wib(2026, 3, 27, 10), wib(2026, 3, 30, 14)]
+    assert not [t for t in instants if wib(2026, 3, 30, 14) < t < wib(2026, 3, 31, 8)]
+    assert instants[2] == clock_of(case.id, "resolution").due_at.astimezone(WIB)
