@@ -259,6 +259,8 @@ def retarget_case_clocks(case: Case, now: datetime) -> None:
     clocks = [c for c in case_clocks(case) if c.handoff_id is None and c.state in OPEN_STATES]
     catch_up(case, clocks, now)
     for clock in clocks:
+        if clock.state not in OPEN_STATES:
+            continue  # breached under the old target, as if a sweep had seen it first
         held = held_time(clock)
         clock.target_minutes = (
             policy.response_minutes

@@ -577,3 +577,41 @@ def test_hold_beginning_at_a_threshold_records_it_then_not_inside_the_hold(world
     assert instants[:2] == [wib(2026, 3, 27, 10), wib(2026, 3, 30, 14)]
     assert not [t for t in instants if wib(2026, 3, 30, 14) < t < wib(2026, 3, 31, 8)]
     assert instants[2] == clock_of(case.id, "resolution").due_at.astimezone(WIB)
+
+
+def test_changing_priority_after_a_missed_deadline_keeps_the_breach(world, at_nyepi_week):  # type: ignore[no-untyped-def]
+    # The response deadline (27 March 14:00) passed unseen; a priority change on 30 March
+    # to a priority with a longer target records it first, under the target it passed, and
+    # the breached clock keeps its deadline.
+    from coord.services.configuration import publish_policy
+
+    case = make_case(world)
+    with unit_of_work():
+        publish_policy(
+            world.user("camat-a", "admin"),
+            "jalan-rusak",
+            {
+                "priority": "low",
+                "response_minutes": 10 * DAY,
+                "resolution_minutes": 20 * DAY,
+                "handoff_ack_minutes": DAY,
+                "warning_percents": [50, 80],
+                "clock": "business",
+            },
+            wib(2026, 3, 17, 15),
+        )
+    with unit_of_work():
+        case_service.edit_case(
+            world.user("kel-a1", "staff"),
+            case.id,
+            {"priority": "low"},
+            wib(2026, 3, 30, 9),
+            expected_version=None,
+        )
+    response = clock_of(case.id, "response")
+    assert (response.state, response.breached_at) == ("breached", wib(2026, 3, 27, 14))
+    assert response.due_at == wib(2026, 3, 27, 14)
+    assert ("sla.breached", wib(2026, 3, 27, 14), "response", 100) in sla_events(case.id)
+    assert db.session.get(Case, case.id).breached is True
+    # The resolution clock, not yet due, takes the new target.
+    assert clock_of(case.id, "resolution").target_minutes == 20 * DAY
