@@ -20,7 +20,8 @@ lost later. ``notify="inline"`` writes them in the sweep's own transaction inste
 A command that changes a clock whose threshold passed before any sweep fired it (a late first
 response during a worker outage, a case received weeks before entry) records it first with
 ``record_passed_thresholds``: the same firing (``_advance``), alerts, events, escalation and
-notification job as the sweep, on the ORM objects the command holds.
+notification job (with the same fallback when Redis refuses it) as the sweep, on the ORM
+objects the command holds.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from flask import current_app
 from sqlalchemy import Text, cast, select, update
 
 from coord.domain.calendar import WorkingCalendar
@@ -47,7 +49,7 @@ from coord.models import (
     Visibility,
 )
 from coord.services.bulk import bulk_insert, id_in, update_rows
-from coord.services.dispatch import enqueue_after_commit, enqueue_now
+from coord.services.dispatch import enqueue_now
 from coord.services.errors import Conflict
 from coord.services.events import PublishedEvent, publish
 from coord.services.notifications import (  # noqa: F401 - CLOCK_LABEL, STAFF_ROLES re-exported
@@ -399,7 +401,19 @@ def record_passed_thresholds(
                 handoff.breached = True
     row.version = case.version
     event_ids = _write_events(fired)
-    enqueue_after_commit(NOTIFY_QUEUE, NOTIFY_JOB, event_ids)
+    after_commit(lambda: _enqueue_or_notify(event_ids, now))
+
+
+def _enqueue_or_notify(event_ids: list[int], now: datetime) -> None:
+    """After a command's commit: the notification job, as the sweep enqueues it. If Redis
+    refuses the job, the notifications are written at once, in a transaction of their own,
+    as the sweep does (the safety net looks back only hours, and these events may be weeks
+    old). The command's session is finishing its commit: a fresh app context gives a
+    session of its own."""
+    if enqueue_now(NOTIFY_QUEUE, NOTIFY_JOB, event_ids):
+        return
+    with current_app.app_context(), unit_of_work():
+        notify_sla_events(event_ids, now)
 
 
 def _mark_breaches(fired: list[_Fired], now: datetime) -> None:

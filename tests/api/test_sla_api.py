@@ -235,3 +235,27 @@ def test_late_first_action_breach_agrees_on_case_page_and_breach_list(client, wo
     assert started.json["sla"]["breached"] is True
     manager = world.headers("camat-a", "manager")
     assert _breach_rows(client, manager, case.id) == {"response": "2026-03-27T07:00:00Z"}
+
+
+def test_late_entry_over_http_tells_the_managers_even_if_redis_refuses(
+    client, world, tuesday, monkeypatch
+):  # type: ignore[no-untyped-def]
+    from coord.services import sla_sweep
+
+    monkeypatch.setattr(sla_sweep, "enqueue_now", lambda *a, **k: False)
+    created = client.post(
+        "/api/v1/cases",
+        headers=world.headers("kel-a1", "staff"),
+        json={
+            "title": "Surat warga",
+            "description": "Diterima bulan lalu",
+            "category": "jalan-rusak",
+            "channel": "letter",
+            "received_at": "2026-02-23T09:00:00+07:00",
+            "location": {"region_code": "12.71.01.1001"},
+            "reporter": {"privacy": "anonymous"},
+        },
+    )
+    assert created.status_code == 201 and created.json["sla"]["breached"] is True
+    feed = client.get("/api/v1/me/attention", headers=world.headers("camat-a", "manager")).json
+    assert feed["counts"]["notifications"] == 2

@@ -615,3 +615,26 @@ def test_changing_priority_after_a_missed_deadline_keeps_the_breach(world, at_ny
     assert db.session.get(Case, case.id).breached is True
     # The resolution clock, not yet due, takes the new target.
     assert clock_of(case.id, "resolution").target_minutes == 20 * DAY
+
+
+def test_redis_refusing_the_job_of_a_late_entry_still_tells_the_managers(
+    world, at_nyepi_week, monkeypatch
+):  # type: ignore[no-untyped-def]
+    # As with the sweep: if Redis refuses the notification job at the command's commit, the
+    # notifications are written right after it (the safety net would not look weeks back).
+    from coord.services import sla_sweep
+
+    monkeypatch.setattr(sla_sweep, "enqueue_now", lambda *a, **k: False)
+    case = make_case(world, received_at=wib(2026, 2, 23, 9))
+    db.session.rollback()  # a fresh read
+    manager = world.user("camat-a", "manager")
+    kinds = (
+        db.session.execute(
+            select(Notification.kind).where(
+                Notification.user_id == manager.id, Notification.case_id == case.id
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert kinds == ["sla.breached", "sla.breached"]
