@@ -145,7 +145,11 @@ def _load_zone(name: Any) -> ZoneInfo:
         raise ValueError(f"timezone: unknown IANA time zone {name!r}") from exc
 
 
-def _minutes_to_delta(minutes: int | float) -> timedelta:
+def _minutes_to_delta(minutes: int | float | timedelta) -> timedelta:
+    if isinstance(minutes, timedelta):
+        if minutes < _ZERO:
+            raise ValueError(f"working time must be >= 0, got {minutes!r}")
+        return minutes
     if isinstance(minutes, bool) or not isinstance(minutes, numbers.Real):
         raise TypeError(f"minutes must be a number, got {minutes!r}")
     value = float(minutes)
@@ -269,8 +273,9 @@ class WorkingCalendar:
             d += _ONE_DAY
         raise ValueError(f"no working time within {self._idle_limit()} days of {at}")
 
-    def add(self, start: datetime, minutes: int | float) -> datetime:
-        """Instant (UTC) at which ``minutes`` of working time have elapsed after ``start``.
+    def add(self, start: datetime, minutes: int | float | timedelta) -> datetime:
+        """Instant (UTC) at which ``minutes`` of working time have elapsed after ``start``
+        (a ``timedelta`` is taken as it is, to the microsecond).
 
         ``add(t, 0) == t`` even when ``t`` is outside working hours. When the last minute
         ends exactly at the close of an interval the result is that close (e.g. 16:00),
@@ -314,10 +319,20 @@ class WorkingCalendar:
         b = _to_utc(end, "end")
         if b < a:
             return -self.between(b, a)
+        return self.working_time(a, b) // _MINUTE
+
+    def working_time(self, start: datetime, end: datetime) -> timedelta:
+        """The working time in ``[start, end)``, exact to the microsecond (zero when ``end``
+        is not after ``start``). The inverse of ``add``: ``working_time(t, add(t, d)) == d``.
+        """
+        a = _to_utc(start, "start")
+        b = _to_utc(end, "end")
+        if b <= a:
+            return _ZERO
         if self.always_open:
-            return (b - a) // _MINUTE
+            return b - a
         if not self._has_hours:
-            return 0
+            return _ZERO
         total = _ZERO
         d = self._local_date(a)
         last = self._local_date(b)
@@ -328,7 +343,7 @@ class WorkingCalendar:
                 if hi > lo:
                     total += hi - lo
             d += _ONE_DAY
-        return total // _MINUTE
+        return total
 
     # -- internals --------------------------------------------------------------------
 

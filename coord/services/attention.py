@@ -1,15 +1,28 @@
-"""The attention feed: what needs a person now."""
+"""The attention feed: what needs a person now.
+
+Four lists, each with a true count (a ``COUNT`` query, never the length of a cut list) and
+pages of its own, the most urgent first:
+
+- ``notifications``: unread and due (the recipient's office is open), newest first;
+- ``handoffs_to_acknowledge``: pending handoffs to the caller's unit, earliest answer
+  deadline first;
+- ``breached_cases``: open breached cases (a manager: every case they may read; others: the
+  cases their unit owns), the freshest breach first;
+- ``bounced_cases``: for managers, open bounced cases in their jurisdiction awaiting a
+  decision, the longest waiting first.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from coord.domain.states import OPEN_CASE_STATUSES, HandoffStatus
 from coord.extensions import db
-from coord.models import Case, Handoff, Notification, Role, User
+from coord.models import Case, Handoff, Notification, Role, SlaClock, User
 from coord.presenters import case_view, handoff_view
 from coord.services.errors import NotFound
 from coord.services.policy import (
@@ -19,95 +32,122 @@ from coord.services.policy import (
     reporter_visible_case_ids,
 )
 
-LIMIT = 50
+LIMIT = 50  # rows of each list in the overview (the first page)
 OPEN = [s.value for s in OPEN_CASE_STATUSES]
+SECTIONS = ("notifications", "handoffs_to_acknowledge", "breached_cases", "bounced_cases")
 
 
-def attention_feed(actor: User, now: datetime) -> dict[str, Any]:
-    notifications = list(
-        db.session.execute(
-            select(Notification)
-            .where(
-                Notification.user_id == actor.id,
-                Notification.read_at.is_(None),
-                Notification.deliver_after <= now,
-            )
-            .order_by(Notification.deliver_after.desc(), Notification.id.desc())
-            .limit(LIMIT)
-        ).scalars()
-    )
-    handoffs: list[Handoff] = []
-    if actor.has_role(Role.LIAISON, Role.MANAGER, Role.STAFF):
-        handoffs = list(
-            db.session.execute(
-                select(Handoff)
-                .where(
-                    Handoff.to_unit_id == actor.unit_id,
-                    Handoff.status == HandoffStatus.PENDING.value,
-                )
-                .order_by(Handoff.ack_due_at.asc().nulls_last(), Handoff.id)
-                .limit(LIMIT)
-            )
-            .unique()
-            .scalars()
-        )
-    breached_query = select(Case).where(
-        readable_cases(actor), Case.breached.is_(True), Case.status.in_(OPEN)
-    )
-    if not actor.has_role(Role.MANAGER):
-        breached_query = breached_query.where(Case.owner_unit_id == actor.unit_id)
-    breached = list(
-        db.session.execute(
-            breached_query.order_by(Case.resolution_due_at.asc().nulls_last()).limit(LIMIT)
-        )
-        .unique()
-        .scalars()
-    )
-    bounced = bounced_cases(actor)
-    visible = reporter_visible_case_ids(actor, breached + bounced)
-    unread = db.session.execute(
-        select(func.count(Notification.id)).where(
+def _notifications(actor: User, now: datetime) -> Select[Any] | None:
+    return (
+        select(Notification)
+        .where(
             Notification.user_id == actor.id,
             Notification.read_at.is_(None),
             Notification.deliver_after <= now,
         )
-    ).scalar_one()
-    return {
-        "notifications": notifications,
-        "handoffs_to_acknowledge": [handoff_view(h) for h in handoffs],
-        "breached_cases": [
-            case_view(c, c.id in visible, actions=allowed_case_actions(actor, c)) for c in breached
-        ],
-        "bounced_cases": [
-            case_view(c, c.id in visible, actions=allowed_case_actions(actor, c)) for c in bounced
-        ],
-        "counts": {
-            "notifications": unread,
-            "handoffs_to_acknowledge": len(handoffs),
-            "breached_cases": len(breached),
-            "bounced_cases": len(bounced),
-        },
-    }
+        .order_by(Notification.deliver_after.desc(), Notification.id.desc())
+    )
+
+
+def _handoffs(actor: User, now: datetime) -> Select[Any] | None:
+    if not actor.has_role(Role.LIAISON, Role.MANAGER, Role.STAFF):
+        return None
+    return (
+        select(Handoff)
+        .where(
+            Handoff.to_unit_id == actor.unit_id,
+            Handoff.status == HandoffStatus.PENDING.value,
+        )
+        .order_by(Handoff.ack_due_at.asc().nulls_last(), Handoff.id)
+    )
+
+
+def _breached(actor: User, now: datetime) -> Select[Any] | None:
+    # The freshest breach first: a case's latest recorded breach of its own clocks (the
+    # response or resolution clock; a late handoff does not mark the case breached).
+    latest_breach = (
+        select(func.max(SlaClock.breached_at))
+        .where(SlaClock.case_id == Case.id, SlaClock.handoff_id.is_(None))
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    query = select(Case).where(
+        readable_cases(actor), Case.breached.is_(True), Case.status.in_(OPEN)
+    )
+    if not actor.has_role(Role.MANAGER):
+        query = query.where(Case.owner_unit_id == actor.unit_id)
+    return query.order_by(latest_breach.desc().nulls_last(), Case.id.desc())
+
+
+def _bounced(actor: User, now: datetime) -> Select[Any] | None:
+    if not actor.has_role(Role.MANAGER):
+        return None
+    return (
+        select(Case)
+        .where(
+            Case.bounced.is_(True),
+            Case.status.in_(OPEN),
+            in_jurisdiction(Case.region_code, actor.unit.region_code),
+        )
+        .order_by(Case.bounced_at, Case.id)
+    )
+
+
+_QUERIES: dict[str, Callable[[User, datetime], Select[Any] | None]] = {
+    "notifications": _notifications,
+    "handoffs_to_acknowledge": _handoffs,
+    "breached_cases": _breached,
+    "bounced_cases": _bounced,
+}
+
+
+def _count(query: Select[Any] | None) -> int:
+    if query is None:
+        return 0
+    counted = select(func.count()).select_from(query.order_by(None).subquery())
+    return int(db.session.execute(counted).scalar_one())
+
+
+def _rows(query: Select[Any] | None, limit: int, offset: int) -> list[Any]:
+    if query is None:
+        return []
+    return list(db.session.execute(query.limit(limit).offset(offset)).unique().scalars())
+
+
+def _present(actor: User, section: str, rows: list[Any]) -> list[Any]:
+    if section == "notifications":
+        return rows
+    if section == "handoffs_to_acknowledge":
+        return [handoff_view(h) for h in rows]
+    visible = reporter_visible_case_ids(actor, rows)
+    return [case_view(c, c.id in visible, actions=allowed_case_actions(actor, c)) for c in rows]
+
+
+def attention_section(
+    actor: User, section: str, now: datetime, *, limit: int = LIMIT, offset: int = 0
+) -> tuple[list[Any], int]:
+    """One page of one attention list and the list's true length. Unknown ``section``:
+    NotFound."""
+    if section not in _QUERIES:
+        raise NotFound(f"No attention list {section!r}; the lists are {', '.join(SECTIONS)}.")
+    query = _QUERIES[section](actor, now)
+    return _present(actor, section, _rows(query, limit, offset)), _count(query)
+
+
+def attention_feed(actor: User, now: datetime, *, limit: int = LIMIT) -> dict[str, Any]:
+    """Every attention list's first ``limit`` rows and its true count (``counts``)."""
+    feed: dict[str, Any] = {"counts": {}}
+    for section in SECTIONS:
+        rows, total = attention_section(actor, section, now, limit=limit)
+        feed[section] = rows
+        feed["counts"][section] = total
+    return feed
 
 
 def bounced_cases(actor: User) -> list[Case]:
-    """Open bounced cases in a manager's jurisdiction, oldest first (the decision queue)."""
-    if not actor.has_role(Role.MANAGER):
-        return []
-    return list(
-        db.session.execute(
-            select(Case)
-            .where(
-                Case.bounced.is_(True),
-                Case.status.in_(OPEN),
-                in_jurisdiction(Case.region_code, actor.unit.region_code),
-            )
-            .order_by(Case.bounced_at)
-            .limit(LIMIT)
-        )
-        .unique()
-        .scalars()
-    )
+    """Open bounced cases in a manager's jurisdiction, oldest first (the decision queue);
+    the first ``LIMIT``."""
+    return _rows(_bounced(actor, datetime.min), LIMIT, 0)
 
 
 def mark_read(actor: User, notification_id: int, now: datetime) -> Notification:

@@ -292,6 +292,8 @@ def create_case(
     # tracking code is unique: a collision fails the command and run_command runs it again.
     insert_new([case], case.clocks, units, keys, [event])
     publish_event(event)
+    # Received long before entry: the thresholds already passed are recorded now.
+    sla.catch_up(case, case.clocks, now)
     return case, True
 
 
@@ -363,7 +365,7 @@ def edit_case(
     if not diff:
         return case
     if {"category", "priority"} & diff.keys():
-        sla.retarget_case_clocks(case)
+        sla.retarget_case_clocks(case, now)
     touch(case, now)
     record_event(case, "case.updated", actor, now, changes=diff)
     return case
@@ -587,7 +589,7 @@ def reopen_case(
     previous_note = case.resolution_note
     case.resolution_note = None
     case.resolved_at = None
-    sla.case_reopened(case)
+    sla.case_reopened(case, now)
     touch(case, now)
     record_event(
         case,

@@ -1,15 +1,23 @@
 """SLA clocks on cases and handoffs (DESIGN.md section 5).
 
-Each deadline is an ``SlaClock`` row. A clock counts working minutes on its calendar from
-``started_at``; time on hold is added to ``paused_minutes``. Threshold *p* (a warning percent
-or 100 for the breach) therefore falls due at ``add(started_at, target * p / 100 +
-paused_minutes)``: the instant stored in ``next_threshold_at`` for the sweep.
+Each deadline is an ``SlaClock`` row. A clock counts working time on its calendar from
+``started_at``; a hold moves ``due_at`` later by exactly the working time held (to the
+microsecond). Threshold *p* (a warning percent or 100 for the breach) therefore falls due at
+``add(started_at, target * p / 100 + held)``, where ``held`` is the working time from the
+start to ``due_at`` beyond the target (``held_time``): the instant stored in
+``next_threshold_at`` for the sweep. ``paused_minutes`` shows the time held in whole minutes,
+rounded down, and is never read back to count a deadline.
+
+A threshold whose instant passed before any sweep fired it (a letter entered weeks after it
+was received; a clock closed late during a worker outage) is recorded by the command that
+changes the clock, through the sweep's own code (``catch_up``), before the clock changes.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -114,15 +122,30 @@ def calendar_from_text(raw: str) -> WorkingCalendar:
     return _calendar_from_json(raw)
 
 
-def threshold_instant(clock: SlaClock, percent: int) -> datetime:
+def share_of(target_minutes: int, percent: int) -> timedelta:
+    """``percent`` of a target, exact: whole minutes times a whole percent is a whole number
+    of 0.6 seconds, so no rounding ever happens."""
+    return timedelta(minutes=target_minutes) * percent / 100
+
+
+def held_time(clock: SlaClock) -> timedelta:
+    """The working time the clock has spent on hold, exact: the working time from its start
+    to its due time beyond its target (each resume moved ``due_at`` by the time held)."""
+    worked = calendar_of(clock.calendar).working_time(clock.started_at, clock.due_at)
+    return max(worked - timedelta(minutes=clock.target_minutes), timedelta(0))
+
+
+def threshold_instant(clock: SlaClock, percent: int, held: timedelta | None = None) -> datetime:
+    """When threshold ``percent`` falls due; ``held`` is ``held_time(clock)`` if known."""
+    if held is None:
+        held = held_time(clock)
     calendar = calendar_of(clock.calendar)
-    return calendar.add(
-        clock.started_at, clock.target_minutes * percent / 100 + clock.paused_minutes
-    )
+    return calendar.add(clock.started_at, share_of(clock.target_minutes, percent) + held)
 
 
-def schedule_next(clock: SlaClock, after: int | None) -> None:
-    """Point ``next_threshold`` at the first threshold above ``after`` (None: the first)."""
+def schedule_next(clock: SlaClock, after: int | None, held: timedelta | None = None) -> None:
+    """Point ``next_threshold`` at the first threshold above ``after`` (None: the first);
+    ``held`` is ``held_time(clock)`` if the caller has it."""
     if clock.state != ClockState.RUNNING.value and clock.state != ClockState.BREACHED.value:
         clock.next_threshold = clock.next_threshold_at = None
         return
@@ -131,15 +154,13 @@ def schedule_next(clock: SlaClock, after: int | None) -> None:
         clock.next_threshold = clock.next_threshold_at = None
         return
     clock.next_threshold = pending[0]
-    clock.next_threshold_at = threshold_instant(clock, pending[0])
+    clock.next_threshold_at = threshold_instant(clock, pending[0], held)
 
 
 def next_threshold_after(
     calendar: WorkingCalendar,
     *,
-    started_at: datetime,
     target_minutes: int,
-    paused_minutes: int,
     percents: list[int],
     after: int,
     after_at: datetime,
@@ -149,24 +170,21 @@ def next_threshold_after(
     ``threshold_percents(...)``. Used by the sweep instead of ``schedule_next``.
 
     The instant is the same as ``threshold_instant``'s, counted on from ``after_at`` rather
-    than from ``started_at``: ``after_at`` is ``add(started_at, target * after / 100 +
-    paused)`` (the instant ``schedule_next`` stored), and ``add`` is additive
-    (``add(add(t, a), b) == add(t, a + b)``, tests/domain/test_calendar.py), so the calendar
-    walks only the gap between the two thresholds instead of the whole elapsed target. When
-    either offset is not a whole number of minutes it counts from ``started_at`` as before.
+    than from ``started_at``: ``after_at`` is ``add(started_at, share(after) + held)`` (the
+    instant ``schedule_next`` stored), and ``add`` is additive (``add(add(t, a), b) ==
+    add(t, a + b)``, tests/domain/test_calendar.py), so the calendar walks only the gap
+    between the two thresholds instead of the whole elapsed target, and the time held need
+    not be known. The shares are exact (``share_of``), so nothing is rounded.
     """
     pending = [p for p in percents if p > after]
     if not pending:
         return None, None
     nxt = pending[0]
-    done, upto = target_minutes * after, target_minutes * nxt
-    if done % 100 == 0 and upto % 100 == 0:
-        return nxt, calendar.add(after_at, (upto - done) // 100)
-    return nxt, calendar.add(started_at, target_minutes * nxt / 100 + paused_minutes)
+    return nxt, calendar.add(after_at, share_of(target_minutes, nxt - after))
 
 
-def _refresh_due(clock: SlaClock) -> None:
-    clock.due_at = threshold_instant(clock, 100)
+def _refresh_due(clock: SlaClock, held: timedelta) -> None:
+    clock.due_at = threshold_instant(clock, 100, held)
 
 
 def new_clock(
@@ -188,8 +206,8 @@ def new_clock(
         paused_minutes=0,
         state=ClockState.RUNNING.value,
     )
-    _refresh_due(clock)
-    schedule_next(clock, None)
+    _refresh_due(clock, timedelta(0))
+    schedule_next(clock, None, timedelta(0))
     return clock
 
 
@@ -231,23 +249,27 @@ def _clock(case: Case, name: ClockName, handoff_id: int | None = None) -> SlaClo
     return db.session.execute(query).scalar_one_or_none()
 
 
-def retarget_case_clocks(case: Case) -> None:
-    """Category or priority changed: open clocks take the current policy's targets."""
+def retarget_case_clocks(case: Case, now: datetime) -> None:
+    """Category or priority changed: open clocks take the current policy's targets (the
+    thresholds passed under the old targets are recorded first)."""
     policy = current_policy(case.category_id, case.priority)
     case.sla_policy = policy
     if policy is None:
         return
-    for clock in case_clocks(case):
-        if clock.handoff_id is not None or clock.state not in OPEN_STATES:
-            continue
+    clocks = [c for c in case_clocks(case) if c.handoff_id is None and c.state in OPEN_STATES]
+    catch_up(case, clocks, now)
+    for clock in clocks:
+        if clock.state not in OPEN_STATES:
+            continue  # breached under the old target, as if a sweep had seen it first
+        held = held_time(clock)
         clock.target_minutes = (
             policy.response_minutes
             if clock.name == ClockName.RESPONSE.value
             else policy.resolution_minutes
         )
         clock.warning_percents = list(policy.warning_percents)
-        _refresh_due(clock)
-        schedule_next(clock, _last_fired(clock))
+        _refresh_due(clock, held)
+        schedule_next(clock, _last_fired(clock), held)
     _mirror_due_times(case)
 
 
@@ -293,9 +315,33 @@ def start_handoff_clock(handoff: Handoff, case: Case, now: datetime) -> SlaClock
     return clock
 
 
+def catch_up(
+    case: Case, clocks: Sequence[SlaClock | None], now: datetime, *, reached_now: bool = False
+) -> None:
+    """Before a command changes these clocks of ``case`` (which it holds locked) at ``now``:
+    record every threshold whose instant passed before ``now`` (or, with ``reached_now``, at
+    ``now`` too) that no sweep fired yet, exactly as the sweep would
+    (``coord.services.sla_sweep.record_passed_thresholds``). An action at exactly the due
+    time is in time; a hold that begins exactly at a threshold's instant records it then
+    (else it would move to an instant inside the hold)."""
+    due = [
+        c
+        for c in clocks
+        if c is not None
+        and c.state == ClockState.RUNNING.value
+        and c.next_threshold_at is not None
+        and (c.next_threshold_at <= now if reached_now else c.next_threshold_at < now)
+    ]
+    if due:
+        from coord.services.sla_sweep import record_passed_thresholds
+
+        record_passed_thresholds(case, due, now, reached_now=reached_now)
+
+
 def close_clock(clock: SlaClock | None, now: datetime) -> None:
-    """The clock's target was reached at ``now``: met, or breached if late (a breach the
-    sweep recorded earlier stays). Stores business minutes over (+) or under (-) target."""
+    """The clock's target was reached at ``now``: met, or breached if late (the breach was
+    recorded by the sweep or by ``catch_up`` before). Stores business minutes over (+) or
+    under (-) target."""
     if clock is None or clock.completed_at is not None or clock.state == ClockState.STOPPED.value:
         return
     if clock.state == ClockState.PAUSED.value:
@@ -325,10 +371,11 @@ def reopen_clock(clock: SlaClock | None) -> None:
 
 
 def stop_clocks(case: Case, now: datetime, *, handoff_id: int | None = None) -> None:
-    """The deadlines no longer apply (case cancelled; handoff answered or recalled)."""
-    for clock in case_clocks(case):
-        if handoff_id is not None and clock.handoff_id != handoff_id:
-            continue
+    """The deadlines no longer apply (case cancelled; handoff answered or recalled); what
+    they reached before ``now`` is recorded first."""
+    clocks = [c for c in case_clocks(case) if handoff_id is None or c.handoff_id == handoff_id]
+    catch_up(case, clocks, now)
+    for clock in clocks:
         if clock.completed_at is None and clock.state in OPEN_STATES:
             clock.state = ClockState.STOPPED.value
             clock.completed_at = now
@@ -367,28 +414,34 @@ def _record_case_clock(case: Case, clock: SlaClock | None) -> None:
 
 def first_response(case: Case, now: datetime) -> None:
     clock = _clock(case, ClockName.RESPONSE)
+    catch_up(case, [clock], now)
     close_clock(clock, now)
     _mark_case_breach(case, clock)
     _record_case_clock(case, clock)
 
 
 def case_resolved(case: Case, now: datetime) -> None:
-    for name in (ClockName.RESPONSE, ClockName.RESOLUTION):
-        clock = _clock(case, name)
+    clocks = [_clock(case, name) for name in (ClockName.RESPONSE, ClockName.RESOLUTION)]
+    catch_up(case, clocks, now)
+    for clock in clocks:
         close_clock(clock, now)
         _mark_case_breach(case, clock)
         _record_case_clock(case, clock)
 
 
-def case_reopened(case: Case) -> None:
+def case_reopened(case: Case, now: datetime) -> None:
+    """The resolution clock runs again; thresholds it passed while the case was resolved
+    are recorded now, as the next sweep would."""
     clock = _clock(case, ClockName.RESOLUTION)
     reopen_clock(clock)
+    catch_up(case, [clock], now)
     _record_case_clock(case, clock)
 
 
 def handoff_answered(case: Case, handoff: Handoff, now: datetime) -> None:
     """Accepting or rejecting acknowledges the handoff: its clock closes met or late."""
     clock = _clock(case, ClockName.HANDOFF_ACK, handoff.id)
+    catch_up(case, [clock], now)
     close_clock(clock, now)
     if clock is not None and clock.state == ClockState.BREACHED.value:
         handoff.breached = True
@@ -399,9 +452,13 @@ def handoff_answered(case: Case, handoff: Handoff, now: datetime) -> None:
 
 
 def pause_case_clocks(case: Case, now: datetime) -> None:
+    """Hold: the running case clocks pause, after what they reached before ``now`` is
+    recorded (a warning due before the hold is not moved past it)."""
+    clocks = case_clocks(case)
+    catch_up(case, [c for c in clocks if c.handoff_id is None], now, reached_now=True)
     case.paused_at = now
     case.resolution_breached_on_hold = False
-    for clock in case_clocks(case):
+    for clock in clocks:
         if clock.handoff_id is None and clock.state == ClockState.RUNNING.value:
             clock.state = ClockState.PAUSED.value
             clock.paused_at = now
@@ -412,24 +469,30 @@ def pause_case_clocks(case: Case, now: datetime) -> None:
             case.resolution_breached_on_hold = True
 
 
-def _resume(clock: SlaClock, now: datetime) -> int:
+def _resume(clock: SlaClock, now: datetime) -> timedelta:
+    """Move the due time and the pending thresholds later by exactly the working time held
+    (to the microsecond); returns that time. ``paused_minutes`` shows the clock's total time
+    held in whole minutes, rounded down (display only: deadlines never read it)."""
     assert clock.paused_at is not None
-    paused = max(calendar_of(clock.calendar).between(clock.paused_at, now), 0)
-    clock.paused_minutes += paused
+    held_before = held_time(clock)
+    held = calendar_of(clock.calendar).working_time(clock.paused_at, now)
+    total = held_before + held
     clock.paused_at = None
     clock.state = ClockState.RUNNING.value
-    _refresh_due(clock)
-    return paused
+    clock.paused_minutes = total // timedelta(minutes=1)
+    _refresh_due(clock, total)
+    schedule_next(clock, _last_fired(clock), total)
+    return held
 
 
 def resume_case_clocks(case: Case, now: datetime) -> int:
-    """Move the open due times later by the business time spent on hold; returns minutes."""
-    paused = 0
+    """Move the open due times later by the working time spent on hold; returns it in
+    whole minutes, rounded down (for the ``case.resumed`` event)."""
+    paused = timedelta(0)
     for clock in case_clocks(case):
         if clock.state == ClockState.PAUSED.value:
             paused = max(paused, _resume(clock, now))
-            schedule_next(clock, _last_fired(clock))
     case.paused_at = None
     case.resolution_breached_on_hold = False
     _mirror_due_times(case)
-    return paused
+    return paused // timedelta(minutes=1)

@@ -16,15 +16,23 @@ Notifications are written after the commit by ``workers.notifications.notify_sla
 (enqueued with the batch's event ids); if Redis refuses the job, the sweep writes them itself
 right after the batch commits, and ``notify_recent_sla_events`` (workers/cron.py) repairs a job
 lost later. ``notify="inline"`` writes them in the sweep's own transaction instead.
+
+A command that changes a clock whose threshold passed before any sweep fired it (a late first
+response during a worker outage, a case received weeks before entry) records it first with
+``record_passed_thresholds``: the same firing (``_advance``), alerts, events, escalation and
+notification job (with the same fallback when Redis refuses it) as the sweep, on the ORM
+objects the command holds.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from flask import current_app
 from sqlalchemy import Text, cast, select, update
 
 from coord.domain.calendar import WorkingCalendar
@@ -50,7 +58,12 @@ from coord.services.notifications import (  # noqa: F401 - CLOCK_LABEL, STAFF_RO
     STAFF_ROLES,
     notify_sla_events,
 )
-from coord.services.sla import calendar_from_text, next_threshold_after, threshold_percents
+from coord.services.sla import (
+    calendar_from_text,
+    calendar_of,
+    next_threshold_after,
+    threshold_percents,
+)
 from coord.services.uow import TOUCHED_KEY, after_commit, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -73,7 +86,6 @@ class _Clock:
     started_at: datetime
     target_minutes: int
     percents: list[int]
-    paused_minutes: int
     due_at: datetime
     state: str
     next_threshold: int | None
@@ -149,7 +161,6 @@ def _claim(now: datetime, batch_size: int) -> list[Any]:
                 c.started_at,
                 c.target_minutes,
                 c.warning_percents,
-                c.paused_minutes,
                 c.due_at,
                 c.state,
                 c.next_threshold,
@@ -194,7 +205,6 @@ def _sweep_batch(now: datetime, batch_size: int, notify: str, unsent: list[int])
             r.started_at,
             r.target_minutes,
             threshold_percents(r.warning_percents),
-            r.paused_minutes,
             r.due_at,
             r.state,
             r.next_threshold,
@@ -218,60 +228,11 @@ def _sweep_batch(now: datetime, batch_size: int, notify: str, unsent: list[int])
         else {}
     )
 
-    fired: list[_Fired] = []
-    changed: list[_Clock] = []
-    for clock in clocks:
-        if clock.state != ClockState.RUNNING.value:
-            continue  # not reachable (only running clocks have an instant); never fire one
-        moved = False
-        while (
-            clock.next_threshold is not None
-            and clock.next_threshold_at is not None
-            and clock.next_threshold_at <= now
-        ):
-            threshold, instant = clock.next_threshold, clock.next_threshold_at
-            fired.append(
-                _Fired(
-                    clock,
-                    cases[clock.case_id],
-                    handoffs.get(clock.handoff_id) if clock.handoff_id else None,
-                    threshold,
-                    instant,
-                )
-            )
-            moved = True
-            if threshold >= 100:
-                clock.state = ClockState.BREACHED.value
-                clock.breached_at = instant
-                clock.next_threshold = clock.next_threshold_at = None
-            else:
-                clock.next_threshold, clock.next_threshold_at = next_threshold_after(
-                    clock.calendar,
-                    started_at=clock.started_at,
-                    target_minutes=clock.target_minutes,
-                    paused_minutes=clock.paused_minutes,
-                    percents=clock.percents,
-                    after=threshold,
-                    after_at=instant,
-                )
-        if moved:
-            changed.append(clock)
+    fired, changed = _advance(clocks, cases, handoffs, now)
     if not fired:
         return len(rows), 0
 
-    # The exactly-once guard first: a duplicate (clock, threshold) raises and rolls back.
-    bulk_insert(
-        SlaAlert.__table__,
-        [
-            {
-                "clock_id": f.clock.id,
-                "threshold": f.threshold,
-                "fired_at": now,
-                "due_instant": f.instant,
-            }
-            for f in fired
-        ],
-    )
+    _insert_alerts(fired, now)
     update_rows(
         _clocks,
         [
@@ -297,6 +258,162 @@ def _sweep_batch(now: datetime, batch_size: int, notify: str, unsent: list[int])
 
         after_commit(enqueue_notifications)
     return len(rows), len(fired)
+
+
+def _advance(
+    clocks: list[_Clock],
+    cases: dict[int, _Case],
+    handoffs: dict[int, _Handoff],
+    now: datetime,
+    *,
+    before: bool = False,
+) -> tuple[list[_Fired], list[_Clock]]:
+    """Fire, on these running clocks, every threshold whose instant is at or before ``now``
+    (strictly before with ``before``), each at its own instant; returns what fired and the
+    clocks moved on (their next threshold, or breached)."""
+    fired: list[_Fired] = []
+    changed: list[_Clock] = []
+    for clock in clocks:
+        if clock.state != ClockState.RUNNING.value:
+            continue  # not reachable (only running clocks have an instant); never fire one
+        moved = False
+        while (
+            clock.next_threshold is not None
+            and clock.next_threshold_at is not None
+            and (clock.next_threshold_at < now if before else clock.next_threshold_at <= now)
+        ):
+            threshold, instant = clock.next_threshold, clock.next_threshold_at
+            fired.append(
+                _Fired(
+                    clock,
+                    cases[clock.case_id],
+                    handoffs.get(clock.handoff_id) if clock.handoff_id else None,
+                    threshold,
+                    instant,
+                )
+            )
+            moved = True
+            if threshold >= 100:
+                clock.state = ClockState.BREACHED.value
+                clock.breached_at = instant
+                clock.next_threshold = clock.next_threshold_at = None
+            else:
+                clock.next_threshold, clock.next_threshold_at = next_threshold_after(
+                    clock.calendar,
+                    target_minutes=clock.target_minutes,
+                    percents=clock.percents,
+                    after=threshold,
+                    after_at=instant,
+                )
+        if moved:
+            changed.append(clock)
+    return fired, changed
+
+
+def _insert_alerts(fired: list[_Fired], now: datetime) -> None:
+    """The exactly-once guard, written first: a duplicate (clock, threshold) raises and the
+    transaction rolls back."""
+    bulk_insert(
+        SlaAlert.__table__,
+        [
+            {
+                "clock_id": f.clock.id,
+                "threshold": f.threshold,
+                "fired_at": now,
+                "due_instant": f.instant,
+            }
+            for f in fired
+        ],
+    )
+
+
+def record_passed_thresholds(
+    case: Case, clocks: Sequence[SlaClock], now: datetime, *, reached_now: bool = False
+) -> None:
+    """Record the thresholds of these running clocks of ``case`` whose instants passed before
+    ``now`` (with ``reached_now``: at ``now`` too) and that no sweep fired, exactly as the
+    sweep would: an ``SlaAlert`` each, the
+    ``sla.warning`` / ``sla.breached`` and ``case.escalated`` events at the thresholds'
+    instants (published to the webhook outbox), the clock breached at its due instant, the
+    case (or handoff) marked breached, and the notification job enqueued after the commit.
+
+    For commands (``coord.services.sla.catch_up``), which hold the case locked and go on
+    changing these ORM objects: the changes are made on them, not with Core updates. A
+    breach is a change of the case like ``coord.services.cases.touch`` makes.
+    """
+    from coord.services.cases import touch
+
+    work = {
+        c.id: _Clock(
+            c.id,
+            c.case_id,
+            c.handoff_id,
+            c.name,
+            calendar_of(c.calendar),
+            c.started_at,
+            c.target_minutes,
+            threshold_percents(c.warning_percents),
+            c.due_at,
+            c.state,
+            c.next_threshold,
+            c.next_threshold_at,
+        )
+        for c in clocks
+    }
+    handoff_rows = {
+        c.handoff_id: db.session.get(Handoff, c.handoff_id)
+        for c in clocks
+        if c.handoff_id is not None
+    }
+    handoffs = {
+        h.id: _Handoff(h.id, h.from_unit_id, h.to_unit_id, h.breached)
+        for h in handoff_rows.values()
+        if h is not None
+    }
+    row = _Case(
+        case.id,
+        case.tracking_code,
+        case.region_code,
+        case.owner_unit_id,
+        case.version,
+        case.breached,
+    )
+    fired, changed = _advance(
+        list(work.values()), {case.id: row}, handoffs, now, before=not reached_now
+    )
+    if not fired:
+        return
+    _insert_alerts(fired, now)
+    by_id = {c.id: c for c in clocks}
+    for moved in changed:
+        clock = by_id[moved.id]
+        clock.state = moved.state
+        clock.breached_at = moved.breached_at
+        clock.next_threshold = moved.next_threshold
+        clock.next_threshold_at = moved.next_threshold_at
+    if any(f.threshold >= 100 and f.handoff is None for f in fired) and not case.breached:
+        case.breached = True
+        touch(case, now)
+    for f in fired:
+        if f.threshold >= 100 and f.handoff is not None:
+            handoff = handoff_rows[f.handoff.id]
+            if handoff is not None and not handoff.breached:
+                handoff.breached = True
+    row.version = case.version
+    event_ids = _write_events(fired)
+    after_commit(lambda: _enqueue_or_notify(event_ids, now))
+
+
+def _enqueue_or_notify(event_ids: list[int], now: datetime) -> None:
+    """After a command's commit: the notification job, as the sweep enqueues it. If Redis
+    refuses the job, the notifications are written at once, in a transaction of their own,
+    as the sweep does (the safety net looks back only hours, and these events may be weeks
+    old). The command's session is finishing its commit: a fresh app context gives a
+    session of its own."""
+    if enqueue_now(NOTIFY_QUEUE, NOTIFY_JOB, event_ids):
+        return
+    with current_app.app_context(), unit_of_work():
+        notify_sla_events(event_ids, now)
 
 
 def _mark_breaches(fired: list[_Fired], now: datetime) -> None:

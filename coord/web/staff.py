@@ -178,7 +178,7 @@ def inbox():  # type: ignore[no-untyped-def]
         .scalars()
     )
     feed = (
-        attention.attention_feed(actor, now)
+        attention.attention_feed(actor, now, limit=INBOX_ATTENTION_ROWS)
         if actor.has_role(Role.STAFF, Role.LIAISON, Role.MANAGER)
         else None
     )
@@ -190,6 +190,40 @@ def inbox():  # type: ignore[no-untyped-def]
         feed=feed,
         reject_reasons=[r.value for r in RejectReason],
         can_answer=actor.has_role(Role.LIAISON, Role.MANAGER),
+    )
+
+
+INBOX_ATTENTION_ROWS = 10  # the first rows of each attention list in the inbox
+ATTENTION_PAGE_ROWS = 25
+
+
+@blp.get("/web/attention/<section>")
+@login_required
+def attention_list(section: str):  # type: ignore[no-untyped-def]
+    """One attention list of the inbox, page by page (``?page=``), most urgent first."""
+    if section not in attention.SECTIONS:
+        abort(404)
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+        message = _("Nomor halaman (page) harus bilangan bulat 1 atau lebih.")
+        return render_template(
+            "errors.html", code=400, title=_("Permintaan tidak dapat diproses"), message=message
+        ), 400
+    page = int(raw)
+    rows, total = attention.attention_section(
+        g.actor,
+        section,
+        now_utc(),
+        limit=ATTENTION_PAGE_ROWS,
+        offset=(page - 1) * ATTENTION_PAGE_ROWS,
+    )
+    return render_template(
+        "staff/attention.html",
+        section=section,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // ATTENTION_PAGE_ROWS)),
     )
 
 

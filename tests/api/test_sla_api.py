@@ -174,3 +174,88 @@ def test_metrics_count_requests_and_open_work(client, world, tuesday):  # type: 
     text = client.get("/metrics").get_data(as_text=True)
     assert 'coord_open_cases{status="new"} 1.0' in text
     assert 'coord_http_requests_total{endpoint="/api/v1/cases",method="GET",status="200"}' in text
+
+
+def _breach_rows(client, headers, case_id):  # type: ignore[no-untyped-def]
+    report = client.get("/api/v1/reports/breaches", headers=headers)
+    assert report.status_code == 200
+    return {r["clock"]: r["breached_at"] for r in report.json if r["case_id"] == case_id}
+
+
+def test_letter_received_weeks_ago_is_late_as_soon_as_it_is_entered(
+    client, world, tuesday, run_worker
+):  # type: ignore[no-untyped-def]
+    staff = world.headers("kel-a1", "staff")
+    manager = world.headers("camat-a", "manager")
+    body = {
+        "title": "Surat warga: drainase tersumbat",
+        "description": "Surat diterima 23 Februari, baru dicatat sekarang",
+        "category": "jalan-rusak",
+        "channel": "letter",
+        "received_at": "2026-02-23T09:00:00+07:00",
+        "location": {"region_code": "12.71.01.1001"},
+        "reporter": {"privacy": "anonymous"},
+    }
+    created = client.post("/api/v1/cases", headers=staff, json=body)
+    assert created.status_code == 201
+    assert created.json["sla"]["breached"] is True
+    clocks = {c["name"]: c for c in created.json["sla"]["clocks"]}
+    for name in ("response", "resolution"):
+        assert clocks[name]["state"] == "breached"
+        assert clocks[name]["breached_at"] == clocks[name]["due_at"]
+    # The events of the sweep, at the due instants, recorded by the create command.
+    events = client.get(f"/api/v1/cases/{created.json['id']}/events", headers=staff).json
+    breaches = sorted(e["at"] for e in events if e["type"] == "sla.breached")
+    assert breaches == sorted(clocks[n]["due_at"] for n in ("response", "resolution"))
+    assert sorted(e["at"] for e in events if e["type"] == "case.escalated") == breaches
+    # The managers are told through the notification job enqueued after the commit.
+    run_worker()
+    feed = client.get("/api/v1/me/attention", headers=manager).json
+    assert [c["id"] for c in feed["breached_cases"]] == [created.json["id"]]
+    assert sorted(n["kind"] for n in feed["notifications"]) == ["sla.breached", "sla.breached"]
+    # The breach list and the case page agree.
+    page = client.get(f"/api/v1/cases/{created.json['id']}", headers=manager).json
+    shown = {c["name"]: c["breached_at"] for c in page["sla"]["clocks"]}
+    assert _breach_rows(client, manager, created.json["id"]) == shown
+    # The sweep finds nothing left to fire.
+    assert sweep(wib(2026, 3, 17, 14, 1)) == 0
+
+
+def test_late_first_action_breach_agrees_on_case_page_and_breach_list(client, world, tuesday):  # type: ignore[no-untyped-def]
+    case = make_case(world)
+    clock.set_frozen(wib(2026, 3, 30, 10))  # no sweep ran: the workers were down
+    started = client.post(
+        f"/api/v1/cases/{case.id}/start", headers=world.headers("kel-a1", "staff"), json={}
+    )
+    assert started.status_code == 200
+    response = {c["name"]: c for c in started.json["sla"]["clocks"]}["response"]
+    assert response["state"] == "breached"
+    assert response["breached_at"] == response["due_at"] == "2026-03-27T07:00:00Z"
+    assert response["minutes_over"] == 240
+    assert started.json["sla"]["breached"] is True
+    manager = world.headers("camat-a", "manager")
+    assert _breach_rows(client, manager, case.id) == {"response": "2026-03-27T07:00:00Z"}
+
+
+def test_late_entry_over_http_tells_the_managers_even_if_redis_refuses(
+    client, world, tuesday, monkeypatch
+):  # type: ignore[no-untyped-def]
+    from coord.services import sla_sweep
+
+    monkeypatch.setattr(sla_sweep, "enqueue_now", lambda *a, **k: False)
+    created = client.post(
+        "/api/v1/cases",
+        headers=world.headers("kel-a1", "staff"),
+        json={
+            "title": "Surat warga",
+            "description": "Diterima bulan lalu",
+            "category": "jalan-rusak",
+            "channel": "letter",
+            "received_at": "2026-02-23T09:00:00+07:00",
+            "location": {"region_code": "12.71.01.1001"},
+            "reporter": {"privacy": "anonymous"},
+        },
+    )
+    assert created.status_code == 201 and created.json["sla"]["breached"] is True
+    feed = client.get("/api/v1/me/attention", headers=world.headers("camat-a", "manager")).json
+    assert feed["counts"]["notifications"] == 2

@@ -547,3 +547,17 @@ def test_between_agrees_with_a_minute_by_minute_walk(
 ) -> None:
     end = t + timedelta(minutes=span)
     assert cal.between(t, end) == _oracle_between(cal, t, end)
+
+
+def test_working_time_is_exact_and_the_inverse_of_add() -> None:
+    cal = DEFAULT_CALENDAR
+    start = datetime(2026, 3, 27, 15, 59, 20, tzinfo=WIB)  # Friday, 40 s before closing
+    end = cal.add(start, timedelta(seconds=90))
+    # 40 s on Friday, then Monday 30 March from 08:00: 50 s more.
+    assert end == datetime(2026, 3, 30, 8, 0, 50, tzinfo=WIB)
+    assert cal.working_time(start, end) == timedelta(seconds=90)
+    assert cal.between(start, end) == 1  # whole minutes, rounded down
+    assert cal.working_time(end, start) == timedelta(0)
+    assert cal.add(start, timedelta(0)) == start
+    with pytest.raises(ValueError):
+        cal.add(start, timedelta(seconds=-1))

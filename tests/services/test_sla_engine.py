@@ -304,11 +304,12 @@ def test_cancelled_case_stops_its_clocks(world, at_nyepi_week):  # type: ignore[
 
 def test_incremental_schedule_matches_the_full_count() -> None:
     """The sweep counts the next threshold on from the one that fired; the instants are
-    exactly those counted from the clock's start (the calendar's ``add`` is additive)."""
+    exactly those counted from the clock's start (the calendar's ``add`` is additive), also
+    after holds that are not whole minutes."""
     import random
 
     from coord.domain.calendar import ALWAYS_OPEN
-    from coord.services.sla import next_threshold_after, threshold_percents
+    from coord.services.sla import next_threshold_after, share_of, threshold_percents
 
     rng = random.Random(20260317)
     base = wib(2025, 12, 1, 0)
@@ -316,33 +317,25 @@ def test_incremental_schedule_matches_the_full_count() -> None:
     for _ in range(150):
         calendar = rng.choice([DEFAULT_CALENDAR, ALWAYS_OPEN])
         started = base + timedelta(minutes=rng.randrange(0, 400 * 1440), seconds=rng.randrange(60))
-        target = rng.choice([60, 120, 480, 1440, 2400, 7200, 43200])
-        paused = rng.choice([0, 0, rng.randrange(1, 5000)])
+        target = rng.choice([45, 60, 120, 480, 1440, 2400, 7200, 43200])
+        held = rng.choice([timedelta(0), timedelta(0), timedelta(seconds=rng.randrange(1, 300000))])
         percents = threshold_percents(rng.choice([[50, 80], [25, 50, 75], [80], [33, 66]]))
 
         def full(p: int) -> datetime:
-            return calendar.add(started, target * p / 100 + paused)  # noqa: B023
+            return calendar.add(started, share_of(target, p) + held)  # noqa: B023
 
         for after, nxt in zip(percents, percents[1:], strict=False):
             got = next_threshold_after(
                 calendar,
-                started_at=started,
                 target_minutes=target,
-                paused_minutes=paused,
                 percents=percents,
                 after=after,
                 after_at=full(after),
             )
-            assert got == (nxt, full(nxt)), (calendar.always_open, started, target, paused, after)
+            assert got == (nxt, full(nxt)), (calendar.always_open, started, target, held, after)
             compared += 1
         assert next_threshold_after(
-            calendar,
-            started_at=started,
-            target_minutes=target,
-            paused_minutes=paused,
-            percents=percents,
-            after=100,
-            after_at=full(100),
+            calendar, target_minutes=target, percents=percents, after=100, after_at=full(100)
         ) == (None, None)
     assert compared > 150
 
@@ -427,3 +420,221 @@ def test_sla_events_are_published_to_subscribers(world, at_nyepi_week, monkeypat
     assert [(e.event_id, e.type, e.at, e.case_version) for e in seen] == [tuple(r) for r in rows]
     # One version bump for the breach, carried by every event of the batch.
     assert {r.case_version for r in rows} == {db.session.get(Case, case.id).version}
+
+
+# -- a deadline passed before any sweep saw it: recorded exactly as the sweep would ----------
+
+
+def test_late_first_response_records_the_breach_the_sweep_missed(world, at_nyepi_week, run_worker):  # type: ignore[no-untyped-def]
+    # Worker outage: no sweep ran between the case's creation and its late first action.
+    case = make_case(world)
+    staff = world.user("kel-a1", "staff")
+    with unit_of_work():
+        case_service.start_case(staff, case.id, wib(2026, 3, 30, 10))
+    response = clock_of(case.id, "response")
+    assert response.state == "breached"
+    assert response.breached_at == wib(2026, 3, 27, 14)  # the due instant, not the action
+    assert response.minutes_over == 4 * 60  # Friday 14-16 and Monday 08-10
+    # The same events as the sweep writes, at the same instants.
+    assert [e for e in sla_events(case.id) if e[2] == "response"] == [
+        ("sla.warning", wib(2026, 3, 26, 10), "response", 50),
+        ("sla.warning", wib(2026, 3, 27, 9, 12), "response", 80),
+        ("sla.breached", wib(2026, 3, 27, 14), "response", 100),
+    ]
+    escalated = db.session.execute(
+        select(CaseEvent.at, CaseEvent.changes).where(
+            CaseEvent.case_id == case.id, CaseEvent.type == "case.escalated"
+        )
+    ).one()
+    assert escalated.at == wib(2026, 3, 27, 14)
+    assert escalated.changes["escalated_to"] == "camat-a"
+    assert db.session.get(Case, case.id).breached is True
+    # The managers hear of it through the same fan-out job, enqueued after the commit.
+    run_worker()
+    manager = world.user("camat-a", "manager")
+    feed = attention_feed(manager, wib(2026, 3, 30, 10, 5))
+    assert [n.kind for n in feed["notifications"]] == ["sla.breached"]
+    assert [c["id"] for c in feed["breached_cases"]] == [case.id]
+    # A later sweep does not fire the response clock's thresholds again.
+    sweep(wib(2026, 3, 30, 10, 1))
+    assert len([e for e in sla_events(case.id) if e[2] == "response"]) == 3
+
+
+def test_late_resolution_and_late_acknowledgement_record_their_breaches(world, at_nyepi_week):  # type: ignore[no-untyped-def]
+    case = make_case(world)
+    staff = world.user("kel-a1", "staff")
+    with unit_of_work():
+        handoff = handoff_service.request_handoff(
+            staff, case.id, "assist", "dinas-pu", "bantu", wib(2026, 3, 17, 14)
+        )
+    with unit_of_work():
+        handoff_service.accept_handoff(
+            world.user("dinas-pu", "liaison"), handoff.id, wib(2026, 3, 26, 9)
+        )
+    with unit_of_work():
+        handoff_service.complete_handoff(
+            world.user("dinas-pu", "liaison"), handoff.id, "sudah", wib(2026, 3, 26, 9, 30)
+        )
+    with unit_of_work():
+        case_service.resolve_case(staff, case.id, "selesai", wib(2026, 4, 1, 10))
+    breaches = [(e[2], e[1]) for e in sla_events(case.id) if e[0] == "sla.breached"]
+    # (Asking for assistance was the first response, in time.)
+    assert breaches == [
+        ("handoff_ack", wib(2026, 3, 25, 14)),
+        ("resolution", wib(2026, 3, 31, 14)),
+    ]
+    resolution = clock_of(case.id, "resolution")
+    assert (resolution.state, resolution.breached_at) == ("breached", resolution.due_at)
+    assert db.session.get(type(handoff), handoff.id).breached is True
+    assert sweep(wib(2026, 5, 1, 9)) == 0
+
+
+def test_hold_records_thresholds_that_passed_before_it(world, at_nyepi_week):  # type: ignore[no-untyped-def]
+    # A warning due before the hold that no sweep saw yet is recorded at its instant, not
+    # moved past the hold.
+    case = make_case(world)
+    staff = world.user("kel-a1", "staff")
+    with unit_of_work():
+        case_service.start_case(staff, case.id, wib(2026, 3, 17, 14, 30))
+    with unit_of_work():
+        case_service.hold_case(staff, case.id, "menunggu warga", wib(2026, 3, 27, 11))
+    assert [e for e in sla_events(case.id) if e[2] == "resolution"] == [
+        ("sla.warning", wib(2026, 3, 27, 10), "resolution", 50)
+    ]
+
+
+@pytest.mark.parametrize("held_seconds", [40, 90])
+def test_short_hold_moves_deadlines_by_exactly_the_time_held(world, at_nyepi_week, held_seconds):  # type: ignore[no-untyped-def]
+    case = make_case(world)
+    staff = world.user("kel-a1", "staff")
+    with unit_of_work():
+        case_service.start_case(staff, case.id, wib(2026, 3, 17, 14, 30))
+    before = clock_of(case.id, "resolution").due_at
+    # The resolution clock's 50% warning falls at 27 March 10:00; hold across it.
+    held_from = wib(2026, 3, 27, 10) - timedelta(seconds=held_seconds // 2)
+    held_until = held_from + timedelta(seconds=held_seconds)
+    with unit_of_work():
+        case_service.hold_case(staff, case.id, "menunggu warga", held_from)
+    with unit_of_work():
+        case_service.resume_case(staff, case.id, held_until)
+    after = clock_of(case.id, "resolution")
+    assert after.due_at == before + timedelta(seconds=held_seconds)
+    assert db.session.get(Case, case.id).resolution_due_at == after.due_at
+    # Shown in whole minutes, rounded down; never read back to count deadlines.
+    assert after.paused_minutes == held_seconds // 60
+    sweep(wib(2026, 4, 30, 9))
+    instants = [e[1] for e in sla_events(case.id) if e[2] == "resolution"]
+    assert instants[0] == wib(2026, 3, 27, 10) + timedelta(seconds=held_seconds)
+    assert not [t for t in instants if held_from <= t < held_until]
+    assert instants[-1] == after.due_at.astimezone(WIB)
+
+
+def test_a_second_hold_adds_to_the_first_exactly(world, at_nyepi_week):  # type: ignore[no-untyped-def]
+    case = make_case(world)
+    staff = world.user("kel-a1", "staff")
+    with unit_of_work():
+        case_service.start_case(staff, case.id, wib(2026, 3, 17, 14, 30))
+    before = clock_of(case.id, "resolution").due_at
+    for start in (wib(2026, 3, 26, 9), wib(2026, 3, 26, 11)):
+        with unit_of_work():
+            case_service.hold_case(staff, case.id, "menunggu warga", start)
+        with unit_of_work():
+            case_service.resume_case(staff, case.id, start + timedelta(seconds=50))
+    after = clock_of(case.id, "resolution")
+    assert after.due_at == before + timedelta(seconds=100)
+    assert after.paused_minutes == 1
+
+
+def test_reopening_after_the_deadline_records_the_breach_at_once(world, at_nyepi_week):  # type: ignore[no-untyped-def]
+    case = make_case(world)
+    staff = world.user("kel-a1", "staff")
+    with unit_of_work():
+        case_service.resolve_case(staff, case.id, "sudah", wib(2026, 3, 18, 9))
+    with unit_of_work():
+        case_service.reopen_case(staff, case.id, "warga: belum beres", wib(2026, 4, 2, 9))
+    resolution = clock_of(case.id, "resolution")
+    assert (resolution.state, resolution.breached_at) == ("breached", resolution.due_at)
+    assert db.session.get(Case, case.id).breached is True
+    assert ("sla.breached", wib(2026, 3, 31, 14), "resolution", 100) in sla_events(case.id)
+    assert sweep(wib(2026, 4, 2, 9, 1)) == 0
+
+
+def test_hold_beginning_at_a_threshold_records_it_then_not_inside_the_hold(world, at_nyepi_week):  # type: ignore[no-untyped-def]
+    # The resolution clock's 80% warning falls at Monday 30 March 14:00. Held from exactly then
+    # to 08:00 the next morning (2 working hours): the warning is not moved to 16:00 Monday,
+    # inside the hold; it was reached as the hold began and is recorded at that instant.
+    case = make_case(world)
+    staff = world.user("kel-a1", "staff")
+    with unit_of_work():
+        case_service.start_case(staff, case.id, wib(2026, 3, 17, 14, 30))
+    sweep(wib(2026, 3, 30, 13))  # the 50% warning
+    with unit_of_work():
+        case_service.hold_case(staff, case.id, "menunggu warga", wib(2026, 3, 30, 14))
+    with unit_of_work():
+        case_service.resume_case(staff, case.id, wib(2026, 3, 31, 8))
+    sweep(wib(2026, 4, 30, 9))
+    instants = [e[1] for e in sla_events(case.id) if e[2] == "resolution"]
+    assert instants[:2] == [wib(2026, 3, 27, 10), wib(2026, 3, 30, 14)]
+    assert not [t for t in instants if wib(2026, 3, 30, 14) < t < wib(2026, 3, 31, 8)]
+    assert instants[2] == clock_of(case.id, "resolution").due_at.astimezone(WIB)
+
+
+def test_changing_priority_after_a_missed_deadline_keeps_the_breach(world, at_nyepi_week):  # type: ignore[no-untyped-def]
+    # The response deadline (27 March 14:00) passed unseen; a priority change on 30 March
+    # to a priority with a longer target records it first, under the target it passed, and
+    # the breached clock keeps its deadline.
+    from coord.services.configuration import publish_policy
+
+    case = make_case(world)
+    with unit_of_work():
+        publish_policy(
+            world.user("camat-a", "admin"),
+            "jalan-rusak",
+            {
+                "priority": "low",
+                "response_minutes": 10 * DAY,
+                "resolution_minutes": 20 * DAY,
+                "handoff_ack_minutes": DAY,
+                "warning_percents": [50, 80],
+                "clock": "business",
+            },
+            wib(2026, 3, 17, 15),
+        )
+    with unit_of_work():
+        case_service.edit_case(
+            world.user("kel-a1", "staff"),
+            case.id,
+            {"priority": "low"},
+            wib(2026, 3, 30, 9),
+            expected_version=None,
+        )
+    response = clock_of(case.id, "response")
+    assert (response.state, response.breached_at) == ("breached", wib(2026, 3, 27, 14))
+    assert response.due_at == wib(2026, 3, 27, 14)
+    assert ("sla.breached", wib(2026, 3, 27, 14), "response", 100) in sla_events(case.id)
+    assert db.session.get(Case, case.id).breached is True
+    # The resolution clock, not yet due, takes the new target.
+    assert clock_of(case.id, "resolution").target_minutes == 20 * DAY
+
+
+def test_redis_refusing_the_job_of_a_late_entry_still_tells_the_managers(
+    world, at_nyepi_week, monkeypatch
+):  # type: ignore[no-untyped-def]
+    # As with the sweep: if Redis refuses the notification job at the command's commit, the
+    # notifications are written right after it (the safety net would not look weeks back).
+    from coord.services import sla_sweep
+
+    monkeypatch.setattr(sla_sweep, "enqueue_now", lambda *a, **k: False)
+    case = make_case(world, received_at=wib(2026, 2, 23, 9))
+    db.session.rollback()  # a fresh read
+    manager = world.user("camat-a", "manager")
+    kinds = (
+        db.session.execute(
+            select(Notification.kind).where(
+                Notification.user_id == manager.id, Notification.case_id == case.id
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert kinds == ["sla.breached", "sla.breached"]

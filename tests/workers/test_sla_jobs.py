@@ -135,3 +135,23 @@ def test_breach_is_emailed_to_managers_when_smtp_is_configured(app, world, run_w
         ).scalar_one()
         == 0
     )
+
+
+def test_breach_recorded_on_late_entry_is_emailed_by_the_worker(
+    app, world, run_worker, smtp_server
+):  # type: ignore[no-untyped-def]
+    # A letter received weeks ago and entered today: the create command records the breaches
+    # and enqueues the same notification job as the sweep, after its commit.
+    for user in world.users.values():
+        user.email = f"{user.username}@example.go.id"
+    db.session.commit()
+    clock.set_frozen(wib(2026, 3, 17, 14))
+    try:
+        make_case(world, received_at=wib(2026, 2, 23, 9), channel="letter")
+        run_worker()  # the notification job, no sweep
+        rq.get_queue(queues.DEFAULT).enqueue("workers.notifications.send_due_emails")
+        run_worker()
+    finally:
+        clock.set_frozen(None)
+    to_manager = [m for m in smtp_server.messages if m["To"] == "camat-a.manager@example.go.id"]
+    assert [m["Subject"].startswith("Pelanggaran SLA") for m in to_manager] == [True, True]

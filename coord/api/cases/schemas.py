@@ -115,7 +115,9 @@ class ClockOut(Schema):
     started_at = Instant()
     due_at = Instant()
     target_minutes = ma.fields.Integer(metadata={"description": "working minutes"})
-    paused_minutes = ma.fields.Integer(metadata={"description": "working minutes spent on hold"})
+    paused_minutes = ma.fields.Integer(
+        metadata={"description": "working time spent on hold, whole minutes rounded down"}
+    )
     breached_at = Instant(allow_none=True)
     completed_at = Instant(allow_none=True)
     minutes_over = ma.fields.Integer(

@@ -42,8 +42,60 @@ class Attention(MethodView):
     @blp.response(200, AttentionOut)
     def get(self) -> dict[str, Any]:
         """Unread warnings and breaches (once the office is open), handoffs to acknowledge,
-        breached open cases and, for managers, bounced cases awaiting a decision."""
+        breached open cases and, for managers, bounced cases awaiting a decision: the first
+        50 of each list and, in ``counts``, each list's true length. Page through a list with
+        ``GET /me/attention/{list}``."""
         return attention.attention_feed(current_actor(), now_utc())
+
+
+def _section_page(section: str, pagination_parameters: Any) -> list[Any]:
+    rows, total = attention.attention_section(
+        current_actor(),
+        section,
+        now_utc(),
+        limit=pagination_parameters.page_size,
+        offset=pagination_parameters.first_item,
+    )
+    pagination_parameters.item_count = total
+    return rows
+
+
+@blp.route("/attention/notifications")
+class AttentionNotifications(MethodView):
+    @blp.response(200, NotificationOut(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters: Any) -> list[Any]:
+        """Your unread notifications that are due, newest first; paginated."""
+        return _section_page("notifications", pagination_parameters)
+
+
+@blp.route("/attention/handoffs_to_acknowledge")
+class AttentionHandoffs(MethodView):
+    @blp.response(200, HandoffOut(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters: Any) -> list[Any]:
+        """Pending handoffs to your unit, earliest answer deadline first; paginated."""
+        return _section_page("handoffs_to_acknowledge", pagination_parameters)
+
+
+@blp.route("/attention/breached_cases")
+class AttentionBreached(MethodView):
+    @blp.response(200, CaseOut(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters: Any) -> list[Any]:
+        """Open breached cases (managers: all you may read; others: your unit's), the
+        freshest breach first; paginated."""
+        return _section_page("breached_cases", pagination_parameters)
+
+
+@blp.route("/attention/bounced_cases")
+class AttentionBounced(MethodView):
+    @blp.response(200, CaseOut(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters: Any) -> list[Any]:
+        """Managers: open bounced cases in your jurisdiction awaiting a decision, the longest
+        waiting first; paginated."""
+        return _section_page("bounced_cases", pagination_parameters)
 
 
 @blp.route("/notifications/<id:notification_id>/read")
