@@ -40,6 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, env: str | None = N
     register_errors(app)
     register_cli(app)
     register_request_hooks(app)
+    register_input_guard(app)
     proxies = int(app.config.get("COORD_PROXY_COUNT", 0))
     if proxies:  # behind a load balancer: rate limits and logs need the client's address
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -146,3 +147,36 @@ def register_request_hooks(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
+
+
+def register_input_guard(app: Flask) -> None:
+    """Text no database column can hold (a NUL character, a lone surrogate) is refused at the
+    door, wherever it comes: a path parameter names nothing (404); a query or form value is
+    422 naming the parameter, as the API's schemas answer for JSON bodies. PostgreSQL would
+    otherwise refuse it at the driver, mid-request, as a 500."""
+    from flask_babel import gettext
+
+    from coord.api.base import unstorable_text
+    from coord.api.errors import wants_html
+    from coord.services.errors import InvalidInput, NotFound
+
+    @app.before_request
+    def _refuse_unstorable_text() -> None:
+        for value in (request.view_args or {}).values():
+            if isinstance(value, str) and unstorable_text(value):
+                raise NotFound("That name is not found here: no name contains such characters.")
+        sources = [("query", request.args)]
+        if request.mimetype == "application/x-www-form-urlencoded":
+            sources.append(("form", request.form))
+        for location, values in sources:
+            for name, value in values.items(multi=True):
+                problem = unstorable_text(name) or unstorable_text(value)
+                if problem is None:
+                    continue
+                if wants_html():
+                    message = gettext(
+                        "Isian '%(name)s' berisi karakter yang tidak diizinkan (NUL).", name=name
+                    )
+                else:
+                    message = f"The {location} parameter '{name}' {problem}."
+                raise InvalidInput(message, {name: [problem]})

@@ -20,7 +20,7 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _unstorable(text: str) -> str | None:
+def unstorable_text(text: str) -> str | None:
     """Why ``text`` cannot be stored as UTF-8 text, if it cannot."""
     if "\x00" in text:
         return "must not contain NUL characters"
@@ -31,7 +31,7 @@ def _unstorable(text: str) -> str | None:
 
 def _find_nul(value: Any, path: str, found: dict[str, list[str]]) -> None:
     if isinstance(value, str):
-        problem = _unstorable(value)
+        problem = unstorable_text(value)
         if problem:
             found[path or "_schema"] = [problem]
     elif isinstance(value, dict):

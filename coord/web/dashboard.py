@@ -14,6 +14,7 @@ from coord.models import Role
 from coord.services import attention, reports
 from coord.services.reports import ReportFilters, month_range
 from coord.web.auth import login_required
+from coord.web.forms import form_month
 
 blp = Blueprint("dashboard", __name__, url_prefix="/web/dashboard")
 
@@ -26,14 +27,8 @@ def _managers_only():  # type: ignore[no-untyped-def]
 
 
 def _filters() -> tuple[ReportFilters, str]:
-    month = request.args.get("month", "")
-    if (
-        len(month) == 7
-        and month[4] == "-"
-        and month[:4].isdigit()
-        and month[5:].isdigit()
-        and 1 <= int(month[5:]) <= 12
-    ):
+    month = form_month(request.args.get("month"))
+    if month:
         since, until = month_range(month)
         return ReportFilters(since=since, until=until), month
     now = now_utc()

@@ -25,6 +25,9 @@ def csrf_token(client: FlaskClient, page: str = "/web/login") -> str:
     return found.group(1)
 
 
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
 class WebUser:
     """A browser session of one user (or of a citizen, with ``username=None``)."""
 
@@ -38,9 +41,11 @@ class WebUser:
 
     def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         form = {"csrf_token": self.token, **(data or {})}
+        kwargs.setdefault("headers", BROWSER)
         return fresh_request(self.client, "POST", url, data=form, **kwargs)
 
     def get(self, url: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("headers", BROWSER)
         return fresh_request(self.client, "GET", url, **kwargs)
 
     def flashes(self) -> list[tuple[str, str]]:
