@@ -41,6 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, env: str | None = N
     register_cli(app)
     register_request_hooks(app)
     register_input_guard(app)
+    register_refused_body_drain(app)
     proxies = int(app.config.get("COORD_PROXY_COUNT", 0))
     if proxies:  # behind a load balancer: rate limits and logs need the client's address
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -180,3 +181,38 @@ def register_input_guard(app: Flask) -> None:
                 else:
                     message = f"The {location} parameter '{name}' {problem}."
                 raise InvalidInput(message, {name: [problem]})
+
+
+MAX_DRAINED_BODY = 16 * 1024 * 1024
+
+
+def register_refused_body_drain(app: Flask) -> None:
+    """After a 413 the body was never read, yet the server has already promised the client a
+    kept-alive connection. gunicorn reads at most 64 KiB of what is left and then silently
+    closes, so the client's next request on that connection would go unanswered: read the
+    rest away here (up to 16 MiB; beyond that the connection closes, as before). A WSGI
+    application may not send ``Connection: close`` itself (a hop-by-hop header)."""
+
+    @app.after_request
+    def _read_away_refused_body(response):  # type: ignore[no-untyped-def]
+        if response.status_code == 413:
+            _drain(request.environ)
+        return response
+
+
+def _drain(environ: dict[str, Any]) -> None:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return
+    declared = environ.get("CONTENT_LENGTH") or ""
+    left = int(declared) if declared.isascii() and declared.isdigit() else MAX_DRAINED_BODY
+    if left > MAX_DRAINED_BODY:
+        return
+    try:
+        while left > 0:
+            chunk = stream.read(min(64 * 1024, left))
+            if not chunk:
+                return
+            left -= len(chunk)
+    except Exception:  # noqa: BLE001 - the client went away or sent a malformed body
+        return

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import flask_smorest
 import marshmallow as ma
-from marshmallow import ValidationError, pre_load
-from webargs.flaskparser import FlaskParser, abort
+from marshmallow import ValidationError, missing, pre_load
+from webargs.flaskparser import FlaskParser, abort, is_json_request
+from werkzeug.exceptions import HTTPException
 
 WIB = ZoneInfo("Asia/Jakarta")
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -98,17 +100,46 @@ MAX_PAGE = 100_000
 
 
 class CoordParser(FlaskParser):
-    """webargs' parser, refusing bodies Python's json module chokes on (too deeply nested,
-    integers over 4300 digits) with a 400 instead of an internal error."""
+    """webargs' parser, answering every unreadable JSON body with a 4xx that says what is
+    wrong: not sent as JSON (415), a body that could not be read, a syntax error with its line
+    and column, text that is not UTF-8, nesting too deep or a number too long (400)."""
 
     def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req):
+            if _has_body(req):
+                _refuse_body(
+                    415,
+                    "Send the body as JSON, with 'Content-Type: application/json' "
+                    f"(got {req.mimetype or 'no content type'!r}).",
+                )
+            return missing
         try:
-            return super()._raw_load_json(req)
-        except (RecursionError, ValueError):
-            abort(
-                400,
-                messages={"json": ["Invalid JSON body (too deeply nested, or a number too long)."]},
+            raw = req.get_data(cache=True)
+        except HTTPException:  # 413, or the client went away
+            raise
+        except Exception:  # noqa: BLE001 - the server's own body reader (bad chunked encoding)
+            _refuse_body(400, "The request body could not be read (malformed chunked encoding?).")
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except json.JSONDecodeError as exc:
+            _refuse_body(
+                400, f"Invalid JSON body: {exc.msg} (line {exc.lineno}, column {exc.colno})."
             )
+        except UnicodeDecodeError:
+            _refuse_body(400, "Invalid JSON body: it is not UTF-8 text.")
+        except RecursionError:
+            _refuse_body(400, "Invalid JSON body: nested too deeply.")
+        except ValueError:  # int() refuses literals over 4300 digits
+            _refuse_body(400, "Invalid JSON body: a number has too many digits.")
+
+
+def _has_body(req: Any) -> bool:
+    return bool(req.content_length) or "chunked" in req.headers.get("Transfer-Encoding", "")
+
+
+def _refuse_body(status: int, message: str) -> NoReturn:
+    abort(status, message=message, messages={"json": [message]})
+    raise AssertionError("unreachable")
 
 
 class PaginationParser(CoordParser):
