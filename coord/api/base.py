@@ -158,14 +158,45 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = CoordParser()
     PAGINATION_ARGUMENTS_PARSER = PaginationParser()
 
+    def paginate(self, *args: Any, **kwargs: Any) -> Any:
+        """flask-smorest's pagination, with the last page (``MAX_PAGE``) in the document as
+        well as in the parser."""
+        decorate = super().paginate(*args, **kwargs)
+
+        def decorator(func: Any) -> Any:
+            wrapper = decorate(func)
+            parameters = wrapper._apidoc["pagination"]["parameters"]
+            base = parameters["schema"]
+            page = base._declared_fields["page"]
+            parameters["schema"] = type(
+                base.__name__,
+                (base,),
+                {
+                    "page": ma.fields.Integer(
+                        load_default=page.load_default,
+                        validate=ma.validate.Range(min=1, max=MAX_PAGE),
+                    )
+                },
+            )
+            return wrapper
+
+        return decorator
+
     def arguments(self, schema: Any, **kwargs: Any) -> Any:
         # One schema instance per route: given a class, webargs builds a new instance (and
         # copies its fields and nested schemas) on every request.
         return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
 
 
+def openapi_overrides(converter: Any, field: ma.fields.Field, **kwargs: Any) -> dict[str, Any]:
+    """An apispec attribute function that runs last: ``metadata={"openapi": {...}}`` on a field
+    has the last word on its document (a map's keys, which OpenAPI 3.0 cannot constrain, are
+    written out as properties)."""
+    return dict(field.metadata.get("openapi", {}))
+
+
 class PageArgs(Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100_000))
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE))
     page_size = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import marshmallow as ma
@@ -64,6 +65,8 @@ def clocks_by_case(case_ids: list[int]) -> dict[int, list[SlaClock]]:
     return found
 
 
+# Visible ASCII and spaces (HTTP strips a header's surrounding blanks), as JSON Schema reads it.
+IDEMPOTENCY_KEY_PATTERN = "^[ -~]{1,255}$"
 CASE_OUT = CaseOut()  # one instance: its nested schemas are built once, not per response
 
 
@@ -133,8 +136,15 @@ class CaseCollection(MethodView):
                 "in": "header",
                 "name": "Idempotency-Key",
                 "required": False,
-                "schema": {"type": "string", "maxLength": 255},
-                "description": "Retrying a POST with the same key returns the first case.",
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 255,
+                    "pattern": IDEMPOTENCY_KEY_PATTERN,
+                },
+                "description": "Retrying a POST with the same key returns the first case; "
+                "1 to 255 printable ASCII characters (a UUID is a good key). Reusing a key with "
+                "another body is 422.",
             }
         ]
     )
@@ -142,8 +152,8 @@ class CaseCollection(MethodView):
         """Record a case; your unit records and (unless owner_unit says otherwise) owns it."""
         actor = current_actor()
         key = request.headers.get("Idempotency-Key")
-        if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
-            raise InvalidInput.field("Idempotency-Key", "1 to 255 printable characters")
+        if key is not None and not re.fullmatch(IDEMPOTENCY_KEY_PATTERN[1:-1], key):
+            raise InvalidInput.field("Idempotency-Key", "1 to 255 printable ASCII characters")
         new = _new_case_from(data)
         case, created = run_command(
             lambda: case_service.create_case(actor, new, now_utc(), idempotency_key=key),
