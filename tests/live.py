@@ -25,7 +25,12 @@ def free_port() -> int:
 
 @contextmanager
 def running_gunicorn(
-    database_url: str, redis_url: str, log_path: Path, *, threads: int = 2
+    database_url: str,
+    redis_url: str,
+    log_path: Path,
+    *,
+    threads: int = 2,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """Start gunicorn (one worker) and yield its base URL; stop it afterwards."""
     port = free_port()
@@ -39,6 +44,8 @@ def running_gunicorn(
         "GUNICORN_THREADS": str(threads),
         "GUNICORN_ACCESS_LOG": "",
         "GUNICORN_MAX_REQUESTS": "0",
+        "COORD_ATTACHMENT_DIR": str(log_path.parent / "attachments"),
+        **(extra_env or {}),
     }
     gunicorn = Path(sys.executable).with_name("gunicorn")
     with log_path.open("wb") as log:
