@@ -78,3 +78,14 @@ def test_the_connection_still_answers_after_a_413(server: tuple[str, int], world
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: coord\r\n\r\n")
         status, _, body = read_response(sock)
     assert status == 200, body
+
+
+def test_a_bad_chunk_size_in_a_web_form_is_400(server: tuple[str, int]) -> None:
+    with socket.create_connection(server, timeout=10) as sock:
+        sock.sendall(
+            b"POST /web/login HTTP/1.1\r\nHost: coord\r\nAccept: text/html\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\nzz\r\nusername=x\r\n0\r\n\r\n"
+        )
+        status, _, body = read_response(sock)
+    assert status == 400, body

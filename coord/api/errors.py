@@ -99,6 +99,20 @@ def register_error_handlers(app: Flask) -> None:
                 response.headers[name] = value
         return response
 
+    try:
+        from gunicorn.http.errors import ParseException
+    except ImportError:  # another server: its own errors
+        pass
+    else:
+
+        @app.errorhandler(ParseException)
+        def _unreadable_body(exc: Exception):  # type: ignore[no-untyped-def]
+            """gunicorn raises while the app reads a malformed body (a bad chunk size)."""
+            message = "The request body could not be read (malformed chunked encoding?)."
+            if wants_html():
+                return html_error(400, message)
+            return error_response(400, message)
+
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError):  # type: ignore[no-untyped-def]
         db.session.rollback()

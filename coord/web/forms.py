@@ -30,10 +30,11 @@ def form_int(
         return None
     number = int(text) if _DIGITS.match(text) else None
     if number is None or not minimum <= number <= maximum:
-        raise InvalidInput.field(
+        raise _invalid(
             field,
             _(
-                "harus bilangan bulat %(low)s sampai %(high)s (angka 0-9)",
+                "Isian '%(field)s' harus bilangan bulat %(low)s sampai %(high)s (angka 0-9).",
+                field=field,
                 low=minimum,
                 high=maximum,
             ),
@@ -51,6 +52,14 @@ def form_month(value: str | None, field: str = "month") -> str | None:
     try:
         return str(MONTH(text))
     except ValidationError:
-        raise InvalidInput.field(
-            field, _("harus bulan dalam bentuk TTTT-BB, antara 2000 dan 2099")
+        raise _invalid(
+            field,
+            _(
+                "Isian '%(field)s' harus bulan dalam bentuk TTTT-BB, antara 2000 dan 2099.",
+                field=field,
+            ),
         ) from None
+
+
+def _invalid(field: str, message: str) -> InvalidInput:
+    return InvalidInput(message, {field: [message]})
