@@ -12,7 +12,6 @@ import flask_smorest
 import marshmallow as ma
 from marshmallow import ValidationError, missing, pre_load
 from webargs.flaskparser import FlaskParser, abort, is_json_request
-from werkzeug.exceptions import HTTPException
 
 WIB = ZoneInfo("Asia/Jakarta")
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -101,8 +100,8 @@ MAX_PAGE = 100_000
 
 class CoordParser(FlaskParser):
     """webargs' parser, answering every unreadable JSON body with a 4xx that says what is
-    wrong: not sent as JSON (415), a body that could not be read, a syntax error with its line
-    and column, text that is not UTF-8, nesting too deep or a number too long (400)."""
+    wrong: not sent as JSON (415), a syntax error with its line and column, text that is not
+    UTF-8, nesting too deep or a number too long (400)."""
 
     def _raw_load_json(self, req: Any) -> Any:
         if not is_json_request(req):
@@ -113,12 +112,9 @@ class CoordParser(FlaskParser):
                     f"(got {req.mimetype or 'no content type'!r}).",
                 )
             return missing
-        try:
-            raw = req.get_data(cache=True)
-        except HTTPException:  # 413, or the client went away
-            raise
-        except Exception:  # noqa: BLE001 - the server's own body reader (bad chunked encoding)
-            _refuse_body(400, "The request body could not be read (malformed chunked encoding?).")
+        # A body the server cannot read (a bad chunk size) raises here: coord/api/errors.py
+        # answers that with a 400 wherever it happens.
+        raw = req.get_data(cache=True)
         try:
             return json.loads(raw.decode("utf-8"))
         except json.JSONDecodeError as exc:

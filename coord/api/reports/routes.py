@@ -70,11 +70,12 @@ class Breaches(MethodView):
 
 # -- manager reports: SLA compliance, handoffs, backlog, IKM (docs/reports.md) ----------------
 
+_MONTH = "20[0-9]{2}-(0[1-9]|1[0-2])"  # [0-9]: \d matches any script's digits
 MONTH = validate.Regexp(
-    r"20[0-9]{2}-(0[1-9]|1[0-2])\Z",  # \Z: "$" would let a newline in; \d any script's digits
+    _MONTH + r"\Z",  # \Z: "$" would let a final newline in
     error="must be a month as YYYY-MM, between 2000 and 2099",
 )
-MONTH_PATTERN = "^20[0-9]{2}-(0[1-9]|1[0-2])$"  # the same, as JSON Schema (ECMA 262) reads it
+MONTH_PATTERN = f"^{_MONTH}$"  # the same, as JSON Schema (ECMA 262) reads it
 
 
 class PeriodArgs(Schema):
