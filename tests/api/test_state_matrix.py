@@ -283,3 +283,4 @@ def test_a_case_with_an_open_assist_cannot_be_resolved_but_says_why(
         json={"note": "selesai"},
     )
     assert response.status_code == 409, response.get_data(as_text=True)
+    assert "assistance" in response.get_json()["message"]
