@@ -7,8 +7,10 @@ this file matters most there)."""
 from __future__ import annotations
 
 import html
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -126,6 +128,24 @@ FORMS: dict[str, Form] = {
         lambda s: {"reason": "other", "note": "bukan kami"},
         ["reason", "note", "back"],
     ),
+    "handoff-accept": Form(
+        "dinas-pu.liaison",
+        lambda s: f"/web/handoffs/{s['handoff']}/accept",
+        lambda s: {"note": "kami terima", "back": "inbox"},
+        ["note", "back"],
+    ),
+    "handoff-complete": Form(
+        "dinas-pu.liaison",
+        lambda s: f"/web/handoffs/{s['handoff']}/complete",
+        lambda s: {"note": "sudah dibantu"},
+        ["note", "back"],
+    ),
+    "handoff-recall": Form(
+        "kel-a1.staff",
+        lambda s: f"/web/handoffs/{s['handoff']}/recall",
+        lambda s: {"note": "tidak jadi"},
+        ["note", "back"],
+    ),
     "password": Form(
         "kel-a1.staff",
         lambda s: "/web/password",
@@ -195,6 +215,27 @@ def test_hostile_values_in_web_forms(name: str, world: World, app: Flask) -> Non
             if response.status_code >= 500:
                 failures.append(f"{field_name}={value[:12]!r}: {response.status_code}")
     assert not failures, f"{form.method} {form.url(subjects)}:\n" + "\n".join(failures)
+
+
+def test_hostile_attachment_uploads(
+    world: World, app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upload form is multipart: its file name and visibility, hostile."""
+    monkeypatch.setitem(app.config, "COORD_ATTACHMENT_DIR", str(tmp_path))
+    case = case_in_status(world, "in_progress")
+    staff = WebUser(app.test_client(), "kel-a1.staff")
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    failures = []
+    for value in HOSTILE:
+        for name, visibility in ((f"{value}.png", "internal"), ("foto.png", value)):
+            response = staff.post(
+                f"/web/cases/{case.id}/attachments",
+                {"file": (io.BytesIO(png), name), "visibility": visibility},
+                content_type="multipart/form-data",
+            )
+            if response.status_code >= 500:
+                failures.append(f"{name[:20]!r} {visibility[:12]!r}: {response.status_code}")
+    assert not failures, "\n".join(failures)
 
 
 PATHS = [
