@@ -42,6 +42,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, env: str | None = N
     register_cli(app)
     register_request_hooks(app)
     register_security_headers(app)  # CSP, HSTS, no-store, nosniff (docs/security.md)
+    register_input_guard(app)
+    register_refused_body_drain(app)
     proxies = int(app.config.get("COORD_PROXY_COUNT", 0))
     if proxies:  # behind a load balancer: rate limits and logs need the client's address
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -143,3 +145,71 @@ def register_request_hooks(app: Flask) -> None:
     def _headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("X-Request-ID", getattr(g, "request_id", ""))
         return response
+
+
+def register_input_guard(app: Flask) -> None:
+    """Text no database column can hold (a NUL character, a lone surrogate) is refused at the
+    door, wherever it comes: a path parameter names nothing (404); a query or form value is
+    422 naming the parameter, as the API's schemas answer for JSON bodies. PostgreSQL would
+    otherwise refuse it at the driver, mid-request, as a 500."""
+    from flask_babel import gettext
+
+    from coord.api.base import unstorable_text
+    from coord.api.errors import wants_html
+    from coord.services.errors import InvalidInput, NotFound
+
+    @app.before_request
+    def _refuse_unstorable_text() -> None:
+        for value in (request.view_args or {}).values():
+            if isinstance(value, str) and unstorable_text(value):
+                raise NotFound("That name is not found here: no name contains such characters.")
+        sources = [("query", request.args)]
+        if request.mimetype == "application/x-www-form-urlencoded":
+            sources.append(("form", request.form))
+        for location, values in sources:
+            for name, value in values.items(multi=True):
+                problem = unstorable_text(name) or unstorable_text(value)
+                if problem is None:
+                    continue
+                if wants_html():
+                    message = gettext(
+                        "Isian '%(name)s' berisi karakter yang tidak diizinkan (NUL).", name=name
+                    )
+                else:
+                    message = f"The {location} parameter '{name}' {problem}."
+                raise InvalidInput(message, {name: [problem]})
+
+
+MAX_DRAINED_BODY = 16 * 1024 * 1024
+
+
+def register_refused_body_drain(app: Flask) -> None:
+    """After a 413 the body was never read, yet the server has already promised the client a
+    kept-alive connection. gunicorn reads at most 64 KiB of what is left and then silently
+    closes, so the client's next request on that connection would go unanswered: read the
+    rest away here (up to 16 MiB; beyond that the connection closes, as before). A WSGI
+    application may not send ``Connection: close`` itself (a hop-by-hop header)."""
+
+    @app.after_request
+    def _read_away_refused_body(response):  # type: ignore[no-untyped-def]
+        if response.status_code == 413:
+            _drain(request.environ)
+        return response
+
+
+def _drain(environ: dict[str, Any]) -> None:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return
+    declared = environ.get("CONTENT_LENGTH") or ""
+    left = int(declared) if declared.isascii() and declared.isdigit() else MAX_DRAINED_BODY
+    if left > MAX_DRAINED_BODY:
+        return
+    try:
+        while left > 0:
+            chunk = stream.read(min(64 * 1024, left))
+            if not chunk:
+                return
+            left -= len(chunk)
+    except Exception:  # noqa: BLE001 - the client went away or sent a malformed body
+        return

@@ -3,12 +3,14 @@ a real Redis database, a frozen clock, and a small world of regions, units and u
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, request, request_finished
 from sqlalchemy import text
 
 from coord import clock, create_app
@@ -95,6 +97,57 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
             else:
                 for name in tables:
                     conn.execute(text(f"DELETE FROM {name}"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "allow_internal_errors: the test provokes a 500 on purpose (say why)"
+    )
+
+
+class _InternalErrors(logging.Handler):
+    """Collects the requests answered 500 and the errors logged as unexpected (Open311 answers
+    those with a 400, as its specification wants, but they are bugs all the same)."""
+
+    LOGGERS = ("coord.api.errors", "coord.open311.routes")
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.found: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.found.append(
+            f"logged: {record.getMessage()} ({record.exc_info and record.exc_info[1]!r})"
+        )
+
+    def response(self, sender: Flask, response: Any, **extra: Any) -> None:
+        if response.status_code == 500:
+            self.found.append(f"{request.method} {request.full_path} -> 500")
+
+
+@pytest.fixture(autouse=True)
+def _no_internal_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Any request of any test answered with a 500 (503s for a database that is down are
+    intended) fails that test: the suite as a whole then finds this class of defect."""
+    if "app" not in request.fixturenames or request.node.get_closest_marker(
+        "allow_internal_errors"
+    ):
+        yield
+        return
+    app: Flask = request.getfixturevalue("app")
+    watcher = _InternalErrors()
+    loggers = [logging.getLogger(name) for name in _InternalErrors.LOGGERS]
+    for logger in loggers:
+        logger.addHandler(watcher)
+    request_finished.connect(watcher.response, app)
+    try:
+        yield
+    finally:
+        request_finished.disconnect(watcher.response, app)
+        for logger in loggers:
+            logger.removeHandler(watcher)
+    if watcher.found:
+        pytest.fail("internal errors during the test:\n" + "\n".join(watcher.found[:20]))
 
 
 @pytest.fixture

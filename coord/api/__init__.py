@@ -6,6 +6,7 @@ from flask import Flask, request
 from flask_smorest import Api
 
 from coord.api.auth import authenticate_request
+from coord.api.base import openapi_overrides
 from coord.extensions import csrf
 
 
@@ -27,6 +28,7 @@ def register_api(app: Flask) -> Api:
     from coord.api.webhooks.routes import blp as webhooks
 
     api = Api(app)
+    api.ma_plugin.converter.add_attribute_function(openapi_overrides)
     app.extensions["coord_api"] = api
     authenticated = (
         tokens,

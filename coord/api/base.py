@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import flask_smorest
 import marshmallow as ma
-from marshmallow import ValidationError, pre_load
-from webargs.flaskparser import FlaskParser, abort
+from marshmallow import ValidationError, missing, pre_load
+from webargs.flaskparser import FlaskParser, abort, is_json_request
 
 WIB = ZoneInfo("Asia/Jakarta")
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -20,7 +21,7 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _unstorable(text: str) -> str | None:
+def unstorable_text(text: str) -> str | None:
     """Why ``text`` cannot be stored as UTF-8 text, if it cannot."""
     if "\x00" in text:
         return "must not contain NUL characters"
@@ -31,7 +32,7 @@ def _unstorable(text: str) -> str | None:
 
 def _find_nul(value: Any, path: str, found: dict[str, list[str]]) -> None:
     if isinstance(value, str):
-        problem = _unstorable(value)
+        problem = unstorable_text(value)
         if problem:
             found[path or "_schema"] = [problem]
     elif isinstance(value, dict):
@@ -98,17 +99,43 @@ MAX_PAGE = 100_000
 
 
 class CoordParser(FlaskParser):
-    """webargs' parser, refusing bodies Python's json module chokes on (too deeply nested,
-    integers over 4300 digits) with a 400 instead of an internal error."""
+    """webargs' parser, answering every unreadable JSON body with a 4xx that says what is
+    wrong: not sent as JSON (415), a syntax error with its line and column, text that is not
+    UTF-8, nesting too deep or a number too long (400)."""
 
     def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req):
+            if _has_body(req):
+                _refuse_body(
+                    415,
+                    "Send the body as JSON, with 'Content-Type: application/json' "
+                    f"(got {req.mimetype or 'no content type'!r}).",
+                )
+            return missing
+        # A body the server cannot read (a bad chunk size) raises here: coord/api/errors.py
+        # answers that with a 400 wherever it happens.
+        raw = req.get_data(cache=True)
         try:
-            return super()._raw_load_json(req)
-        except (RecursionError, ValueError):
-            abort(
-                400,
-                messages={"json": ["Invalid JSON body (too deeply nested, or a number too long)."]},
+            return json.loads(raw.decode("utf-8"))
+        except json.JSONDecodeError as exc:
+            _refuse_body(
+                400, f"Invalid JSON body: {exc.msg} (line {exc.lineno}, column {exc.colno})."
             )
+        except UnicodeDecodeError:
+            _refuse_body(400, "Invalid JSON body: it is not UTF-8 text.")
+        except RecursionError:
+            _refuse_body(400, "Invalid JSON body: nested too deeply.")
+        except ValueError:  # int() refuses literals over 4300 digits
+            _refuse_body(400, "Invalid JSON body: a number has too many digits.")
+
+
+def _has_body(req: Any) -> bool:
+    return bool(req.content_length) or "chunked" in req.headers.get("Transfer-Encoding", "")
+
+
+def _refuse_body(status: int, message: str) -> NoReturn:
+    abort(status, message=message, messages={"json": [message]})
+    raise AssertionError("unreachable")
 
 
 class PaginationParser(CoordParser):
@@ -127,14 +154,45 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = CoordParser()
     PAGINATION_ARGUMENTS_PARSER = PaginationParser()
 
+    def paginate(self, *args: Any, **kwargs: Any) -> Any:
+        """flask-smorest's pagination, with the last page (``MAX_PAGE``) in the document as
+        well as in the parser."""
+        decorate = super().paginate(*args, **kwargs)
+
+        def decorator(func: Any) -> Any:
+            wrapper = decorate(func)
+            parameters = wrapper._apidoc["pagination"]["parameters"]
+            base = parameters["schema"]
+            page = base._declared_fields["page"]
+            parameters["schema"] = type(
+                base.__name__,
+                (base,),
+                {
+                    "page": ma.fields.Integer(
+                        load_default=page.load_default,
+                        validate=ma.validate.Range(min=1, max=MAX_PAGE),
+                    )
+                },
+            )
+            return wrapper
+
+        return decorator
+
     def arguments(self, schema: Any, **kwargs: Any) -> Any:
         # One schema instance per route: given a class, webargs builds a new instance (and
         # copies its fields and nested schemas) on every request.
         return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
 
 
+def openapi_overrides(converter: Any, field: ma.fields.Field, **kwargs: Any) -> dict[str, Any]:
+    """An apispec attribute function that runs last: ``metadata={"openapi": {...}}`` on a field
+    has the last word on its document (a map's keys, which OpenAPI 3.0 cannot constrain, are
+    written out as properties)."""
+    return dict(field.metadata.get("openapi", {}))
+
+
 class PageArgs(Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100_000))
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE))
     page_size = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
 
 

@@ -36,7 +36,7 @@ def error_response(status: int, message: str, errors: dict[str, Any] | None = No
 MACHINE_PREFIXES = ("/api/", "/public/v1/", "/open311/", "/healthz", "/readyz", "/metrics")
 
 
-def _wants_html() -> bool:
+def wants_html() -> bool:
     """Pages for people get an HTML error page; every machine surface gets JSON."""
     return not request.path.startswith(MACHINE_PREFIXES) and request.accept_mimetypes.accept_html
 
@@ -52,6 +52,7 @@ def html_error(status: int, message: str):  # type: ignore[no-untyped-def]
         404: _("Halaman tidak ditemukan"),
         409: _("Tidak dapat dilakukan sekarang"),
         413: _("Berkas terlalu besar"),
+        422: _("Isian tidak valid"),
         429: _("Terlalu banyak permintaan"),
         503: _("Layanan sedang tidak tersedia"),
     }
@@ -75,7 +76,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
         db.session.rollback()
-        if _wants_html():
+        if wants_html():
             response = make_response(html_error(exc.status, exc.message))
         else:
             response = error_response(exc.status, exc.message, exc.errors or None)
@@ -85,7 +86,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
-        if _wants_html():
+        if wants_html():
             return html_error(exc.code or 500, exc.description or "")
         # webargs puts the field errors on exc.data["messages"]
         data = getattr(exc, "data", None) or {}
@@ -101,6 +102,20 @@ def register_error_handlers(app: Flask) -> None:
             if name.lower() not in ("content-type",):
                 response.headers[name] = value
         return response
+
+    try:
+        from gunicorn.http.errors import ParseException
+    except ImportError:  # another server: its own errors
+        pass
+    else:
+
+        @app.errorhandler(ParseException)
+        def _unreadable_body(exc: Exception):  # type: ignore[no-untyped-def]
+            """gunicorn raises while the app reads a malformed body (a bad chunk size)."""
+            message = "The request body could not be read (malformed chunked encoding?)."
+            if wants_html():
+                return html_error(400, message)
+            return error_response(400, message)
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError):  # type: ignore[no-untyped-def]

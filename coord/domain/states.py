@@ -96,9 +96,9 @@ CASE_ACTIONS = ("start", "assign", "hold", "resume", "resolve", "reopen", "close
 HANDOFF_ACTIONS = ("accept", "reject", "recall", "complete")
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # not frozen: raising sets __traceback__, __context__ and __notes__
 class TransitionRefused(Exception):
-    """An action the current state forbids; becomes HTTP 409."""
+    """An action the current state forbids; the services turn it into a 409 conflict."""
 
     subject: str
     action: str

@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import ColumnElement, select
 
-from coord.domain.states import CaseStatus, HandoffKind, HandoffStatus, case_transition
+from coord.domain.states import CaseStatus, HandoffKind, HandoffStatus
 from coord.domain.tracking import new_tracking_code
 from coord.extensions import db
 from coord.models import (
@@ -43,7 +43,7 @@ from coord.services.policy import (
     can_read_case,
     ensure_can_read,
 )
-from coord.services.transitions import apply_case_transition
+from coord.services.transitions import apply_case_transition, check_case_transition
 from coord.services.uow import TOUCHED_KEY
 
 
@@ -340,7 +340,7 @@ def edit_case(
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "edit", case)
     _check_version(case, expected_version)
-    case_transition("edit", CaseStatus(case.status))
+    check_case_transition(case, "edit")
     diff: dict[str, list[Any]] = {}
     for name, value in changes.items():
         if name not in EDITABLE_FIELDS:
@@ -681,7 +681,7 @@ def comment_on_case(actor: Actor, case_id: int, body: str, visibility: str, now:
     """Any unit working on the case may comment; public comments reach the citizen."""
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "comment", case)
-    case_transition("comment", CaseStatus(case.status))
+    check_case_transition(case, "comment")
     if visibility == Visibility.PUBLIC.value:
         _mark_first_response(case, actor, now)
     touch(case, now)

@@ -13,12 +13,20 @@ class TransitionConflict(Conflict):
         self.current = refused.current
 
 
-def apply_case_transition(case: Case, action: str) -> CaseStatus:
-    """Move ``case`` to the status the table gives for ``action`` or raise a 409 conflict."""
+def check_case_transition(case: Case, action: str) -> CaseStatus:
+    """The status ``action`` would lead ``case`` to, or a 409 conflict naming its state.
+
+    Services never let the domain's ``TransitionRefused`` escape: only ``ServiceError``s
+    become HTTP answers; anything else is an internal error."""
     previous = CaseStatus(case.status_before_transfer) if case.status_before_transfer else None
     try:
-        target = case_transition(action, CaseStatus(case.status), previous)
+        return case_transition(action, CaseStatus(case.status), previous)
     except TransitionRefused as refused:
         raise TransitionConflict(refused) from refused
+
+
+def apply_case_transition(case: Case, action: str) -> CaseStatus:
+    """Move ``case`` to the status the table gives for ``action`` or raise a 409 conflict."""
+    target = check_case_transition(case, action)
     case.status = target.value
     return target

@@ -3,7 +3,6 @@ acknowledgement and IKM, as charts with their tables and CSV downloads."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -15,10 +14,9 @@ from coord.models import Role
 from coord.services import attention, reports
 from coord.services.reports import ReportFilters, month_range
 from coord.web.auth import login_required
+from coord.web.forms import form_month
 
 blp = Blueprint("dashboard", __name__, url_prefix="/web/dashboard")
-# ASCII digits only: the month goes into the CSV file name (an HTTP header).
-MONTH = re.compile(r"20[0-9]{2}-(0[1-9]|1[0-2])")  # as the API's month filter
 
 
 @blp.before_request
@@ -29,8 +27,8 @@ def _managers_only():  # type: ignore[no-untyped-def]
 
 
 def _filters() -> tuple[ReportFilters, str]:
-    month = request.args.get("month", "")
-    if MONTH.fullmatch(month):
+    month = form_month(request.args.get("month"))
+    if month:
         since, until = month_range(month)
         return ReportFilters(since=since, until=until), month
     now = now_utc()

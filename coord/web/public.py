@@ -15,6 +15,7 @@ from coord.models import SKM_ELEMENTS
 from coord.services import citizens
 from coord.services.errors import NotFound, ServiceError
 from coord.services.uow import unit_of_work
+from coord.web.forms import form_int
 
 blp = Blueprint("public", __name__)
 
@@ -53,16 +54,17 @@ def track_page(code: str):  # type: ignore[no-untyped-def]
 @blp.post("/lacak/<string(maxlength=20):code>/survei")
 @limiter.limit(_limit)
 def feedback(code: str):  # type: ignore[no-untyped-def]
-    answers = {}
-    for element in SKM_ELEMENTS:
-        raw = request.form.get(element, "")
-        answers[element] = int(raw) if raw.isdigit() else None
     comment = (request.form.get("comment") or "").strip()[:2000] or None
+
+    def submit() -> object:
+        answers = {e: form_int(request.form.get(e), e, maximum=4) for e in SKM_ELEMENTS}
+        return citizens.submit_feedback(
+            code, request.form.get("token"), answers, comment, now_utc()
+        )
+
     return _citizen_command(
         code,
-        lambda: citizens.submit_feedback(
-            code, request.form.get("token"), answers, comment, now_utc()
-        ),
+        submit,
         _("Terima kasih! Penilaian Anda sudah kami terima."),
     )
 

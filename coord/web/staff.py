@@ -57,6 +57,7 @@ from coord.web.auth import (
     login_user,
     password_problem_messages,
 )
+from coord.web.forms import form_int
 
 blp = Blueprint("staff", __name__)
 OPEN = [s.value for s in OPEN_CASE_STATUSES]
@@ -425,49 +426,57 @@ def _run(fn, *args: Any, success: str, **kwargs: Any):  # type: ignore[no-untype
 def case_action(case_id: int, action: str):  # type: ignore[no-untyped-def]
     actor, now, form = g.actor, now_utc(), request.form
     s = case_service
-    version = int(form["version"]) if form.get("version", "").isdigit() else None
     note = (form.get("note") or "").strip() or None
     reason = (form.get("reason") or "").strip() or None
-    assignee = int(form["assignee_id"]) if form.get("assignee_id", "").isdigit() else None
+
+    # Read inside the command, so that a bad number is flashed like any refusal.
+    def number(name: str) -> int | None:
+        return form_int(form.get(name), name)
+
     calls = {
-        "start": lambda: s.start_case(actor, case_id, now, expected_version=version),
+        "start": lambda: s.start_case(actor, case_id, now, expected_version=number("version")),
         "assign": lambda: s.assign_case(
-            actor, case_id, assignee, now, note=note, expected_version=version
+            actor,
+            case_id,
+            number("assignee_id"),
+            now,
+            note=note,
+            expected_version=number("version"),
         ),
         "reassign": lambda: s.assign_case(
             actor,
             case_id,
-            assignee,
+            number("assignee_id"),
             now,
             owner_unit=form.get("owner_unit") or "",
             note=note,
-            expected_version=version,
+            expected_version=number("version"),
         ),
         "hold": lambda: s.hold_case(
-            actor, case_id, _required(reason, _("alasan")), now, expected_version=version
+            actor, case_id, _required(reason, _("alasan")), now, expected_version=number("version")
         ),
-        "resume": lambda: s.resume_case(actor, case_id, now, expected_version=version),
+        "resume": lambda: s.resume_case(actor, case_id, now, expected_version=number("version")),
         "resolve": lambda: s.resolve_case(
             actor,
             case_id,
             _required(note, _("catatan penyelesaian")),
             now,
-            expected_version=version,
+            expected_version=number("version"),
         ),
         "reopen": lambda: s.reopen_case(
-            actor, case_id, _required(reason, _("alasan")), now, expected_version=version
+            actor, case_id, _required(reason, _("alasan")), now, expected_version=number("version")
         ),
-        "close": lambda: s.close_case(actor, case_id, now, note=note, expected_version=version),
+        "close": lambda: s.close_case(
+            actor, case_id, now, note=note, expected_version=number("version")
+        ),
         "cancel": lambda: s.cancel_case(
             actor,
             case_id,
             _required(reason, _("alasan")),
             now,
             note=note,
-            expected_version=version,
-            duplicate_of=int(form["duplicate_of"])
-            if form.get("duplicate_of", "").isdigit()
-            else None,
+            expected_version=number("version"),
+            duplicate_of=number("duplicate_of"),
         ),
     }
     _run(calls[action], success=_("Tersimpan."))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import marshmallow as ma
@@ -64,6 +65,7 @@ def clocks_by_case(case_ids: list[int]) -> dict[int, list[SlaClock]]:
     return found
 
 
+IDEMPOTENCY_KEY = "[ -~]{1,255}"  # visible ASCII and spaces
 CASE_OUT = CaseOut()  # one instance: its nested schemas are built once, not per response
 
 
@@ -110,8 +112,15 @@ class CaseCollection(MethodView):
                 "in": "header",
                 "name": "Idempotency-Key",
                 "required": False,
-                "schema": {"type": "string", "maxLength": 255},
-                "description": "Retrying a POST with the same key returns the first case.",
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 255,
+                    "pattern": f"^{IDEMPOTENCY_KEY}$",
+                },
+                "description": "Retrying a POST with the same key returns the first case; "
+                "1 to 255 printable ASCII characters (a UUID is a good key). Reusing a key with "
+                "another body is 422.",
             }
         ]
     )
@@ -119,8 +128,8 @@ class CaseCollection(MethodView):
         """Record a case; your unit records and (unless owner_unit says otherwise) owns it."""
         actor = current_actor()
         key = request.headers.get("Idempotency-Key")
-        if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
-            raise InvalidInput.field("Idempotency-Key", "1 to 255 printable characters")
+        if key is not None and not re.fullmatch(IDEMPOTENCY_KEY, key):
+            raise InvalidInput.field("Idempotency-Key", "1 to 255 printable ASCII characters")
         new = case_service.NewCase.from_payload(data)
         case, created = run_command(
             lambda: case_service.create_case(actor, new, now_utc(), idempotency_key=key),

@@ -83,19 +83,28 @@ class Breaches(MethodView):
 
 # -- manager reports: SLA compliance, handoffs, backlog, IKM (docs/reports.md) ----------------
 
+_MONTH = "20[0-9]{2}-(0[1-9]|1[0-2])"  # [0-9]: \d matches any script's digits
 MONTH = validate.Regexp(
-    r"20\d\d-(0[1-9]|1[0-2])\Z",  # \Z: "$" would let a newline in
+    _MONTH + r"\Z",  # \Z: "$" would let a final newline in
     error="must be a month as YYYY-MM, between 2000 and 2099",
 )
+MONTH_PATTERN = f"^{_MONTH}$"  # the same, as JSON Schema (ECMA 262) reads it
 
 
 class PeriodArgs(Schema):
     """The filters every report takes; what the period and the unit apply to is per report."""
 
-    since = Instant(metadata={"description": "from this instant (inclusive)"})
-    until = Instant(metadata={"description": "before this instant (exclusive)"})
+    since = Instant(metadata={"description": "from this instant (inclusive); not with month"})
+    until = Instant(
+        metadata={"description": "before this instant (exclusive), after since; not with month"}
+    )
     month = ma.fields.String(
-        validate=MONTH, metadata={"description": "a WIB month, instead of since/until"}
+        validate=MONTH,
+        metadata={
+            "description": "a WIB month, YYYY-MM from 2000-01 to 2099-12; instead of since and "
+            "until: not together with either of them (422)",
+            "pattern": MONTH_PATTERN,
+        },
     )
     unit = ma.fields.String(
         validate=validate.Length(min=1, max=64), metadata={"description": "unit code"}

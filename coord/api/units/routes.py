@@ -115,6 +115,18 @@ class UnitItem(MethodView):
         return unit
 
 
+_DAY_HOURS = {
+    "type": "array",
+    "maxItems": 6,
+    "items": {
+        "type": "array",
+        "minItems": 2,
+        "maxItems": 2,
+        "items": {"type": "string", "maxLength": 8, "example": "08:00"},
+    },
+}
+
+
 class CalendarIn(Schema):
     """A working calendar: hours per weekday (0 = Monday) as [["08:00", "16:00"], ...],
     extra closed dates, and whether national holidays and cuti bersama close the office."""
@@ -132,6 +144,13 @@ class CalendarIn(Schema):
             validate=validate.Length(max=6),
         ),
         required=True,
+        # OpenAPI 3.0 cannot constrain a map's keys: name the seven weekdays instead.
+        metadata={
+            "openapi": {
+                "properties": {str(d): _DAY_HOURS for d in range(7)},
+                "additionalProperties": False,
+            }
+        },
     )
     extra_closed = ma.fields.List(
         ma.fields.Date(), load_default=list, validate=validate.Length(max=1000)
