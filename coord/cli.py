@@ -12,6 +12,7 @@ from coord.clock import now_utc
 from coord.extensions import db
 from coord.models import User
 from coord.services.accounts import create_user, issue_token
+from coord.services.policy import SYSTEM
 from coord.services.uow import unit_of_work
 
 coord_cli = AppGroup("coord", help="coord administration commands.")
@@ -56,6 +57,7 @@ def create_user_command(
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with unit_of_work():
         user = create_user(
+            SYSTEM,
             username,
             full_name,
             unit_code,

@@ -17,7 +17,8 @@ from sqlalchemy import Select, bindparam, select
 from coord.extensions import db
 from coord.models import ApiToken, Role, Unit, User, UserRole
 from coord.services import config_cache
-from coord.services.errors import InvalidInput, NotAuthenticated
+from coord.services.errors import Forbidden, InvalidInput, NotAuthenticated
+from coord.services.policy import Actor
 
 TOKEN_PREFIX = "coord_"
 
@@ -115,7 +116,31 @@ def user_for_token(plain: str, now: datetime) -> User:
     return user
 
 
+USER_TEXT_LIMITS = {"username": 80, "full_name": 200, "email": 200}
+
+
+def _check_user_text(**values: str | None) -> None:
+    for name, value in values.items():
+        if value is not None and len(value) > USER_TEXT_LIMITS[name]:
+            raise InvalidInput.field(name, f"at most {USER_TEXT_LIMITS[name]} characters")
+
+
+def _check_roles(roles: list[str]) -> None:
+    valid = [r.value for r in Role]
+    if not roles or any(r not in valid for r in roles):
+        raise InvalidInput.field("roles", f"roles must be some of {valid}")
+
+
+def require_user_admin(actor: Actor, unit: Unit) -> None:
+    """An admin creates, edits and grants roles only to users of units they may configure
+    (``configuration.may_configure_unit``); the system (CLI, demo seeding) may always."""
+    from coord.services.configuration import require_unit_admin
+
+    require_unit_admin(actor, unit)
+
+
 def create_user(
+    actor: Actor,
     username: str,
     full_name: str,
     unit_code: str,
@@ -126,12 +151,17 @@ def create_user(
     email: str | None = None,
     is_service: bool = False,
 ) -> User:
+    """Create a user of ``unit_code`` with ``roles``. Checked: the actor may administer users
+    of that unit (403 otherwise, so no role is ever granted outside the admin's jurisdiction),
+    the roles are known, the username is free, lengths fit."""
     unit = db.session.execute(select(Unit).where(Unit.code == unit_code)).scalar_one_or_none()
     if unit is None:
         raise InvalidInput.field("unit", f"unknown unit '{unit_code}'")
-    unknown = [r for r in roles if r not in {r.value for r in Role}]
-    if unknown or not roles:
-        raise InvalidInput.field("roles", f"roles must be some of {[r.value for r in Role]}")
+    require_user_admin(actor, unit)
+    _check_user_text(username=username, full_name=full_name, email=email)
+    if not username:
+        raise InvalidInput.field("username", "required")
+    _check_roles(roles)
     if db.session.execute(select(User.id).where(User.username == username)).first():
         raise InvalidInput.field("username", f"'{username}' is taken")
     user = User(
@@ -155,7 +185,7 @@ def set_password(user: User, password: str) -> None:
 
 
 def update_user(
-    actor_can_manage: bool,
+    actor: Actor,
     user: User,
     *,
     roles: list[str] | None = None,
@@ -163,15 +193,19 @@ def update_user(
     full_name: str | None = None,
     email: str | None = None,
 ) -> User:
-    """Change roles, active flag or contact data of a user (the caller checked the scope)."""
-    if not actor_can_manage:
-        from coord.services.errors import Forbidden
-
-        raise Forbidden("Only an admin of the user's unit or of a unit above it may change it.")
+    """Change roles, active flag or contact data of a user. Checked: the actor may
+    administer users of the user's unit (403), and an admin changes neither their own roles
+    nor their own active flag (403: nobody raises their own rights or locks themselves out)."""
+    require_user_admin(actor, user.unit)
+    is_self = isinstance(actor, User) and actor.id == user.id
     if roles is not None:
-        valid = {r.value for r in Role}
-        if not roles or any(r not in valid for r in roles):
-            raise InvalidInput.field("roles", f"roles must be some of {sorted(valid)}")
+        _check_roles(roles)
+        if is_self and set(roles) != {r.role for r in user.role_rows}:
+            raise Forbidden("An admin cannot change their own roles.")
+    if is_self and active is not None and active != user.active:
+        raise Forbidden("An admin cannot deactivate their own account.")
+    _check_user_text(full_name=full_name, email=email)
+    if roles is not None:
         current = {r.role for r in user.role_rows}
         for row in list(user.role_rows):
             if row.role not in roles:
