@@ -141,8 +141,11 @@ def configurable_units(actor: Actor) -> list[Unit]:
     query = select(Unit).order_by(Unit.kind, Unit.name)
     if clause is not None:
         query = query.where(clause)
-    units = db.session.execute(query).scalars()
-    return [u for u in units if may_configure_unit(actor, u)]
+    units = list(db.session.execute(query).scalars())
+    if has_city_wide_scope(actor):
+        return units
+    own_id = getattr(actor, "unit_id", None)
+    return [u for u in units if u.kind not in CITY_WIDE_KINDS or u.id == own_id]
 
 
 def _refuse_unit(unit_name: str) -> Forbidden:

@@ -344,6 +344,11 @@ def add_webhook(code: str):  # type: ignore[no-untyped-def]
 
 @blp.get("/webhooks/<id:endpoint_id>")
 def webhook_page(endpoint_id: int):  # type: ignore[no-untyped-def]
+    return _webhook_page(endpoint_id)
+
+
+def _webhook_page(endpoint_id: int) -> str:
+    """The endpoint and its last deliveries; an endpoint the admin may not manage: 404."""
     try:
         endpoint = webhook_service.get_endpoint(g.actor, endpoint_id)
     except ServiceError:
@@ -379,7 +384,9 @@ def webhook_action(endpoint_id: int, action: str):  # type: ignore[no-untyped-de
             now,
             success=_("Tersimpan."),
         )
-    return redirect(url_for("admin.webhook_page", endpoint_id=endpoint_id))
+    return _answer(
+        url_for("admin.webhook_page", endpoint_id=endpoint_id), lambda: _webhook_page(endpoint_id)
+    )
 
 
 @blp.post("/deliveries/<id:delivery_id>/redeliver")
@@ -394,4 +401,7 @@ def redeliver(delivery_id: int):  # type: ignore[no-untyped-def]
         now_utc(),
         success=_("Dijadwalkan untuk dikirim ulang."),
     )
-    return redirect(url_for("admin.webhook_page", endpoint_id=delivery.endpoint_id))
+    endpoint_id = delivery.endpoint_id
+    return _answer(
+        url_for("admin.webhook_page", endpoint_id=endpoint_id), lambda: _webhook_page(endpoint_id)
+    )

@@ -338,5 +338,16 @@ def test_webhooks_of_another_kecamatan_are_not_managed_from_the_web(
     )
     assert created.status_code == 302
     db.session.rollback()
-    units = db.session.execute(select(WebhookEndpoint.unit_id)).scalars().all()
-    assert units == [world.units["kel-a1"].id]
+    endpoints = db.session.execute(select(WebhookEndpoint)).scalars().all()
+    assert [e.unit_id for e in endpoints] == [world.units["kel-a1"].id]
+    secret = endpoints[0].secret
+    # Kecamatan B's admin neither sees nor changes it.
+    other = as_user(app, "camat-b.admin")
+    assert other.get(f"{ADMIN}/webhooks/{endpoints[0].id}").status_code == 404
+    assert other.post(f"{ADMIN}/webhooks/{endpoints[0].id}/rotate").status_code == 404
+    assert fresh(WebhookEndpoint, id=endpoints[0].id).secret == secret
+    # kel-a1's own liaison keeps managing it (API; the admin pages are for admins).
+    listed = app.test_client().get(
+        "/api/v1/units/kel-a1/webhooks", headers=world.headers("kel-a1", "liaison")
+    )
+    assert listed.status_code == 200 and len(listed.get_json()) == 1
