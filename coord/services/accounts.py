@@ -17,6 +17,7 @@ from sqlalchemy import Select, bindparam, select
 from coord.extensions import db
 from coord.models import ApiToken, Role, Unit, User, UserRole
 from coord.services import config_cache
+from coord.services.configuration import require_unit_admin
 from coord.services.errors import Forbidden, InvalidInput, NotAuthenticated
 from coord.services.policy import Actor
 
@@ -134,8 +135,6 @@ def _check_roles(roles: list[str]) -> None:
 def require_user_admin(actor: Actor, unit: Unit) -> None:
     """An admin creates, edits and grants roles only to users of units they may configure
     (``configuration.may_configure_unit``); the system (CLI, demo seeding) may always."""
-    from coord.services.configuration import require_unit_admin
-
     require_unit_admin(actor, unit)
 
 

@@ -59,6 +59,7 @@ from coord.models import (
     WebhookEndpoint,
 )
 from coord.services import config_cache
+from coord.services.configuration import may_configure_unit
 from coord.services.dispatch import enqueue_now
 from coord.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from coord.services.events import EVENT_SUBSCRIBERS, PublishedEvent
@@ -171,8 +172,6 @@ MANAGING_ROLES = (Role.ADMIN, Role.LIAISON)
 
 
 def may_manage(actor: Actor, unit: Unit) -> bool:
-    from coord.services.configuration import may_configure_unit
-
     if not isinstance(actor, User):
         return False
     if actor.unit_id == unit.id and actor.has_role(*MANAGING_ROLES):
