@@ -13,6 +13,7 @@ from coord.extensions import db
 from coord.models import User
 from coord.services.accounts import create_user, issue_token
 from coord.services.passwords import PROBLEMS, password_problems
+from coord.services.policy import SYSTEM
 from coord.services.uow import unit_of_work
 
 coord_cli = AppGroup("coord", help="coord administration commands.")
@@ -61,6 +62,7 @@ def create_user_command(
             raise click.BadParameter("the password " + "; ".join(problems), param_hint="password")
     with unit_of_work():
         user = create_user(
+            SYSTEM,
             username,
             full_name,
             unit_code,

@@ -18,6 +18,7 @@ from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
 from coord.services.accounts import create_user
 from coord.services.errors import ServiceError
+from coord.services.policy import SYSTEM
 from coord.services.uow import unit_of_work
 
 DEMO_PASSWORD = "demo12345"
@@ -26,7 +27,9 @@ DEMO_PASSWORD_HINT = (
     "  kel-sukaramai-1.staff     kelurahan staff (Sukaramai I)\n"
     "  dinas-pu.liaison          agency liaison (Dinas PU / drainage)\n"
     "  camat-medan-area.manager  camat office manager\n"
-    "  camat-medan-area.admin    administrator\n"
+    "  camat-medan-area.admin    administrator of Kecamatan Medan Area (its units, users)\n"
+    "  pemkot-medan.admin        administrator of city-wide standards (categories, SLA\n"
+    "                            policies, agencies and offices)\n"
     "  every unit has <unit>.staff, <unit>.liaison, <unit>.manager, <unit>.admin"
 )
 
@@ -49,6 +52,9 @@ KELURAHAN = [
 ]
 # A neighbouring kecamatan, so that scope rules have something outside the jurisdiction.
 NEIGHBOUR = ("12.71.07", "Medan Kota", [("1001", "Pasar Baru", "pasar-baru")])
+
+# The city office whose admins hold every unit of the city: city-wide standards are theirs.
+CITY_OFFICE = ("pemkot-medan", "Bagian Pemerintahan Setda Kota Medan")
 
 AGENCIES = [
     ("dlh", "Dinas Lingkungan Hidup (Kebersihan dan Pertamanan)"),
@@ -151,6 +157,7 @@ def seed_structure(now: datetime) -> dict[str, Unit]:
             code = f"{kec_code}.{suffix}"
             _region(code, name, "kelurahan", kec_code)
             units[f"kel-{kslug}"] = _unit(f"kel-{kslug}", f"Kantor Lurah {name}", "kelurahan", code)
+    units[CITY_OFFICE[0]] = _unit(CITY_OFFICE[0], CITY_OFFICE[1], "city_office", CITY[0])
     for code, name in AGENCIES:
         units[code] = _unit(code, name, "agency", CITY[0])
 
@@ -159,6 +166,7 @@ def seed_structure(now: datetime) -> dict[str, Unit]:
             username = f"{code}.{role}"
             if db.session.execute(select(User.id).where(User.username == username)).first() is None:
                 create_user(
+                    SYSTEM,
                     username,
                     f"{role.title()} {unit.name}",
                     code,

@@ -13,6 +13,7 @@ from coord.models import Case, Category, Region, SlaPolicy, Unit, User
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
 from coord.services.accounts import create_user, issue_token
+from coord.services.policy import SYSTEM
 from coord.services.uow import unit_of_work
 
 ROLES = ("staff", "liaison", "manager", "admin")
@@ -20,6 +21,7 @@ DAY = 480
 
 # code -> (name, kind, region)
 UNITS = {
+    "pemkot": ("Bagian Pemerintahan Setda Kota", "city_office", "12.71"),
     "camat-a": ("Kantor Camat A", "camat_office", "12.71.01"),
     "kel-a1": ("Kantor Lurah A1", "kelurahan", "12.71.01.1001"),
     "kel-a2": ("Kantor Lurah A2", "kelurahan", "12.71.01.1002"),
@@ -96,6 +98,7 @@ def build_world() -> World:
         for code in UNITS:
             for role in ROLES:
                 world.users[f"{code}.{role}"] = create_user(
+                    SYSTEM,
                     f"{code}.{role}",
                     f"{role.title()} {code}",
                     code,

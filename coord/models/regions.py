@@ -38,6 +38,9 @@ class Region(Model):
 
 
 class UnitKind(StrEnum):
+    # A city office (Pemerintah Kota, e.g. the Bagian Pemerintahan of the city secretariat)
+    # sits at the city's region: its admins configure what binds the whole city.
+    CITY_OFFICE = "city_office"
     CAMAT_OFFICE = "camat_office"
     KELURAHAN = "kelurahan"
     AGENCY = "agency"

@@ -17,8 +17,10 @@ from sqlalchemy import Select, bindparam, select, update
 from coord.extensions import db
 from coord.models import ApiToken, Role, Unit, User, UserRole
 from coord.services import config_cache, login_throttle
-from coord.services.errors import InvalidInput, NotAuthenticated
+from coord.services.configuration import may_configure_unit, require_unit_admin
+from coord.services.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from coord.services.passwords import check_password_strength
+from coord.services.policy import Actor
 
 TOKEN_PREFIX = "coord_"
 
@@ -116,7 +118,29 @@ def user_for_token(plain: str, now: datetime) -> User:
     return user
 
 
+USER_TEXT_LIMITS = {"username": 80, "full_name": 200, "email": 200}
+
+
+def _check_user_text(**values: str | None) -> None:
+    for name, value in values.items():
+        if value is not None and len(value) > USER_TEXT_LIMITS[name]:
+            raise InvalidInput.field(name, f"at most {USER_TEXT_LIMITS[name]} characters")
+
+
+def _check_roles(roles: list[str]) -> None:
+    valid = [r.value for r in Role]
+    if not roles or any(r not in valid for r in roles):
+        raise InvalidInput.field("roles", f"roles must be some of {valid}")
+
+
+def require_user_admin(actor: Actor, unit: Unit) -> None:
+    """An admin creates, edits and grants roles only to users of units they may configure
+    (``configuration.may_configure_unit``); the system (CLI, demo seeding) may always."""
+    require_unit_admin(actor, unit)
+
+
 def create_user(
+    actor: Actor,
     username: str,
     full_name: str,
     unit_code: str,
@@ -127,12 +151,17 @@ def create_user(
     email: str | None = None,
     is_service: bool = False,
 ) -> User:
+    """Create a user of ``unit_code`` with ``roles``. Checked: the actor may administer users
+    of that unit (403 otherwise, so no role is ever granted outside the admin's jurisdiction),
+    the roles are known, the username is free, lengths fit."""
     unit = db.session.execute(select(Unit).where(Unit.code == unit_code)).scalar_one_or_none()
     if unit is None:
         raise InvalidInput.field("unit", f"unknown unit '{unit_code}'")
-    unknown = [r for r in roles if r not in {r.value for r in Role}]
-    if unknown or not roles:
-        raise InvalidInput.field("roles", f"roles must be some of {[r.value for r in Role]}")
+    require_user_admin(actor, unit)
+    _check_user_text(username=username, full_name=full_name, email=email)
+    if not username:
+        raise InvalidInput.field("username", "required")
+    _check_roles(roles)
     if db.session.execute(select(User.id).where(User.username == username)).first():
         raise InvalidInput.field("username", f"'{username}' is taken")
     user = User(
@@ -199,6 +228,18 @@ def end_access(user: User, now: datetime) -> None:
     revoke_tokens(user, now)
 
 
+def revoke_user_tokens(actor: Actor, user_id: int, now: datetime) -> int:
+    """Revoke every API token of a user, such as a service user whose token leaked. Checked:
+    the actor is an admin (403) whose jurisdiction holds the user's unit (404 otherwise, as
+    for anything outside one's scope). Returns how many tokens were revoked."""
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden("Only admins may revoke other users' tokens.")
+    user = db.session.get(User, user_id)
+    if user is None or not may_configure_unit(actor, user.unit):
+        raise NotFound(f"No user {user_id} that you administer.")
+    return revoke_tokens(user, now)
+
+
 def revoke_token(plain: str, now: datetime) -> None:
     """Revoke the token whose plain value is ``plain`` (its holder logs out)."""
     db.session.execute(
@@ -210,23 +251,30 @@ def revoke_token(plain: str, now: datetime) -> None:
 
 
 def update_user(
-    actor_can_manage: bool,
+    actor: Actor,
     user: User,
+    now: datetime,
     *,
     roles: list[str] | None = None,
     active: bool | None = None,
     full_name: str | None = None,
     email: str | None = None,
 ) -> User:
-    """Change roles, active flag or contact data of a user (the caller checked the scope)."""
-    if not actor_can_manage:
-        from coord.services.errors import Forbidden
-
-        raise Forbidden("Only an admin of the user's unit or of a unit above it may change it.")
+    """Change roles, active flag or contact data of a user. Checked: the actor may
+    administer users of the user's unit (403), and an admin changes neither their own roles
+    nor their own active flag (403: nobody raises their own rights or locks themselves out).
+    Deactivating ends the user's web sessions and API tokens (``end_access``), so that a
+    later reactivation does not revive them."""
+    require_user_admin(actor, user.unit)
+    is_self = isinstance(actor, User) and actor.id == user.id
     if roles is not None:
-        valid = {r.value for r in Role}
-        if not roles or any(r not in valid for r in roles):
-            raise InvalidInput.field("roles", f"roles must be some of {sorted(valid)}")
+        _check_roles(roles)
+        if is_self and set(roles) != {r.role for r in user.role_rows}:
+            raise Forbidden("An admin cannot change their own roles.")
+    if is_self and active is not None and active != user.active:
+        raise Forbidden("An admin cannot deactivate their own account.")
+    _check_user_text(full_name=full_name, email=email)
+    if roles is not None:
         current = {r.role for r in user.role_rows}
         for row in list(user.role_rows):
             if row.role not in roles:
@@ -234,6 +282,8 @@ def update_user(
         for role in sorted(set(roles) - current):
             user.role_rows.append(UserRole(role=role))
     if active is not None:
+        if user.active and not active:
+            end_access(user, now)
         user.active = active
     if full_name:
         user.full_name = full_name

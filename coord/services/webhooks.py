@@ -59,6 +59,7 @@ from coord.models import (
     WebhookEndpoint,
 )
 from coord.services import config_cache
+from coord.services.configuration import may_configure_unit
 from coord.services.dispatch import enqueue_now
 from coord.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from coord.services.events import EVENT_SUBSCRIBERS, PublishedEvent
@@ -164,13 +165,18 @@ def settings() -> WebhookSettings:
 
 
 # --------------------------------------------------------------------------------------------
-# Who may manage a unit's endpoints: its admins and liaisons, nobody else.
+# Who may manage a unit's endpoints: its admins and liaisons, and the admins whose
+# jurisdiction holds the unit (coord.services.configuration.may_configure_unit).
 
 MANAGING_ROLES = (Role.ADMIN, Role.LIAISON)
 
 
-def may_manage(actor: Actor, unit_id: int) -> bool:
-    return isinstance(actor, User) and actor.unit_id == unit_id and actor.has_role(*MANAGING_ROLES)
+def may_manage(actor: Actor, unit: Unit) -> bool:
+    if not isinstance(actor, User):
+        return False
+    if actor.unit_id == unit.id and actor.has_role(*MANAGING_ROLES):
+        return True
+    return may_configure_unit(actor, unit)
 
 
 def unit_for_management(actor: Actor, unit_code: str) -> Unit:
@@ -179,21 +185,27 @@ def unit_for_management(actor: Actor, unit_code: str) -> Unit:
     unit = db.session.execute(select(Unit).where(Unit.code == unit_code)).scalar_one_or_none()
     if unit is None:
         raise NotFound(f"No unit '{unit_code}'.")
-    if not may_manage(actor, unit.id):
-        raise Forbidden(f"Only admins and liaisons of {unit.name} may manage its webhooks.")
+    if not may_manage(actor, unit):
+        raise Forbidden(
+            f"Only admins and liaisons of {unit.name}, and admins whose jurisdiction holds it, "
+            "may manage its webhooks."
+        )
     return unit
 
 
 def get_endpoint(actor: Actor, endpoint_id: int, *, for_update: bool = False) -> WebhookEndpoint:
-    """An endpoint of the actor's own unit; another unit's is not found, and members of the
-    unit without the admin or liaison role are forbidden."""
+    """An endpoint the actor may manage: one of their own unit (members without the admin or
+    liaison role are forbidden) or of a unit their admin jurisdiction holds; any other is
+    not found."""
     query = select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
     if for_update:
         query = query.with_for_update(of=WebhookEndpoint).execution_options(populate_existing=True)
     endpoint = db.session.execute(query).unique().scalar_one_or_none()
-    if endpoint is None or not isinstance(actor, User) or actor.unit_id != endpoint.unit_id:
+    if endpoint is None or not isinstance(actor, User):
         raise NotFound("No webhook endpoint with that id in your scope.")
-    if not may_manage(actor, endpoint.unit_id):
+    if actor.unit_id != endpoint.unit_id and not may_manage(actor, endpoint.unit):
+        raise NotFound("No webhook endpoint with that id in your scope.")
+    if not may_manage(actor, endpoint.unit):
         raise Forbidden(
             f"Only admins and liaisons of {endpoint.unit.name} may manage its webhooks."
         )

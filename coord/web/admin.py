@@ -3,12 +3,16 @@ versions, webhook endpoints with their delivery log."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from coord.clock import now_utc
 from coord.domain.calendar import calendar_to_config
@@ -19,15 +23,14 @@ from coord.models import (
     Priority,
     Role,
     Unit,
-    UnitKind,
     User,
     WebhookDelivery,
     WebhookEndpoint,
 )
 from coord.services import configuration
 from coord.services import webhooks as webhook_service
-from coord.services.accounts import create_user, end_access, set_password, update_user
-from coord.services.errors import ServiceError
+from coord.services.accounts import create_user, set_password, update_user
+from coord.services.errors import InvalidInput, ServiceError
 from coord.services.sla import unit_calendar
 from coord.services.uow import unit_of_work
 from coord.web.auth import login_required, password_problem_messages
@@ -53,85 +56,107 @@ def _admins_only():  # type: ignore[no-untyped-def]
 
 
 def _run(fn, *args: Any, success: str, **kwargs: Any) -> Any:  # type: ignore[no-untyped-def]
+    """Run a command in one unit of work. A refusal is flashed (in Indonesian for bad input,
+    naming the field) and its status kept in ``g.admin_error`` for ``_answer``."""
     try:
         with unit_of_work():
             result = fn(*args, **kwargs)
     except ServiceError as exc:
+        g.admin_error = exc.status
         details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
-        flash(exc.message + (f" ({details})" if details else ""), "error")
+        if isinstance(exc, InvalidInput) and details:
+            flash(_("Isian tidak valid: %(details)s", details=details), "error")
+        else:
+            flash(exc.message + (f" ({details})" if details else ""), "error")
         return None
     flash(success, "success")
     return result if result is not None else True
 
 
+def _answer(url: str, page: Callable[[], str]) -> ResponseReturnValue:
+    """After a form post: back to ``url`` when it worked; when it was refused, the page again
+    (showing the flashed reason) with the refusal's status (422 bad input, 403, 404, 409)."""
+    status = g.pop("admin_error", None)
+    if status is None:
+        return redirect(url)
+    return page(), status
+
+
+def _form_text(name: str, column: InstrumentedAttribute[Any], *, required: bool = False) -> str:
+    """A form field, stripped, no longer than its database column (so that an overlong value
+    is a clear 422 naming the field, not a database error)."""
+    value = (request.form.get(name) or "").strip()
+    limit = getattr(column.type, "length", None)
+    if required and not value:
+        raise InvalidInput.field(name, _("wajib diisi"))
+    if limit is not None and len(value) > limit:
+        raise InvalidInput.field(name, _("paling banyak %(n)d karakter", n=limit))
+    return value
+
+
+_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+def _form_int(name: str, raw: str, low: int, high: int) -> int:
+    """A whole number typed with the digits 0-9 (``str.isdigit`` also accepts ``²``, which
+    ``int`` refuses) between ``low`` and ``high``."""
+    raw = raw.strip()
+    if not _NUMBER.fullmatch(raw) or not low <= int(raw) <= high:
+        raise InvalidInput.field(name, _("angka bulat antara %(a)d dan %(b)d", a=low, b=high))
+    return int(raw)
+
+
 def _managed_units() -> list[Unit]:
-    units = db.session.execute(select(Unit).order_by(Unit.kind, Unit.name)).scalars()
-    return [u for u in units if configuration.can_configure_unit(g.actor, u)]
+    return configuration.configurable_units(g.actor)
 
 
 def _unit_or_404(code: str) -> Unit:
+    """A unit this admin may configure; any other is not found (404)."""
     unit = db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
-    if unit is None or not configuration.can_configure_unit(g.actor, unit):
+    if unit is None or not configuration.may_configure_unit(g.actor, unit):
         abort(404)
     return unit
 
 
-@blp.get("/")
-def home():  # type: ignore[no-untyped-def]
+def _home_page() -> str:
     categories = list(db.session.execute(select(Category).order_by(Category.name_id)).scalars())
     return render_template(
         "admin/home.html",
         units=_managed_units(),
         categories=categories,
-        kinds=[k.value for k in UnitKind],
+        kinds=configuration.creatable_kinds(g.actor),
     )
+
+
+@blp.get("/")
+def home():  # type: ignore[no-untyped-def]
+    return _home_page()
 
 
 @blp.post("/units")
 def create_unit():  # type: ignore[no-untyped-def]
-    form = request.form
-    code = (form.get("code") or "").strip().lower()
-
     def create() -> Unit:
-        from coord.models import Region
-        from coord.services.errors import Forbidden, InvalidInput
-        from coord.services.policy import region_within
-
-        if not code or len(code) > 64 or not all(ch.isalnum() or ch in "-_." for ch in code):
-            raise InvalidInput.field("code", _("huruf kecil, angka, - _ ."))
-        region = db.session.get(Region, (form.get("region_code") or "").strip())
-        if region is None:
-            raise InvalidInput.field("region_code", _("wilayah tidak dikenal"))
-        if (
-            not region_within(region.code, g.actor.unit.region_code)
-            and region.code not in g.actor.unit.region_code
-        ):
-            raise Forbidden(_("Wilayah itu di luar wewenang unit Anda."))
-        if db.session.execute(select(Unit.id).where(Unit.code == code)).first():
-            raise InvalidInput.field("code", _("kode sudah dipakai"))
-        kind = form.get("kind", "")
-        if kind not in {k.value for k in UnitKind}:
-            raise InvalidInput.field("kind", _("jenis unit tidak dikenal"))
-        unit = Unit(
-            code=code,
-            name=(form.get("name") or code).strip()[:200],
-            kind=kind,
-            region_code=region.code,
-            email=form.get("email") or None,
-            phone=form.get("phone") or None,
-        )
-        db.session.add(unit)
-        return unit
+        data = {
+            "code": _form_text("code", Unit.code, required=True).lower(),
+            "name": _form_text("name", Unit.name, required=True),
+            "kind": _form_text("kind", Unit.kind, required=True),
+            "region_code": _form_text("region_code", Unit.region_code, required=True),
+            "email": _form_text("email", Unit.email) or None,
+            "phone": _form_text("phone", Unit.phone) or None,
+        }
+        return configuration.create_unit(g.actor, data)
 
     created = _run(create, success=_("Unit dibuat."))
-    if created:
-        return redirect(url_for("admin.unit_page", code=code))
-    return redirect(url_for("admin.home"))
+    url = url_for("admin.unit_page", code=created.code) if created else url_for("admin.home")
+    return _answer(url, _home_page)
 
 
 @blp.get("/units/<string(maxlength=64):code>")
 def unit_page(code: str):  # type: ignore[no-untyped-def]
-    unit = _unit_or_404(code)
+    return _unit_page(_unit_or_404(code))
+
+
+def _unit_page(unit: Unit) -> str:
     calendar = calendar_to_config(unit_calendar(unit))
     users = list(
         db.session.execute(
@@ -176,7 +201,7 @@ def save_hours(code: str):  # type: ignore[no-untyped-def]
     config["hours"] = hours
     config["national_holidays"] = request.form.get("national_holidays") == "1"
     _save_calendar(unit, config)
-    return redirect(url_for("admin.unit_page", code=code) + "#calendar")
+    return _answer(url_for("admin.unit_page", code=code) + "#calendar", lambda: _unit_page(unit))
 
 
 @blp.post("/units/<string(maxlength=64):code>/closed-dates")
@@ -191,65 +216,70 @@ def closed_dates(code: str):  # type: ignore[no-untyped-def]
             dates.add(date.fromisoformat(request.form.get("date", "")).isoformat())
         except ValueError:
             flash(_("Tanggal tidak valid; gunakan pemilih tanggal."), "error")
-            return redirect(url_for("admin.unit_page", code=code) + "#calendar")
+            return _unit_page(unit), 422
     config["extra_closed"] = sorted(dates)
     _save_calendar(unit, config)
-    return redirect(url_for("admin.unit_page", code=code) + "#calendar")
+    return _answer(url_for("admin.unit_page", code=code) + "#calendar", lambda: _unit_page(unit))
+
+
+def _new_password(name: str, username: str) -> str:
+    """The password typed in field ``name``, or InvalidInput naming the field with every
+    problem found (too short, too common, contains the username), in the user's language."""
+    password = request.form.get(name) or ""
+    problems = password_problem_messages(password, username)
+    if problems:
+        raise InvalidInput.field(name, " ".join(problems))
+    return password
 
 
 @blp.post("/units/<string(maxlength=64):code>/users")
 def add_user(code: str):  # type: ignore[no-untyped-def]
     unit = _unit_or_404(code)
-    form = request.form
-    roles = form.getlist("roles")
-    password = form.get("password") or ""
-    problems = password_problem_messages(password, (form.get("username") or "").strip())
-    if problems:
-        for problem in problems:
-            flash(problem, "error")
-        return redirect(url_for("admin.unit_page", code=code) + "#users")
-    _run(
-        create_user,
-        (form.get("username") or "").strip(),
-        (form.get("full_name") or "").strip() or "-",
-        unit.code,
-        roles,
-        now_utc(),
-        password=password,
-        email=form.get("email") or None,
-        success=_("Pengguna dibuat."),
-    )
-    return redirect(url_for("admin.unit_page", code=code) + "#users")
+
+    def add() -> User:
+        username = _form_text("username", User.username, required=True)
+        return create_user(
+            g.actor,
+            username,
+            _form_text("full_name", User.full_name) or "-",
+            unit.code,
+            request.form.getlist("roles"),
+            now_utc(),
+            password=_new_password("password", username),
+            email=_form_text("email", User.email) or None,
+        )
+
+    _run(add, success=_("Pengguna dibuat."))
+    return _answer(url_for("admin.unit_page", code=code) + "#users", lambda: _unit_page(unit))
 
 
 @blp.post("/users/<id:user_id>")
 def edit_user(user_id: int):  # type: ignore[no-untyped-def]
     user = db.session.get(User, user_id)
-    if user is None or not configuration.can_configure_unit(g.actor, user.unit):
+    if user is None or not configuration.may_configure_unit(g.actor, user.unit):
         abort(404)
     form = request.form
-    new_password = form.get("new_password") or ""
-    problems = password_problem_messages(new_password, user.username) if new_password else []
-    if problems:
-        for problem in problems:
-            flash(problem, "error")
-        return redirect(url_for("admin.unit_page", code=user.unit.code) + "#users")
-    was_active = user.active
 
     def change() -> User:
-        update_user(True, user, roles=form.getlist("roles"), active=form.get("active") == "1")
-        if new_password:
-            set_password(user, new_password, now_utc())
-        if was_active and not user.active:
-            end_access(user, now_utc())  # reactivation must not revive old tokens
+        now = now_utc()
+        update_user(
+            g.actor, user, now, roles=form.getlist("roles"), active=form.get("active") == "1"
+        )
+        if form.get("new_password"):
+            set_password(user, _new_password("new_password", user.username), now)
         return user
 
     _run(change, success=_("Pengguna diperbarui."))
-    return redirect(url_for("admin.unit_page", code=user.unit.code) + "#users")
+    unit = user.unit
+    return _answer(url_for("admin.unit_page", code=unit.code) + "#users", lambda: _unit_page(unit))
 
 
 @blp.get("/categories/<string(maxlength=64):code>")
 def category_page(code: str):  # type: ignore[no-untyped-def]
+    return _category_page(code)
+
+
+def _category_page(code: str) -> str:
     category = db.session.execute(
         select(Category).where(Category.code == code)
     ).scalar_one_or_none()
@@ -261,6 +291,7 @@ def category_page(code: str):  # type: ignore[no-untyped-def]
         policies=configuration.policies_of(code),
         priorities=[p.value for p in Priority],
         clocks=[c.value for c in ClockKind],
+        may_publish=configuration.has_city_wide_scope(g.actor),
     )
 
 
@@ -268,50 +299,44 @@ def category_page(code: str):  # type: ignore[no-untyped-def]
 def publish_policy(code: str):  # type: ignore[no-untyped-def]
     form = request.form
 
-    def number(name: str) -> int:
-        raw = form.get(name, "")
-        if not raw.isdigit() or not 0 < int(raw) <= 525_600:
-            from coord.services.errors import InvalidInput
-
-            raise InvalidInput.field(name, _("angka menit antara 1 dan 525600"))
-        return int(raw)
+    def minutes(name: str) -> int:
+        return _form_int(name, form.get(name, ""), 1, 525_600)
 
     def publish() -> Any:
+        raw_percents = [p for p in form.get("warning_percents", "50,80").split(",") if p.strip()]
         data = {
             "priority": form.get("priority", ""),
-            "response_minutes": number("response_minutes"),
-            "resolution_minutes": number("resolution_minutes"),
-            "handoff_ack_minutes": number("handoff_ack_minutes"),
-            "warning_percents": [
-                int(p)
-                for p in form.get("warning_percents", "50,80").split(",")
-                if p.strip().isdigit()
-            ],
+            "response_minutes": minutes("response_minutes"),
+            "resolution_minutes": minutes("resolution_minutes"),
+            "handoff_ack_minutes": minutes("handoff_ack_minutes"),
+            "warning_percents": [_form_int("warning_percents", p, 1, 99) for p in raw_percents],
             "clock": form.get("clock", "business"),
         }
         if data["priority"] not in {p.value for p in Priority}:
-            from coord.services.errors import InvalidInput
-
             raise InvalidInput.field("priority", _("prioritas tidak dikenal"))
+        if data["clock"] not in {c.value for c in ClockKind}:
+            raise InvalidInput.field("clock", _("jenis jam tidak dikenal"))
         return configuration.publish_policy(g.actor, code, data, now_utc())
 
     _run(publish, success=_("Versi standar baru diterbitkan; kasus lama tetap memakai versinya."))
-    return redirect(url_for("admin.category_page", code=code))
+    return _answer(url_for("admin.category_page", code=code), lambda: _category_page(code))
 
 
 @blp.post("/units/<string(maxlength=64):code>/webhooks")
 def add_webhook(code: str):  # type: ignore[no-untyped-def]
-    _unit_or_404(code)
-    result = _run(
-        webhook_service.create_endpoint,
-        g.actor,
-        code,
-        url=(request.form.get("url") or "").strip(),
-        event_types=request.form.getlist("event_types") or list(EVENT_TYPES),
-        now=now_utc(),
-        description=request.form.get("description") or None,
-        success=_("Endpoint webhook dibuat."),
-    )
+    unit = _unit_or_404(code)
+
+    def add() -> tuple[WebhookEndpoint, str]:
+        return webhook_service.create_endpoint(
+            g.actor,
+            code,
+            url=_form_text("url", WebhookEndpoint.url, required=True),
+            event_types=request.form.getlist("event_types") or list(EVENT_TYPES),
+            now=now_utc(),
+            description=_form_text("description", WebhookEndpoint.description) or None,
+        )
+
+    result = _run(add, success=_("Endpoint webhook dibuat."))
     if result:
         endpoint, secret = result
         flash(
@@ -321,11 +346,16 @@ def add_webhook(code: str):  # type: ignore[no-untyped-def]
             ),
             "info",
         )
-    return redirect(url_for("admin.unit_page", code=code) + "#webhooks")
+    return _answer(url_for("admin.unit_page", code=code) + "#webhooks", lambda: _unit_page(unit))
 
 
 @blp.get("/webhooks/<id:endpoint_id>")
 def webhook_page(endpoint_id: int):  # type: ignore[no-untyped-def]
+    return _webhook_page(endpoint_id)
+
+
+def _webhook_page(endpoint_id: int) -> str:
+    """The endpoint and its last deliveries; an endpoint the admin may not manage: 404."""
     try:
         endpoint = webhook_service.get_endpoint(g.actor, endpoint_id)
     except ServiceError:
@@ -361,7 +391,9 @@ def webhook_action(endpoint_id: int, action: str):  # type: ignore[no-untyped-de
             now,
             success=_("Tersimpan."),
         )
-    return redirect(url_for("admin.webhook_page", endpoint_id=endpoint_id))
+    return _answer(
+        url_for("admin.webhook_page", endpoint_id=endpoint_id), lambda: _webhook_page(endpoint_id)
+    )
 
 
 @blp.post("/deliveries/<id:delivery_id>/redeliver")
@@ -376,4 +408,7 @@ def redeliver(delivery_id: int):  # type: ignore[no-untyped-def]
         now_utc(),
         success=_("Dijadwalkan untuk dikirim ulang."),
     )
-    return redirect(url_for("admin.webhook_page", endpoint_id=delivery.endpoint_id))
+    endpoint_id = delivery.endpoint_id
+    return _answer(
+        url_for("admin.webhook_page", endpoint_id=endpoint_id), lambda: _webhook_page(endpoint_id)
+    )

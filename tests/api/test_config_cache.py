@@ -36,7 +36,7 @@ def case_body(**overrides: Any) -> dict[str, Any]:
 
 def in_another_process(database_url: str, code: str) -> None:
     """Run ``code`` in a fresh Python process with the app on the same database, in one unit
-    of work, with ``admin`` (camat-a's admin) and ``staff`` (kel-a1's staff) loaded."""
+    of work, with ``admin`` (the city office's admin, who publishes city-wide standards) and ``staff`` (kel-a1's staff) loaded."""
     script = textwrap.dedent(
         f"""
         from coord import create_app
@@ -51,7 +51,7 @@ def in_another_process(database_url: str, code: str) -> None:
         with app.app_context():
             admin, staff = (
                 db.session.execute(select(User).where(User.username == name)).scalar_one()
-                for name in ("camat-a.admin", "kel-a1.staff")
+                for name in ("pemkot.admin", "kel-a1.staff")
             )
             with unit_of_work():
         """
@@ -147,7 +147,8 @@ def test_a_role_taken_away_by_another_process_counts_from_the_next_request(
         database_url,
         """
         from coord.services import accounts
-        accounts.update_user(True, staff, roles=["admin"])
+        from coord.services.policy import SYSTEM
+        accounts.update_user(SYSTEM, staff, now_utc(), roles=["admin"])
         """,
     )
 

@@ -133,8 +133,10 @@ def test_only_admins_create_and_edit_units(client: Any, world: World) -> None:
             403,
         )
     assert_error(client.get(f"{API}/units/puskesmas-a", headers=auth("camat-a")), 404)
+    # An agency binds more than one kecamatan: not the camat office's admin, the city office's.
+    assert_error(client.post(f"{API}/units", headers=auth("camat-a", "admin"), json=new_unit), 403)
 
-    admin = auth("camat-a", "admin")
+    admin = auth("pemkot", "admin")
     created = client.post(f"{API}/units", headers=admin, json=new_unit)
     assert created.status_code == 201, created.get_json()
     assert created.get_json()["code"] == "puskesmas-a" and created.get_json()["active"] is True

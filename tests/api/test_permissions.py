@@ -789,3 +789,274 @@ def test_the_current_owner_can_withdraw_an_assist_its_predecessor_asked_for(
         f"/api/v1/cases/{case.id}/resolve", headers=owner, json={"note": "selesai"}
     )
     assert resolved.status_code == 200, resolved.json
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration commands (docs/permissions.md, "Configuration"): who may configure which unit.
+#
+# An admin's jurisdiction is their own unit; for a camat office also every unit whose region
+# lies in its kecamatan, for the city office (``pemkot``) every unit in the city. Agencies and
+# offices other than the admin's own need an admin whose jurisdiction holds every active unit
+# (here only the city office's). Refused: 403 (the unit directory is public, so naming a unit
+# reveals nothing). Rows are ``unit.role`` callers, columns the target unit.
+
+from tests.api.test_cases_api import assert_error  # noqa: E402
+from tests.webhook_receiver import webhook_app as webhook_app  # noqa: E402  (a fixture)
+
+CONFIGURE_UNIT = """
+actor             pemkot camat-a kel-a1 kel-b1 camat-b dinas-pu dlh
+pemkot.admin      200    200     200    200    200     200      200
+camat-a.admin     403    200     200    403    403     403      403
+kel-a1.admin      403    403     200    403    403     403      403
+camat-b.admin     403    403     403    200    200     403      403
+dinas-pu.admin    403    403     403    403    403     200      403
+dinas-pu.liaison  403    403     403    403    403     403      403
+camat-a.manager   403    403     403    403    403     403      403
+"""
+
+# Webhook endpoints: as above, and liaisons manage their own unit's endpoints.
+MANAGE_WEBHOOKS = """
+actor             pemkot camat-a kel-a1 kel-b1 camat-b dinas-pu dlh
+pemkot.admin      201    201     201    201    201     201      201
+camat-a.admin     403    201     201    403    403     403      403
+kel-a1.admin      403    403     201    403    403     403      403
+camat-b.admin     403    403     403    201    201     403      403
+dinas-pu.admin    403    403     403    403    403     201      403
+dinas-pu.liaison  403    403     403    403    403     201      403
+camat-a.manager   403    403     403    403    403     403      403
+"""
+
+# Creating a unit of a kind at a region: a kelurahan unit inside the admin's jurisdiction;
+# agencies, camat offices and city offices only with city-wide scope.
+NEW_UNITS = {
+    "kel@A": ("kelurahan", "12.71.01.1002"),
+    "kel@B": ("kelurahan", "12.71.02.1001"),
+    "camat@A": ("camat_office", "12.71.01"),
+    "agency@A": ("agency", "12.71.01"),
+    "agency@city": ("agency", "12.71"),
+    "city@city": ("city_office", "12.71"),
+}
+CREATE_UNIT = """
+actor             kel@A kel@B camat@A agency@A agency@city city@city
+pemkot.admin      201   201   201     201      201         201
+camat-a.admin     201   403   403     403      403         403
+kel-a1.admin      403   403   403     403      403         403
+dinas-pu.admin    403   403   403     403      403         403
+camat-a.manager   403   403   403     403      403         403
+"""
+
+# Publishing an SLA policy version (a city-wide service standard).
+PUBLISH_POLICY = """
+actor             sampah
+pemkot.admin      201
+camat-a.admin     403
+camat-b.admin     403
+kel-a1.admin      403
+dinas-pu.admin    403
+dlh.admin         403
+camat-a.manager   403
+"""
+
+
+def parse_grid(text: str) -> dict[tuple[str, str], int]:
+    lines = [line.split() for line in text.strip().splitlines()]
+    header, rows = lines[0][1:], lines[1:]
+    grid = {}
+    for actor, *cells in rows:
+        assert len(cells) == len(header), actor
+        for column, cell in zip(header, cells, strict=True):
+            grid[(actor, column)] = int(cell)
+    return grid
+
+
+def _headers(world: World, actor: str) -> dict[str, str]:
+    unit, role = actor.split(".")
+    return world.headers(unit, role)
+
+
+def _unit_row(code: str) -> tuple[Any, ...]:
+    db.session.rollback()
+    from coord.models import Unit
+
+    unit = db.session.execute(select(Unit).where(Unit.code == code)).scalar_one()
+    return (unit.name, unit.active, json.dumps(unit.calendar, sort_keys=True))
+
+
+def _check_grid(grid_text: str, world: World, send: Callable[[str, str], Any]) -> None:
+    """Send every cell's request; compare statuses; a refused cell changed nothing."""
+    failures = []
+    for (actor, column), expected in parse_grid(grid_text).items():
+        before = _unit_row(column) if expected >= 400 and column in world.units else None
+        response = send(actor, column)
+        if response.status_code != expected:
+            failures.append(f"{actor} -> {column}: {response.status_code}, expected {expected}")
+        elif before is not None and _unit_row(column) != before:
+            failures.append(f"{actor} -> {column}: refused but changed the unit")
+    assert not failures, "\n".join(failures)
+
+
+def test_units_are_edited_only_within_the_admins_jurisdiction(
+    world: World, client: FlaskClient
+) -> None:
+    def send(actor: str, code: str) -> Any:
+        return client.patch(
+            f"/api/v1/units/{code}", headers=_headers(world, actor), json={"name": f"By {actor}"}
+        )
+
+    _check_grid(CONFIGURE_UNIT, world, send)
+
+
+def test_calendars_are_replaced_only_within_the_admins_jurisdiction(
+    world: World, client: FlaskClient
+) -> None:
+    calendar = {"hours": {"0": [["07:30", "15:30"]]}, "extra_closed": ["2026-03-25"]}
+
+    def send(actor: str, code: str) -> Any:
+        return client.put(
+            f"/api/v1/units/{code}/calendar", headers=_headers(world, actor), json=calendar
+        )
+
+    _check_grid(CONFIGURE_UNIT, world, send)
+
+
+def test_webhook_endpoints_are_managed_only_within_the_admins_jurisdiction(
+    webhook_app: Any, world: World, client: FlaskClient
+) -> None:
+    from coord.models import WebhookEndpoint
+
+    def send(actor: str, code: str) -> Any:
+        return client.post(
+            f"/api/v1/units/{code}/webhooks",
+            headers=_headers(world, actor),
+            json={"url": "http://127.0.0.1:9/hook", "event_types": ["handoff.requested"]},
+        )
+
+    _check_grid(MANAGE_WEBHOOKS, world, send)
+    allowed = sum(1 for status in parse_grid(MANAGE_WEBHOOKS).values() if status == 201)
+    assert db.session.execute(select(func.count(WebhookEndpoint.id))).scalar_one() == allowed
+
+    # An endpoint of kel-b1 (kecamatan B) is not found for camat-a's admin, whatever the verb.
+    hook = send("camat-b.admin", "kel-b1").get_json()
+    other = _headers(world, "camat-a.admin")
+    for method, path in (
+        ("get", f"/api/v1/webhooks/{hook['id']}"),
+        ("patch", f"/api/v1/webhooks/{hook['id']}"),
+        ("delete", f"/api/v1/webhooks/{hook['id']}"),
+        ("post", f"/api/v1/webhooks/{hook['id']}/rotate"),
+        ("post", f"/api/v1/webhooks/{hook['id']}/ping"),
+        ("get", "/api/v1/units/kel-b1/webhooks"),
+    ):
+        status = getattr(client, method)(path, headers=other, json={}).status_code
+        assert status in (403, 404), (method, path, status)
+
+
+def test_units_are_created_only_within_the_admins_jurisdiction(
+    world: World, client: FlaskClient
+) -> None:
+    from coord.models import Unit
+
+    def send(actor: str, column: str) -> Any:
+        kind, region = NEW_UNITS[column]
+        code = f"{actor.split('.')[0]}-{column.replace('@', '-at-').lower()}"
+        return client.post(
+            "/api/v1/units",
+            headers=_headers(world, actor),
+            json={"code": code, "name": f"Unit {code}", "kind": kind, "region_code": region},
+        )
+
+    _check_grid(CREATE_UNIT, world, send)
+    created = set(db.session.execute(select(Unit.code)).scalars()) - set(world.units)
+    expected = {
+        f"{actor.split('.')[0]}-{column.replace('@', '-at-').lower()}"
+        for (actor, column), status in parse_grid(CREATE_UNIT).items()
+        if status == 201
+    }
+    assert created == expected
+
+
+def test_a_unit_kind_sits_at_its_region_level(world: World, client: FlaskClient) -> None:
+    admin = world.headers("pemkot", "admin")
+    for kind, region in (
+        ("kelurahan", "12.71"),
+        ("kelurahan", "12"),
+        ("camat_office", "12.71.01.1001"),
+        ("city_office", "12.71.01"),
+    ):
+        response = client.post(
+            "/api/v1/units",
+            headers=admin,
+            json={"code": "salah-tempat", "name": "X", "kind": kind, "region_code": region},
+        )
+        assert_error(response, 422, "region_code")
+
+
+def test_units_are_deactivated_only_within_the_jurisdiction_and_never_ones_own(
+    world: World, client: FlaskClient
+) -> None:
+    cases = [
+        ("camat-b.admin", "kel-a1", 403),  # another kecamatan's kelurahan
+        ("kel-a1.admin", "kel-a2", 403),  # the neighbouring kelurahan
+        ("camat-a.admin", "camat-a", 403),  # one's own unit: would lock its admins out
+        ("dinas-pu.admin", "dlh", 403),  # another agency
+        ("camat-a.admin", "kel-a2", 200),
+        ("pemkot.admin", "dlh", 200),
+    ]
+    for actor, code, expected in cases:
+        response = client.patch(
+            f"/api/v1/units/{code}", headers=_headers(world, actor), json={"active": False}
+        )
+        assert response.status_code == expected, (actor, code, response.get_json())
+        assert _unit_row(code)[1] is (expected != 200)
+
+
+def test_sla_policies_are_published_only_with_city_wide_scope(
+    world: World, client: FlaskClient
+) -> None:
+    body = {
+        "priority": "high",
+        "response_minutes": 240,
+        "resolution_minutes": 960,
+        "handoff_ack_minutes": 120,
+    }
+
+    def send(actor: str, category: str) -> Any:
+        return client.post(
+            f"/api/v1/categories/{category}/policies", headers=_headers(world, actor), json=body
+        )
+
+    _check_grid(PUBLISH_POLICY, world, send)
+    versions = client.get(
+        "/api/v1/categories/sampah/policies", headers=world.headers("kel-a1", "staff")
+    ).get_json()
+    assert [p["version"] for p in versions if p["priority"] == "high"] == [1, 2]
+
+
+def test_city_wide_scope_is_every_active_unit_not_a_unit_kind(
+    world: World, client: FlaskClient
+) -> None:
+    """Once an active unit lies outside the city office's city, it no longer has city-wide
+    scope; when that unit is deactivated, it has it again."""
+    from coord.models import Unit
+    from tests.factories import make_region
+
+    body = {
+        "priority": "low",
+        "response_minutes": 240,
+        "resolution_minutes": 960,
+        "handoff_ack_minutes": 120,
+    }
+    admin = world.headers("pemkot", "admin")
+    with unit_of_work():
+        make_region("12.72", "Kota Binjai", "city", "12")
+        db.session.add(
+            Unit(
+                code="pemkot-binjai", name="Pemkot Binjai", kind="city_office", region_code="12.72"
+            )
+        )
+    url = "/api/v1/categories/sampah/policies"
+    assert client.post(url, headers=admin, json=body).status_code == 403
+    with unit_of_work():
+        db.session.execute(
+            select(Unit).where(Unit.code == "pemkot-binjai")
+        ).scalar_one().active = False
+    assert client.post(url, headers=admin, json=body).status_code == 201

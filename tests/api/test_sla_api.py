@@ -119,7 +119,7 @@ def test_publishing_a_policy_version(client, world, tuesday):  # type: ignore[no
     )
     assert refused.status_code == 403
     published = client.post(
-        "/api/v1/categories/sampah/policies", headers=world.headers("camat-a", "admin"), json=body
+        "/api/v1/categories/sampah/policies", headers=world.headers("pemkot", "admin"), json=body
     )
     assert published.status_code == 201
     assert published.json["version"] == 2 and published.json["warning_percents"] == [50, 80]

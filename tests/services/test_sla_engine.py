@@ -225,7 +225,7 @@ def test_new_policy_version_applies_to_new_cases_only(world, at_nyepi_week):  # 
     from coord.services.configuration import publish_policy
 
     old_case = make_case(world)
-    admin = world.user("camat-a", "admin")
+    admin = world.user("pemkot", "admin")  # city-wide standards
     with unit_of_work():
         publish_policy(
             admin,

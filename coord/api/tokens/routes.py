@@ -12,11 +12,8 @@ from marshmallow import validate
 from coord.api.auth import bearer_token, current_actor, public
 from coord.api.base import Blueprint, Instant, Schema
 from coord.clock import now_utc
-from coord.extensions import db, limiter
-from coord.models import Role, User
-from coord.services.accounts import issue_token, log_in, revoke_token, revoke_tokens
-from coord.services.configuration import can_configure_unit
-from coord.services.errors import Forbidden, NotFound
+from coord.extensions import limiter
+from coord.services.accounts import issue_token, log_in, revoke_token, revoke_user_tokens
 from coord.services.uow import unit_of_work
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
@@ -93,12 +90,6 @@ class UserTokens(MethodView):
     def delete(self, user_id: int) -> dict[str, Any]:
         """Revoke every API token of a user, such as a service user whose token leaked
         (admins of the user's unit or of a unit above it; 404 for anyone else)."""
-        actor = current_actor()
-        if not actor.has_role(Role.ADMIN):
-            raise Forbidden("Only admins may revoke other users' tokens.")
         with unit_of_work():
-            user = db.session.get(User, user_id)
-            if user is None or not can_configure_unit(actor, user.unit):
-                raise NotFound(f"No user {user_id} that you administer.")
-            revoked = revoke_tokens(user, now_utc())
+            revoked = revoke_user_tokens(current_actor(), user_id, now_utc())
         return {"revoked": revoked}

@@ -1,4 +1,5 @@
-"""Units (offices). Everyone signed in may list them; admins create and edit."""
+"""Units (offices). Everyone signed in may list them; admins create and edit within their
+jurisdiction (decided in ``coord.services.configuration``)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,8 @@ from sqlalchemy import select
 from coord.api.auth import current_actor
 from coord.api.base import Blueprint, Schema, Text
 from coord.extensions import db
-from coord.models import Region, Role, Unit, UnitKind
+from coord.models import Unit, UnitKind
 from coord.services import configuration
-from coord.services.errors import Forbidden, InvalidInput, NotFound
 from coord.services.uow import unit_of_work
 
 blp = Blueprint("units", __name__, url_prefix="/api/v1/units", description="Units and offices")
@@ -56,18 +56,6 @@ class UnitListArgs(Schema):
     kind = ma.fields.String(validate=validate.OneOf([k.value for k in UnitKind]))
 
 
-def _require_admin() -> None:
-    if not current_actor().has_role(Role.ADMIN):
-        raise Forbidden("Only admins may change units.")
-
-
-def _get(code: str) -> Unit:
-    unit = db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
-    if unit is None:
-        raise NotFound(f"No unit '{code}'.")
-    return unit
-
-
 @blp.route("")
 class UnitCollection(MethodView):
     @blp.arguments(UnitListArgs, location="query")
@@ -83,15 +71,11 @@ class UnitCollection(MethodView):
     @blp.arguments(UnitCreate)
     @blp.response(201, UnitOut)
     def post(self, data: dict[str, Any]) -> Unit:
-        """Create a unit (admins)."""
-        _require_admin()
+        """Create a unit: a kelurahan unit inside the admin's jurisdiction; an agency, camat
+        office or city office only by an admin whose jurisdiction holds every active unit
+        (docs/permissions.md)."""
         with unit_of_work():
-            if db.session.get(Region, data["region_code"]) is None:
-                raise InvalidInput.field("region_code", "unknown region")
-            if db.session.execute(select(Unit.id).where(Unit.code == data["code"])).first():
-                raise InvalidInput.field("code", "already used")
-            unit = Unit(**data)
-            db.session.add(unit)
+            unit = configuration.create_unit(current_actor(), data)
         return unit
 
 
@@ -101,17 +85,15 @@ class UnitItem(MethodView):
     def get(self, code: str) -> Unit:
         """One unit."""
         current_actor()
-        return _get(code)
+        return configuration.get_unit(code)
 
     @blp.arguments(UnitEdit)
     @blp.response(200, UnitOut)
     def patch(self, data: dict[str, Any], code: str) -> Unit:
-        """Edit a unit (admins)."""
-        _require_admin()
+        """Edit a unit's name, contact data or active flag (admins whose jurisdiction holds
+        the unit; agencies and offices other than their own need city-wide scope)."""
         with unit_of_work():
-            unit = _get(code)
-            for key, value in data.items():
-                setattr(unit, key, value)
+            unit = configuration.update_unit(current_actor(), code, data)
         return unit
 
 
