@@ -12,6 +12,7 @@ import pytest
 from coord import clock
 from coord.clock import now_utc
 from coord.services.accounts import create_user
+from coord.services.policy import SYSTEM
 from coord.services.uow import unit_of_work
 from tests.api.test_cases_api import API, assert_error
 from tests.factories import World, token_for
@@ -86,7 +87,7 @@ def test_an_admin_revokes_a_service_users_tokens_within_their_jurisdiction(
 ) -> None:
     with unit_of_work():
         bot = create_user(
-            "kel-a1.bot", "Sistem A1", "kel-a1", ["liaison"], now_utc(), is_service=True
+            SYSTEM, "kel-a1.bot", "Sistem A1", "kel-a1", ["liaison"], now_utc(), is_service=True
         )
     tokens = [token_for(bot), token_for(bot)]
     staff_token = world.token("kel-a1", "staff")
