@@ -995,7 +995,8 @@ def deliver_batch(
     rng: random.Random | None = None,
     open_http: Callable[[Sequence[netguard.IPNetwork]], requests.Session] = open_session,
 ) -> BatchResult:
-    """Claim and send one batch of the endpoint's due deliveries and record every outcome.
+    """Claim and send one batch of the endpoint's due deliveries and record every outcome,
+    each message's as soon as its answer is in (one short commit per message sent).
 
     2xx: delivered. 410: the endpoint is turned off and its pending deliveries cancelled.
     A refused destination: failed at once. Anything else (other status, redirect, timeout,
@@ -1015,7 +1016,7 @@ def deliver_batch(
 
     started = time.monotonic()
     deadline = started + config.time_budget
-    updates: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []  # outcomes of messages not sent, written at the end
     gone: Attempt | None = None
     unreachable: Attempt | None = None
     with open_http(config.allow_networks) as session:
@@ -1026,11 +1027,12 @@ def deliver_batch(
                 updates.append(_released(item))
                 result.released += 1
                 continue
+            sent = unreachable is None
             attempt = unreachable or post_once(session, target, item, config.timeout, deadline)
             attempted_at = now_utc()
             if attempt.status_code == 410:
                 gone = attempt
-                updates.append(_failed(item, attempt, attempted_at))
+                _record([_failed(item, attempt, attempted_at)])
                 result.failed += 1
                 result.outcomes[item.id] = DeliveryStatus.FAILED.value
                 continue
@@ -1039,7 +1041,13 @@ def deliver_batch(
                     error=f"not sent: endpoint unreachable ({attempt.error})", unreachable=True
                 )
             row = _outcome(item, attempt, attempted_at, rng)
-            updates.append(row)
+            if sent:
+                # Written before the next message goes out: if the worker dies (or the
+                # database goes away) later in the batch, only the message in flight at that
+                # moment is sent again (docs/webhooks.md).
+                _record([row])
+            else:
+                updates.append(row)
             result.outcomes[item.id] = row["b_status"]
             if row["b_status"] == DeliveryStatus.DELIVERED.value:
                 result.delivered += 1
@@ -1143,8 +1151,10 @@ def _outcome(
 
 
 def _record(updates: list[dict[str, Any]]) -> None:
-    """Write every outcome of the batch with one executemany per kind of change. Only rows
-    still pending are touched, so a delivery cancelled or redone meanwhile is left alone."""
+    """Write outcomes (one executemany per kind of change) and commit. Only rows still
+    pending are touched, so a delivery cancelled or redone meanwhile is left alone."""
+    if not updates:
+        return
     table = WebhookDelivery.__table__
     outcomes = [u for u in updates if not u.get("b_release")]
     released = [{"b_id": u["b_id"]} for u in updates if u.get("b_release")]
