@@ -3,7 +3,9 @@ a real Redis database, a frozen clock, and a small world of regions, units and u
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -139,3 +141,58 @@ def run_worker(app: Flask, redis_conn):  # type: ignore[no-untyped-def]
         worker.work(burst=True, with_scheduler=False)
 
     return drain
+
+
+# --------------------------------------------------------------------------------------------
+# No secrets in logs (docs/operations.md, "Logs"): every record logged during the suite goes
+# through the production handler's filters and is checked, at the end of each test, for API
+# tokens, Open311 keys, citizen receipt tokens, the world's password and webhook secrets.
+
+LEAKED_SECRET = re.compile(
+    r"\b(?:coord|o311)_[A-Za-z0-9_\-]{16,}"  # API tokens, Open311 api_keys
+    r"|\bwhsec_[A-Za-z0-9+/=]{16,}"  # webhook signing secrets
+    r"|secret-pass"  # the password of every user of the test world
+    r"|\b(?:token|api_key|password|secret)=(?!\[redacted\])[^&\s\"'<>]+",  # e.g. ?token=...
+    re.IGNORECASE,
+)
+
+
+class LogCollector(logging.Handler):
+    """Keeps every record as the production handler would write it."""
+
+    def __init__(self) -> None:
+        from config.logging import ContextFilter, RedactingFilter
+
+        super().__init__(logging.DEBUG)
+        self.addFilter(ContextFilter())
+        self.addFilter(RedactingFilter())
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # noqa: BLE001 - a broken record must not break the test
+            self.handleError(record)
+
+
+@pytest.fixture(scope="session")
+def log_collector() -> Iterator[LogCollector]:
+    collector = LogCollector()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(collector)
+    root.setLevel(min(level, logging.INFO))  # INFO lines too, as in production
+    yield collector
+    root.removeHandler(collector)
+    root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_in_logs(log_collector: LogCollector) -> Iterator[None]:
+    start = len(log_collector.lines)
+    yield
+    lines = log_collector.lines[start:]
+    del log_collector.lines[start:]
+    leaked = [line for line in lines if LEAKED_SECRET.search(line)]
+    assert not leaked, "secrets in the log:\n" + "\n".join(leaked[:5])

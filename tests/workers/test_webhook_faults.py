@@ -91,7 +91,17 @@ class RedisServer:
             time.sleep(0.05)
         raise RuntimeError("redis-server did not start")
 
+    def freeze(self) -> None:
+        """SIGSTOP: connections are still accepted (by the kernel), nothing is answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
+        self.thaw()
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(WAIT_SECONDS)
