@@ -188,8 +188,22 @@ def log_collector() -> Iterator[LogCollector]:
     root.setLevel(level)
 
 
+def _keep_collecting(collector: LogCollector) -> None:
+    """Alembic's migrations/env.py calls ``logging.config.fileConfig``, which replaces the root
+    handlers and disables every logger that exists (tests that migrate run it): undo that."""
+    root = logging.getLogger()
+    if collector not in root.handlers:
+        root.addHandler(collector)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    for logger in logging.Logger.manager.loggerDict.values():
+        if isinstance(logger, logging.Logger) and logger.disabled:
+            logger.disabled = False
+
+
 @pytest.fixture(autouse=True)
 def _no_secrets_in_logs(log_collector: LogCollector) -> Iterator[None]:
+    _keep_collecting(log_collector)
     start = len(log_collector.lines)
     yield
     lines = log_collector.lines[start:]
