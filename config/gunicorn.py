@@ -23,6 +23,8 @@ from typing import Any
 
 from gunicorn import glogging
 
+from config.logging import redact
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
@@ -99,9 +101,18 @@ class JsonAtoms(glogging.SafeAtoms):
 
 
 class JsonAccessLogger(glogging.Logger):
-    """One JSON object per request, with the app's X-Request-ID, on the access log."""
+    """One JSON object per request, with the app's X-Request-ID, on the access log. Secrets in
+    the query string (the citizen's receipt ``token``, Open311's ``api_key``, ...: the list in
+    ``config.logging``) are redacted."""
 
     atoms_wrapper_class = JsonAtoms
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        for key in ("q", "r", "{referer}i", "{authorization}i", "{cookie}i"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact(atoms[key])
+        return atoms
 
     def now(self) -> str:
         return datetime.now(UTC).isoformat(timespec="milliseconds")

@@ -1,14 +1,78 @@
-"""Logging: JSON lines (python-json-logger) with the request id or job id on every line."""
+"""Logging: JSON lines (python-json-logger) with the request id or job id on every line, and
+no secrets: query-string values of secret-bearing parameters and anything shaped like one of
+coord's credentials are replaced by ``[redacted]`` (here, and in gunicorn's access log)."""
 
 from __future__ import annotations
 
 import logging
 import logging.config
+import re
 from contextvars import ContextVar
 from typing import Any
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 job_id_var: ContextVar[str | None] = ContextVar("job_id", default=None)
+
+
+# A query parameter (or form field, or key=value in a message) whose name contains one of these
+# (case-insensitively) carries a secret: the citizen's receipt ``token``, Open311's ``api_key``,
+# passwords, webhook secrets, signatures, session and CSRF values. The one list for every log.
+SECRET_PARAM_PARTS = (
+    "token",
+    "key",
+    "password",
+    "passwd",
+    "secret",
+    "signature",
+    "credential",
+    "auth",
+    "session",
+    "csrf",
+)
+REDACTED = "[redacted]"
+
+_SECRET_NAME = "|".join(re.escape(part) for part in SECRET_PARAM_PARTS)
+# name=value where the name contains a secret part; the value runs to a separator.
+_SECRET_PAIR = re.compile(
+    rf"(?P<name>\b[\w.\-\[\]%]*(?:{_SECRET_NAME})[\w.\-\[\]%]*)(?P<sep>=|%3D)"
+    r"(?P<value>[^&\s\"'<>;,]+)",
+    re.IGNORECASE,
+)
+# Credentials coord issues, whatever they appear in: API tokens, Open311 keys, webhook secrets,
+# and bearer tokens in a header someone logged.
+_SECRET_SHAPES = re.compile(
+    r"\b(?:coord|o311)_[A-Za-z0-9_\-]{16,}|\bwhsec_[A-Za-z0-9+/=_\-]{16,}"
+    r"|(?<=Bearer )[^\s\"',;]+",
+    re.IGNORECASE,
+)
+
+
+# The password in a URL (redis://:password@host, postgresql://user:password@host).
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^/\s:@]*:)[^/\s@]+@", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret-bearing ``name=value`` value, URL password and credential
+    replaced."""
+    if not text:
+        return text
+    text = _SECRET_PAIR.sub(lambda m: m["name"] + m["sep"] + REDACTED, text)
+    text = _URL_PASSWORD.sub(lambda m: m["head"] + REDACTED + "@", text)
+    return _SECRET_SHAPES.sub(REDACTED, text)
+
+
+class RedactingFilter(logging.Filter):
+    """Replace secrets in each record's message (its arguments merged in) before formatting."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: leave it to the formatter to report
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
 
 
 class ContextFilter(logging.Filter):
@@ -35,13 +99,13 @@ def logging_config(json_logs: bool, level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": ContextFilter}},
+        "filters": {"context": {"()": ContextFilter}, "redact": {"()": RedactingFilter}},
         "formatters": {"default": formatter},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "formatter": "default",
-                "filters": ["context"],
+                "filters": ["context", "redact"],
             }
         },
         "root": {"level": level, "handlers": ["stderr"]},

@@ -12,6 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE = f"sqlite:///{ROOT / 'instance' / 'coord.sqlite3'}"
 
@@ -36,12 +39,6 @@ def _env_bool(name: str, default: bool) -> bool:
     if raw is None:
         return default
     return raw.strip().lower() in ("1", "true", "yes", "on")
-
-
-def _with_connect_timeout(url: str | None) -> str | None:
-    if not url or "socket_connect_timeout" in url:
-        return url
-    return url + ("&" if "?" in url else "?") + "socket_connect_timeout=2"
 
 
 def normalise_database_url(url: str) -> str:
@@ -74,9 +71,11 @@ class BaseConfig:
             "SQLALCHEMY_DATABASE_URI": database_url,
             "SQLALCHEMY_RECORD_QUERIES": False,
             "REDIS_URL": redis_url,
-            # A connect timeout, so an unreachable Redis cannot hold up a request's
-            # after-commit enqueue (read timeouts would break workers' blocking dequeues).
-            "RQ_CONNECTION": _with_connect_timeout(redis_url),
+            # The queues' connection gives up after about a second (coord.extensions.AppRedis),
+            # so a Redis that is down or frozen cannot hold up a request's after-commit
+            # enqueue; workers dequeue through a connection of their own (workers/runtime.py).
+            "RQ_CONNECTION": redis_url,
+            "RQ_CONNECTION_CLASS": "coord.extensions.AppRedis",
             "RQ_QUEUES": ["default", "webhooks", "sla"],
             "RQ_ASYNC": True,
             "MAX_CONTENT_LENGTH": _env_int("COORD_MAX_BODY_BYTES", 1 * 1024 * 1024),
@@ -134,6 +133,13 @@ class BaseConfig:
             # Rate limits (Flask-Limiter); storage is Redis, falling back to memory when down.
             "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", redis_url),
             "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+            # Like the queues: a Redis that does not answer within a second is treated as down
+            # (the limiter then counts in memory) instead of holding up the request.
+            "RATELIMIT_STORAGE_OPTIONS": {
+                "socket_connect_timeout": 1,
+                "socket_timeout": 1,
+                "retry": Retry(NoBackoff(), 0),
+            },
             "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
             "RATELIMIT_HEADERS_ENABLED": True,
             "COORD_LOGIN_RATE_LIMIT": _env("COORD_LOGIN_RATE_LIMIT", "10 per minute"),

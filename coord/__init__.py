@@ -36,11 +36,12 @@ def create_app(test_config: Mapping[str, Any] | None = None, env: str | None = N
     app.url_map.converters["id"] = IdConverter
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the schemas' field order
     register_logging(app)
+    register_request_id(app)  # first: every other hook, and every answer, has the id
     register_extensions(app)
     register_blueprints(app)
     register_errors(app)
     register_cli(app)
-    register_request_hooks(app)
+    register_response_headers(app)
     register_security_headers(app)  # CSP, HSTS, no-store, nosniff (docs/security.md)
     register_input_guard(app)
     register_refused_body_drain(app)
@@ -133,14 +134,26 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(coord_cli)
 
 
-def register_request_hooks(app: Flask) -> None:
-    @app.before_request
+def register_request_id(app: Flask) -> None:
+    """The request id (``X-Request-ID``) is set by the very first ``before_request`` hook, so
+    that an answer made by any later hook (401 from authentication, 429 from the rate limiter,
+    503 when the database is down) carries it, and every log line of the request has it rather
+    than the id of the request this thread served before."""
+
     def _request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")
         rid = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
         g.request_id = rid
         request_id_var.set(rid)
 
+    app.before_request_funcs.setdefault(None, []).insert(0, _request_id)
+
+    @app.teardown_request
+    def _forget_request_id(exc: BaseException | None) -> None:
+        request_id_var.set(None)  # lines logged after the request do not claim its id
+
+
+def register_response_headers(app: Flask) -> None:
     @app.after_request
     def _headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("X-Request-ID", getattr(g, "request_id", ""))

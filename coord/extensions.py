@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -11,6 +11,9 @@ from flask_migrate import Migrate
 from flask_rq import RQ
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
@@ -37,6 +40,29 @@ if TYPE_CHECKING:
 else:
     Model = db.Model
 migrate = Migrate(compare_type=True, render_as_batch=True)
+
+# How long the app waits for Redis (connect, and each answer) before it gives up.
+REDIS_TIMEOUT_SECONDS = 1.0
+
+
+class AppRedis(Redis):
+    """The app's Redis connection (``RQ_CONNECTION_CLASS``): gives up after
+    ``REDIS_TIMEOUT_SECONDS`` without retrying, so that a Redis that is down or frozen (accepting
+    connections but not answering) delays a request's after-commit enqueue by about a second;
+    the work is already committed and the outbox sweep enqueues it later
+    (docs/operations.md). Options in the URL (``?socket_timeout=2``) win over these defaults.
+
+    Workers do not use it for their blocking dequeue: ``workers.runtime`` opens their own
+    connection, patient with a Redis that goes away."""
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> AppRedis:
+        kwargs.setdefault("socket_connect_timeout", REDIS_TIMEOUT_SECONDS)
+        kwargs.setdefault("socket_timeout", REDIS_TIMEOUT_SECONDS)
+        kwargs.setdefault("retry", Retry(NoBackoff(), 0))
+        return super().from_url(url, **kwargs)  # type: ignore[return-value]
+
+
 rq = RQ()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 babel = Babel()

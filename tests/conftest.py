@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -192,3 +193,72 @@ def run_worker(app: Flask, redis_conn):  # type: ignore[no-untyped-def]
         worker.work(burst=True, with_scheduler=False)
 
     return drain
+
+
+# --------------------------------------------------------------------------------------------
+# No secrets in logs (docs/operations.md, "Logs"): every record logged during the suite goes
+# through the production handler's filters and is checked, at the end of each test, for API
+# tokens, Open311 keys, citizen receipt tokens, the world's password and webhook secrets.
+
+LEAKED_SECRET = re.compile(
+    r"\b(?:coord|o311)_[A-Za-z0-9_\-]{16,}"  # API tokens, Open311 api_keys
+    r"|\bwhsec_[A-Za-z0-9+/=]{16,}"  # webhook signing secrets
+    r"|secret-pass"  # the password of every user of the test world
+    r"|\b(?:token|api_key|password|secret)=(?!\[redacted\])[^&\s\"'<>]+",  # e.g. ?token=...
+    re.IGNORECASE,
+)
+
+
+class LogCollector(logging.Handler):
+    """Keeps every record as the production handler would write it."""
+
+    def __init__(self) -> None:
+        from config.logging import ContextFilter, RedactingFilter
+
+        super().__init__(logging.DEBUG)
+        self.addFilter(ContextFilter())
+        self.addFilter(RedactingFilter())
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # noqa: BLE001 - a broken record must not break the test
+            self.handleError(record)
+
+
+@pytest.fixture(scope="session")
+def log_collector() -> Iterator[LogCollector]:
+    collector = LogCollector()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(collector)
+    root.setLevel(min(level, logging.INFO))  # INFO lines too, as in production
+    yield collector
+    root.removeHandler(collector)
+    root.setLevel(level)
+
+
+def _keep_collecting(collector: LogCollector) -> None:
+    """Alembic's migrations/env.py calls ``logging.config.fileConfig``, which replaces the root
+    handlers and disables every logger that exists (tests that migrate run it): undo that."""
+    root = logging.getLogger()
+    if collector not in root.handlers:
+        root.addHandler(collector)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    for logger in logging.Logger.manager.loggerDict.values():
+        if isinstance(logger, logging.Logger) and logger.disabled:
+            logger.disabled = False
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_in_logs(log_collector: LogCollector) -> Iterator[None]:
+    _keep_collecting(log_collector)
+    start = len(log_collector.lines)
+    yield
+    lines = log_collector.lines[start:]
+    del log_collector.lines[start:]
+    leaked = [line for line in lines if LEAKED_SECRET.search(line)]
+    assert not leaked, "secrets in the log:\n" + "\n".join(leaked[:5])

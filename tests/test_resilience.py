@@ -8,6 +8,7 @@ stopping it disturbs nobody else's database.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import shutil
 import socket
@@ -141,5 +142,48 @@ def test_database_restart_fails_cleanly_then_recovers(temp_postgres: TempPostgre
     listed = client.get("/api/v1/cases", headers=headers)
     # The case refused while the database was down was not half-written.
     assert [c["title"] for c in listed.json] == ["Lampu padam", "Lampu padam"]
+    with app.app_context():
+        db.engine.dispose()
+
+
+# --------------------------------------------------------------------------------------------
+# Request ids on answers made before the view runs
+
+
+def _closed_port_url() -> str:
+    """A PostgreSQL URL where nothing listens: every connection is refused at once."""
+    return f"postgresql://coord@127.0.0.1:{_free_port()}/coord"
+
+
+def test_a_401_carries_the_request_id(client) -> None:  # type: ignore[no-untyped-def]
+    answer = client.get("/api/v1/cases")
+    assert answer.status_code == 401
+    assert len(answer.headers["X-Request-ID"]) >= 16
+    again = client.get("/api/v1/cases", headers={"X-Request-ID": "mine-123"})
+    assert (again.status_code, again.headers["X-Request-ID"]) == (401, "mine-123")
+
+
+def test_a_503_carries_the_request_id_of_its_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from config.logging import ContextFilter
+
+    app: Flask = create_app(
+        {"SQLALCHEMY_DATABASE_URI": _closed_port_url(), "RATELIMIT_STORAGE_URI": "memory://"},
+        env="testing",
+    )
+    client = app.test_client()
+    caplog.handler.addFilter(ContextFilter())
+    ids = []
+    for _ in range(2):  # the second must not carry the first one's id
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="coord.api.errors"):
+            answer = client.get("/api/v1/cases", headers={"Authorization": "Bearer coord_x"})
+        assert answer.status_code == 503, answer.json
+        rid = answer.headers["X-Request-ID"]
+        [line] = [r for r in caplog.records if r.getMessage().startswith("database unavailable")]
+        assert rid and line.request_id == rid  # type: ignore[attr-defined]
+        ids.append(rid)
+    assert ids[0] != ids[1]
     with app.app_context():
         db.engine.dispose()

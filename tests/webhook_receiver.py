@@ -62,6 +62,7 @@ class Hold:
     ``release``."""
 
     status: int = 200
+    after: int = 0  # requests on the path answered normally before this one is held
     arrived: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -122,8 +123,9 @@ class Receiver:
                 else:
                     queue.append(Answer(answer))
 
-    def hold_next(self, path: str, status: int = 200) -> Hold:
-        hold = Hold(status=status)
+    def hold_next(self, path: str, status: int = 200, *, after: int = 0) -> Hold:
+        """Keep the next request on ``path`` waiting (or the one after ``after`` more)."""
+        hold = Hold(status=status, after=after)
         with self._changed:
             self._holds.setdefault(path, deque()).append(hold)
             self._all_holds.append(hold)
@@ -166,7 +168,11 @@ class Receiver:
             if not verified_by:
                 self.unverified.append(record)
             hold = self._holds.get(path)
-            current_hold = hold.popleft() if hold else None
+            current_hold = None
+            if hold and hold[0].after > 0:
+                hold[0].after -= 1
+            elif hold:
+                current_hold = hold.popleft()
             queue = self._answers.get(path)
             answer = queue.popleft() if queue else Answer(200)
             self._changed.notify_all()

@@ -37,9 +37,14 @@ COMMANDS = {
 }
 POLL_SECONDS = 1.0
 LOG_EVERY_SECONDS = 30.0
-# A command that ran this long and then died most likely lost Redis, even if Redis is back by
-# the time we look; one that dies sooner while Redis answers is broken, and we stop visibly.
+# Restart policy. A command that ran this long counts as healthy, whatever ended it. One that
+# dies sooner although Redis answers by the time we look may have hit a short Redis blip (gone
+# again before we checked), or may be broken: it is restarted after a pause that doubles each
+# time (1 s, 2 s, 4 s, ...), and only after GIVE_UP_AFTER such quick exits in a row (about a
+# minute of a crash loop) do we stop visibly. Exits while Redis does not answer never count.
 HEALTHY_RUN_SECONDS = 60.0
+GIVE_UP_AFTER = 6
+MAX_PAUSE_SECONDS = 30.0
 
 
 class Supervisor:
@@ -71,6 +76,7 @@ class Supervisor:
             time.sleep(POLL_SECONDS)
 
     def run(self) -> int:
+        quick_exits = 0  # in a row, while Redis answered
         while True:
             self.wait_for_redis()
             if self.stopping:
@@ -85,15 +91,40 @@ class Supervisor:
             if self.stopping:
                 return 0
             ran = time.monotonic() - started
-            if redis_problem(self.redis_url) is None and ran < HEALTHY_RUN_SECONDS:
+            if ran >= HEALTHY_RUN_SECONDS or redis_problem(self.redis_url) is not None:
+                quick_exits = 0
+                log.warning(
+                    "command exited with %s after %.0f s; restarting once Redis answers", code, ran
+                )
+                self.pause(POLL_SECONDS)
+                continue
+            quick_exits += 1
+            if quick_exits >= GIVE_UP_AFTER:
                 log.error(
-                    "command exited with %s after %.0f s while Redis answers; stopping", code, ran
+                    "command exited with %s after %.0f s while Redis answers, %s times in a row; "
+                    "stopping",
+                    code,
+                    ran,
+                    quick_exits,
                 )
                 return code or 1
-            log.warning(
-                "command exited with %s after %.0f s; restarting once Redis answers", code, ran
+            pause = min(POLL_SECONDS * 2 ** (quick_exits - 1), MAX_PAUSE_SECONDS)
+            log.error(
+                "command exited with %s after %.0f s while Redis answers (%s of %s in a row); "
+                "restarting in %.0f s",
+                code,
+                ran,
+                quick_exits,
+                GIVE_UP_AFTER,
+                pause,
             )
-            time.sleep(POLL_SECONDS)
+            self.pause(pause)
+
+    def pause(self, seconds: float) -> None:
+        """Sleep, cut short by a stop."""
+        deadline = time.monotonic() + seconds
+        while not self.stopping and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, POLL_SECONDS))
 
 
 def redis_problem(url: str) -> str | None:

@@ -24,7 +24,8 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -35,6 +36,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 from requests.adapters import HTTPAdapter
 from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
@@ -726,16 +728,31 @@ def _claimable(now: datetime, lease: timedelta) -> list[Any]:
     ]
 
 
+# A job waiting in the queue claims its endpoint's due deliveries within moments of starting;
+# deliveries due this long and still unclaimed mean that the endpoint's gate has no job behind
+# it. That happens when Redis was frozen: the web gave up on the gate's SET NX (and enqueued
+# nothing), but Redis carried the SET out once it woke up.
+GATE_STALE_AFTER = timedelta(seconds=30)
+
+
 def sweep(now: datetime) -> int:
     """Enqueue a job for every endpoint with due deliveries that no live job holds; returns
-    how many jobs were enqueued. Runs from the cron table every 15 s."""
+    how many jobs were enqueued. Runs from the cron table every 15 s. The gate of an endpoint
+    whose deliveries have waited unclaimed for ``GATE_STALE_AFTER`` is cleared first."""
     config = settings()
     table = WebhookDelivery.__table__
+    claimable = _claimable(now, config.lease)
     endpoint_ids: list[int] = list(
-        db.session.execute(
-            select(table.c.endpoint_id).where(*_claimable(now, config.lease)).distinct()
-        ).scalars()
+        db.session.execute(select(table.c.endpoint_id).where(*claimable).distinct()).scalars()
     )
+    if endpoint_ids:
+        overdue: Iterable[int] = db.session.execute(
+            select(table.c.endpoint_id)
+            .where(*claimable, table.c.next_attempt_at <= now - GATE_STALE_AFTER)
+            .distinct()
+        ).scalars()
+        for endpoint_id in overdue:
+            release_gate(endpoint_id)
     return schedule_endpoint_jobs(endpoint_ids)
 
 
@@ -1007,7 +1024,8 @@ def deliver_batch(
     rng: random.Random | None = None,
     open_http: Callable[[Sequence[netguard.IPNetwork]], requests.Session] = open_session,
 ) -> BatchResult:
-    """Claim and send one batch of the endpoint's due deliveries and record every outcome.
+    """Claim and send one batch of the endpoint's due deliveries and record every outcome,
+    each message's as soon as its answer is in (one short commit per message sent).
 
     2xx: delivered. 410: the endpoint is turned off and its pending deliveries cancelled.
     A refused destination: failed at once. Anything else (other status, redirect, timeout,
@@ -1027,10 +1045,10 @@ def deliver_batch(
 
     started = time.monotonic()
     deadline = started + config.time_budget
-    updates: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []  # outcomes of messages not sent, written at the end
     gone: Attempt | None = None
     unreachable: Attempt | None = None
-    with open_http(config.allow_networks) as session:
+    with open_http(config.allow_networks) as session, _outcome_writer() as record_now:
         for item in claimed:
             if gone is not None:
                 break
@@ -1038,11 +1056,12 @@ def deliver_batch(
                 updates.append(_released(item))
                 result.released += 1
                 continue
+            sent = unreachable is None
             attempt = unreachable or post_once(session, target, item, config.timeout, deadline)
             attempted_at = now_utc()
             if attempt.status_code == 410:
                 gone = attempt
-                updates.append(_failed(item, attempt, attempted_at))
+                record_now(_failed(item, attempt, attempted_at))
                 result.failed += 1
                 result.outcomes[item.id] = DeliveryStatus.FAILED.value
                 continue
@@ -1051,7 +1070,13 @@ def deliver_batch(
                     error=f"not sent: endpoint unreachable ({attempt.error})", unreachable=True
                 )
             row = _outcome(item, attempt, attempted_at, rng)
-            updates.append(row)
+            if sent:
+                # Written before the next message goes out: if the worker dies (or the
+                # database goes away) later in the batch, only the message in flight at that
+                # moment is sent again (docs/webhooks.md).
+                record_now(row)
+            else:
+                updates.append(row)
             result.outcomes[item.id] = row["b_status"]
             if row["b_status"] == DeliveryStatus.DELIVERED.value:
                 result.delivered += 1
@@ -1154,22 +1179,57 @@ def _outcome(
     )
 
 
+def _outcome_statement() -> Any:
+    table = WebhookDelivery.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.status == DeliveryStatus.PENDING.value)
+        .values({c: bindparam(f"b_{c}", type_=table.c[c].type) for c in _UPDATE_COLUMNS})
+    )
+
+
+@contextmanager
+def _outcome_writer() -> Iterator[Callable[[dict[str, Any]], None]]:
+    """A function that writes and commits one message's outcome at once: one statement, on a
+    connection of the batch's own (autocommit on PostgreSQL, so one round trip per message).
+
+    On PostgreSQL these commits do not wait for the disk (``synchronous_commit`` off, on this
+    connection while the batch runs): a killed worker or a lost connection cannot undo them;
+    only a crash of the database server itself can lose its last fraction of a second of
+    them, and those messages are then sent again (delivery is at least once)."""
+    statement = _outcome_statement()
+    with db.engine.connect() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("SET synchronous_commit TO off")
+
+        def record_now(row: dict[str, Any]) -> None:
+            conn.execute(statement, row)
+            if not postgres:
+                conn.commit()  # SQLite: the driver runs the UPDATE on its own, in autocommit
+
+        try:
+            yield record_now
+        finally:
+            if postgres and not conn.invalidated:
+                try:
+                    conn.exec_driver_sql("RESET synchronous_commit")
+                except DBAPIError:
+                    conn.invalidate()  # do not hand the setting on through the pool
+
+
 def _record(updates: list[dict[str, Any]]) -> None:
-    """Write every outcome of the batch with one executemany per kind of change. Only rows
-    still pending are touched, so a delivery cancelled or redone meanwhile is left alone."""
+    """Write outcomes (one executemany per kind of change) and commit. Only rows still
+    pending are touched, so a delivery cancelled or redone meanwhile is left alone."""
+    if not updates:
+        return
     table = WebhookDelivery.__table__
     outcomes = [u for u in updates if not u.get("b_release")]
     released = [{"b_id": u["b_id"]} for u in updates if u.get("b_release")]
     with unit_of_work():
         if outcomes:
-            db.session.execute(
-                update(table)
-                .where(
-                    table.c.id == bindparam("b_id"), table.c.status == DeliveryStatus.PENDING.value
-                )
-                .values({c: bindparam(f"b_{c}", type_=table.c[c].type) for c in _UPDATE_COLUMNS}),
-                outcomes,
-            )
+            db.session.execute(_outcome_statement(), outcomes)
         if released:
             db.session.execute(
                 update(table)

@@ -91,7 +91,17 @@ class RedisServer:
             time.sleep(0.05)
         raise RuntimeError("redis-server did not start")
 
+    def freeze(self) -> None:
+        """SIGSTOP: connections are still accepted (by the kernel), nothing is answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
+        self.thaw()
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(WAIT_SECONDS)
@@ -243,4 +253,44 @@ def test_a_worker_killed_mid_delivery_leaves_it_to_the_next_worker(
     seen = receiver.msg_ids("/slow")
     assert set(seen) == {row.msg_id}  # one webhook-id: at-least-once, and deduplicable
     assert len(seen) == 2  # the killed attempt arrived, then the retry
+    assert receiver.unverified == []
+
+
+def test_a_worker_killed_mid_batch_sends_again_only_the_message_in_flight(
+    webhook_app, world, client, receiver, database_url, redis_url, tmp_path
+):
+    hook = register(
+        client, world.headers("dinas-pu", "liaison"), "dinas-pu", receiver.url("/batch")
+    )
+    receiver.trust("pu", hook["secret"])
+    for _ in range(6):  # one job, one batch of six (no worker runs yet)
+        forward(world)
+    hold = receiver.hold_next("/batch", after=4)  # four answered 200, the fifth kept waiting
+    worker = _worker_process(database_url, redis_url, tmp_path / "worker.log")
+    try:
+        arrived = hold.arrived.wait(WAIT_SECONDS)
+        assert arrived, (tmp_path / "worker.log").read_text()
+        worker.send_signal(signal.SIGKILL)  # while the receiver is answering the fifth
+        worker.wait(WAIT_SECONDS)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(WAIT_SECONDS)
+        hold.release.set()
+
+    # The four accepted messages are recorded as delivered although the batch never finished.
+    assert [r.status for r in rows()] == ["delivered"] * 4 + ["pending"] * 2
+
+    lease = timedelta(seconds=webhook_app.config["COORD_WEBHOOK_LEASE_SECONDS"])
+    clock.set_frozen(datetime.now(UTC) + lease + timedelta(seconds=1))
+    try:
+        assert sweep() == 1
+        drain(webhook_app)
+    finally:
+        clock.set_frozen(None)
+
+    assert {r.status for r in rows()} == {"delivered"}
+    seen = receiver.msg_ids("/batch")
+    assert sorted(set(seen)) == sorted(r.msg_id for r in rows())
+    assert len(seen) == 7  # six messages; only the one in flight at the kill came twice
     assert receiver.unverified == []
