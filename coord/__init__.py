@@ -167,8 +167,8 @@ def register_input_guard(app: Flask) -> None:
     otherwise refuse it at the driver, mid-request, as a 500."""
     from flask_babel import gettext
 
-    from coord.api.base import unstorable_text
     from coord.api.errors import wants_html
+    from coord.http.fields import unstorable_text
     from coord.services.errors import InvalidInput, NotFound
 
     @app.before_request

@@ -1,99 +1,17 @@
-"""The one place to tighten the whole API: base Schema, fields and Blueprint."""
+"""The one place to tighten the whole API: its Blueprint, request parsers and pagination
+(the base Schema and fields, shared with the staff pages, are in ``coord.http.fields``)."""
 
 from __future__ import annotations
 
 import json
-import re
-from datetime import UTC, datetime
 from typing import Any, NoReturn
-from zoneinfo import ZoneInfo
 
 import flask_smorest
 import marshmallow as ma
-from marshmallow import ValidationError, missing, pre_load
+from marshmallow import missing
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
-WIB = ZoneInfo("Asia/Jakarta")
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def unstorable_text(text: str) -> str | None:
-    """Why ``text`` cannot be stored as UTF-8 text, if it cannot."""
-    if "\x00" in text:
-        return "must not contain NUL characters"
-    if _SURROGATE.search(text):
-        return "must be valid Unicode text (lone surrogate characters found)"
-    return None
-
-
-def _find_nul(value: Any, path: str, found: dict[str, list[str]]) -> None:
-    if isinstance(value, str):
-        problem = unstorable_text(value)
-        if problem:
-            found[path or "_schema"] = [problem]
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _find_nul(item, str(key) if not path else f"{path}.{key}", found)
-    elif isinstance(value, list):
-        for item in value:
-            _find_nul(item, path, found)
-
-
-class Schema(ma.Schema):
-    """Unknown fields are errors; so is text PostgreSQL cannot store (NUL, lone surrogates)."""
-
-    class Meta:
-        unknown = ma.RAISE
-        ordered = True
-
-    @pre_load(pass_collection=True)
-    def _reject_nul(self, data: Any, **kwargs: Any) -> Any:
-        found: dict[str, list[str]] = {}
-        if hasattr(data, "to_dict"):  # a MultiDict of query arguments
-            items = {k: data.getlist(k) for k in data}
-            _find_nul(items, "", found)
-        else:
-            _find_nul(data, "", found)
-        if found:
-            raise ValidationError(found)
-        return data
-
-
-class Instant(ma.fields.AwareDateTime):
-    """ISO 8601 instant; without an offset it is read as WIB; kept within 2000–2100."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("default_timezone", WIB)
-        super().__init__(format="iso", **kwargs)
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
-        result = super()._deserialize(value, attr, data, **kwargs)
-        if not (EARLIEST <= result < LATEST):
-            raise ValidationError("must be between 2000 and 2100")
-        return result.astimezone(UTC)
-
-    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
-        if value is None:
-            return None
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-class Text(ma.fields.String):
-    """A string stripped of surrounding blanks, required non-empty unless ``allow_blank``."""
-
-    def __init__(self, *, max_length: int, min_length: int = 1, **kwargs: Any) -> None:
-        validators = list(kwargs.pop("validate", []) or [])
-        validators.append(ma.validate.Length(min=min_length, max=max_length))
-        super().__init__(validate=validators, **kwargs)
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        result = super()._deserialize(value, attr, data, **kwargs)
-        return result.strip()
-
+from coord.http.fields import Schema
 
 MAX_PAGE = 100_000
 
@@ -194,6 +112,3 @@ def openapi_overrides(converter: Any, field: ma.fields.Field, **kwargs: Any) -> 
 class PageArgs(Schema):
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE))
     page_size = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
-
-
-MAX_ID = 2**63 - 1

@@ -20,9 +20,9 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from coord.api.etag import conditional, data_etag
 from coord.clock import now_utc
 from coord.extensions import db, limiter
+from coord.http.etag import conditional, data_etag
 from coord.open311.render import FORMATS, render, render_errors
 from coord.services import open311
 from coord.services.errors import Forbidden, NotAuthenticated, NotFound, ServiceError

@@ -12,7 +12,7 @@ import re
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from coord.api.base import MAX_ID
+from coord.http.fields import MAX_ID, MONTH
 from coord.services.errors import InvalidInput
 
 _DIGITS = re.compile(r"[0-9]{1,19}\Z")  # \Z: "$" would let a final newline in
@@ -44,8 +44,6 @@ def form_int(
 
 def form_month(value: str | None, field: str = "month") -> str | None:
     """A ``YYYY-MM`` month as the reports API reads it (2000-2099); None when blank."""
-    from coord.api.reports.routes import MONTH
-
     text = (value or "").strip()
     if not text:
         return None

@@ -19,10 +19,10 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from coord.api.cases.schemas import CaseCreate
 from coord.clock import now_utc
 from coord.domain.states import OPEN_CASE_STATUSES, HandoffStatus, RejectReason
 from coord.extensions import db, limiter
+from coord.http.case_body import CaseCreate
 from coord.models import (
     Case,
     CaseEvent,
@@ -596,7 +596,7 @@ def upload_attachment(case_id: int):  # type: ignore[no-untyped-def]
 @blp.get("/web/attachments/<id:attachment_id>")
 @login_required
 def download_attachment(attachment_id: int):  # type: ignore[no-untyped-def]
-    from coord.api.attachments.download import send_attachment
+    from coord.http.files import send_attachment
     from coord.services import attachments as attachment_service
 
     try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from coord.api.attachments.download import send_attachment
 from coord.api.auth import current_actor
 from coord.api.base import Blueprint
+from coord.http.files import send_attachment
 from coord.services import attachments as attachment_service
 
 blp = Blueprint("attachments", __name__, url_prefix="/api/v1/attachments", description="Case files")

@@ -11,12 +11,11 @@ from flask.views import MethodView
 from sqlalchemy import func, select
 
 from coord.api.auth import current_actor
-from coord.api.base import Blueprint, Instant
+from coord.api.base import Blueprint
 from coord.api.cases.schemas import (
     ACTION_REQUIRES,
     CANCEL_REASONS,
     ActionIn,
-    CaseCreate,
     CaseEdit,
     CaseListArgs,
     CaseOut,
@@ -29,6 +28,8 @@ from coord.api.versioning import expected_version, set_etag
 from coord.clock import now_utc
 from coord.domain.states import CASE_ACTIONS
 from coord.extensions import db
+from coord.http.case_body import CaseCreate
+from coord.http.fields import Instant
 from coord.models import Case, CaseEvent, SlaClock
 from coord.presenters import case_view, event_view, handoff_view
 from coord.services import attachments as attachment_service

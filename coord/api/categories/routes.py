@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from coord.api.auth import current_actor
-from coord.api.base import Blueprint, Instant, Schema
+from coord.api.base import Blueprint
 from coord.clock import now_utc
 from coord.extensions import db
+from coord.http.fields import Instant, Schema
 from coord.models import Category, ClockKind, Priority, SlaPolicy
 from coord.services import configuration
 from coord.services.uow import unit_of_work

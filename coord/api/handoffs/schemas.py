@@ -5,9 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from coord.api.base import Instant, Schema, Text
 from coord.api.cases.schemas import UnitRef
 from coord.domain.states import HandoffKind, HandoffStatus, RejectReason
+from coord.http.fields import Instant, Schema, Text
 
 
 class HandoffOut(Schema):

@@ -8,10 +8,11 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from coord.api.auth import current_actor
-from coord.api.base import Blueprint, Instant, Schema
+from coord.api.base import Blueprint
 from coord.api.cases.schemas import CaseOut
 from coord.api.handoffs.schemas import HandoffOut
 from coord.clock import now_utc
+from coord.http.fields import Instant, Schema
 from coord.services import attention
 from coord.services.uow import unit_of_work
 

@@ -15,11 +15,12 @@ from flask import current_app, jsonify
 from flask.views import MethodView
 
 from coord.api.auth import public
-from coord.api.base import Blueprint, Instant, Schema
-from coord.api.etag import conditional, data_etag
+from coord.api.base import Blueprint
 from coord.api.reports.routes import FiltersOut, PeriodArgs, report_filters
 from coord.clock import now_utc
 from coord.extensions import limiter
+from coord.http.etag import conditional, data_etag
+from coord.http.fields import Instant, Schema
 from coord.services import reports
 
 blp = Blueprint(

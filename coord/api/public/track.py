@@ -17,10 +17,11 @@ from flask.views import MethodView
 from marshmallow import validate
 
 from coord.api.auth import public
-from coord.api.base import Blueprint, Instant, Schema, Text
+from coord.api.base import Blueprint
 from coord.clock import now_utc
 from coord.domain.tracking import format_tracking_code, normalise_tracking_code
 from coord.extensions import limiter
+from coord.http.fields import Instant, Schema, Text
 from coord.models import SKM_ELEMENTS
 from coord.receipts import (
     pdf_filename,

@@ -10,9 +10,10 @@ from flask.views import MethodView
 from marshmallow import validate, validates_schema
 
 from coord.api.auth import current_actor
-from coord.api.base import Blueprint, Instant, Schema
+from coord.api.base import Blueprint
 from coord.clock import now_utc
 from coord.exports import csv_response
+from coord.http.fields import MONTH, MONTH_PATTERN, Instant, Schema
 from coord.services import reports
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="Reports")
@@ -82,13 +83,6 @@ class Breaches(MethodView):
 
 
 # -- manager reports: SLA compliance, handoffs, backlog, IKM (docs/reports.md) ----------------
-
-_MONTH = "20[0-9]{2}-(0[1-9]|1[0-2])"  # [0-9]: \d matches any script's digits
-MONTH = validate.Regexp(
-    _MONTH + r"\Z",  # \Z: "$" would let a final newline in
-    error="must be a month as YYYY-MM, between 2000 and 2099",
-)
-MONTH_PATTERN = f"^{_MONTH}$"  # the same, as JSON Schema (ECMA 262) reads it
 
 
 class PeriodArgs(Schema):

@@ -10,9 +10,10 @@ from flask.views import MethodView
 from marshmallow import validate
 
 from coord.api.auth import bearer_token, current_actor, public
-from coord.api.base import Blueprint, Instant, Schema
+from coord.api.base import Blueprint
 from coord.clock import now_utc
 from coord.extensions import limiter
+from coord.http.fields import Instant, Schema
 from coord.services.accounts import issue_token, log_in, revoke_token, revoke_user_tokens
 from coord.services.uow import unit_of_work
 

@@ -11,8 +11,9 @@ from marshmallow import validate
 from sqlalchemy import select
 
 from coord.api.auth import current_actor
-from coord.api.base import Blueprint, Schema, Text
+from coord.api.base import Blueprint
 from coord.extensions import db
+from coord.http.fields import Schema, Text
 from coord.models import Unit, UnitKind
 from coord.services import configuration
 from coord.services.uow import unit_of_work

@@ -6,7 +6,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from coord.api.base import Instant, Schema, Text
+from coord.http.fields import Instant, Schema, Text
 from coord.models import DeliveryStatus
 from coord.services.webhooks import SUBSCRIBABLE_TYPES
 

@@ -1,0 +1,104 @@
+"""Fields and limits of what a request may carry, the same for the API's schemas, the staff
+pages' forms and Open311: text PostgreSQL can store, instants within 2000-2100, ids within
+a bigint, months as YYYY-MM."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+from marshmallow import ValidationError, pre_load, validate
+
+WIB = ZoneInfo("Asia/Jakarta")
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unstorable_text(text: str) -> str | None:
+    """Why ``text`` cannot be stored as UTF-8 text, if it cannot."""
+    if "\x00" in text:
+        return "must not contain NUL characters"
+    if _SURROGATE.search(text):
+        return "must be valid Unicode text (lone surrogate characters found)"
+    return None
+
+
+def _find_nul(value: Any, path: str, found: dict[str, list[str]]) -> None:
+    if isinstance(value, str):
+        problem = unstorable_text(value)
+        if problem:
+            found[path or "_schema"] = [problem]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _find_nul(item, str(key) if not path else f"{path}.{key}", found)
+    elif isinstance(value, list):
+        for item in value:
+            _find_nul(item, path, found)
+
+
+class Schema(ma.Schema):
+    """Unknown fields are errors; so is text PostgreSQL cannot store (NUL, lone surrogates)."""
+
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True
+
+    @pre_load(pass_collection=True)
+    def _reject_nul(self, data: Any, **kwargs: Any) -> Any:
+        found: dict[str, list[str]] = {}
+        if hasattr(data, "to_dict"):  # a MultiDict of query arguments
+            items = {k: data.getlist(k) for k in data}
+            _find_nul(items, "", found)
+        else:
+            _find_nul(data, "", found)
+        if found:
+            raise ValidationError(found)
+        return data
+
+
+class Instant(ma.fields.AwareDateTime):
+    """ISO 8601 instant; without an offset it is read as WIB; kept within 2000–2100."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("default_timezone", WIB)
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if not (EARLIEST <= result < LATEST):
+            raise ValidationError("must be between 2000 and 2100")
+        return result.astimezone(UTC)
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class Text(ma.fields.String):
+    """A string stripped of surrounding blanks, required non-empty unless ``allow_blank``."""
+
+    def __init__(self, *, max_length: int, min_length: int = 1, **kwargs: Any) -> None:
+        validators = list(kwargs.pop("validate", []) or [])
+        validators.append(ma.validate.Length(min=min_length, max=max_length))
+        super().__init__(validate=validators, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        result = super()._deserialize(value, attr, data, **kwargs)
+        return result.strip()
+
+
+MAX_ID = 2**63 - 1  # the largest id a bigint column holds
+
+_MONTH = "20[0-9]{2}-(0[1-9]|1[0-2])"  # [0-9]: \d matches any script's digits
+MONTH = validate.Regexp(
+    _MONTH + r"\Z",  # \Z: "$" would let a final newline in
+    error="must be a month as YYYY-MM, between 2000 and 2099",
+)
+MONTH_PATTERN = f"^{_MONTH}$"  # the same, as JSON Schema (ECMA 262) reads it
