@@ -179,6 +179,8 @@ class BaseConfig:
                 "COORD_WEBHOOK_ROTATION_OVERLAP_HOURS", 24
             ),
             "COORD_PASSWORD_HASH_MEMORY_KIB": _env_int("COORD_PASSWORD_HASH_MEMORY_KIB", 65536),
+            # A breached-password list of the operator's, refused on top of the shipped one.
+            "COORD_PASSWORD_BLOCKLIST": _env("COORD_PASSWORD_BLOCKLIST"),
             # E-mail for notifications (off unless COORD_SMTP_HOST is set).
             "COORD_SMTP_HOST": _env("COORD_SMTP_HOST"),
             "COORD_SMTP_PORT": _env_int("COORD_SMTP_PORT", 25),

@@ -1,12 +1,16 @@
 """What a password must be when a person sets one (OWASP ASVS 2.1): 10 to 200 characters,
-not one of the 20,000 most common passwords (coord/data/README.md), not containing the
-username. The demo seed creates its users with a fixed password without this check."""
+not one of the 20,000 most common passwords shipped with coord (coord/data/README.md) nor of
+the operator's own list (``COORD_PASSWORD_BLOCKLIST``: a larger breached-password list, one
+password per line, plain or gzip), not containing the username. The demo seed creates its
+users with a fixed password without this check."""
 
 from __future__ import annotations
 
 import gzip
 from functools import cache
 from pathlib import Path
+
+from flask import current_app, has_app_context
 
 from coord.services.errors import InvalidInput
 
@@ -16,10 +20,21 @@ COMMON_PASSWORDS = Path(__file__).resolve().parent.parent / "data" / "common-pas
 
 
 @cache
-def common_passwords() -> frozenset[str]:
-    """The shipped list, lowercased, read once per process."""
-    with gzip.open(COMMON_PASSWORDS, "rt", encoding="utf-8") as lines:
-        return frozenset(line.strip() for line in lines if line.strip())
+def _read_list(path: Path) -> frozenset[str]:
+    """A password list, one a line, lowercased; gzip-compressed when its name ends in .gz.
+    Read once per process."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as lines:
+        return frozenset(line.strip().lower() for line in lines if line.strip())
+
+
+def is_common(password: str) -> bool:
+    """Whether ``password`` (any case) is on the shipped list or the operator's own."""
+    lowered = password.strip().lower()
+    if lowered in _read_list(COMMON_PASSWORDS):
+        return True
+    extra = current_app.config.get("COORD_PASSWORD_BLOCKLIST") if has_app_context() else None
+    return extra is not None and lowered in _read_list(Path(extra))
 
 
 # Why a password may not be used: a code (the web pages say it in the user's language) and
@@ -39,10 +54,9 @@ def password_problems(password: str, username: str) -> list[str]:
         problems.append("too_short")
     elif len(password) > MAX_LENGTH:
         problems.append("too_long")
-    lowered = password.lower()
-    if lowered.strip() in common_passwords():
+    if is_common(password):
         problems.append("common")
-    if username.strip() and username.strip().lower() in lowered:
+    if username.strip() and username.strip().lower() in password.lower():
         problems.append("contains_username")
     return problems
 

@@ -241,3 +241,23 @@ def test_create_user_on_the_command_line_refuses_a_weak_password(
     )
     assert result.exit_code != 0 and "common" in result.output, result.output
     assert web_login(web_client(app), "kel-a1.cli", "1234567890").status_code == 401
+
+
+def test_the_operators_own_breached_password_list_is_refused_too(
+    app: Any, world: World, frozen_now: datetime, tmp_path: Any
+) -> None:
+    import gzip
+
+    breached = tmp_path / "breached.txt.gz"
+    with gzip.open(breached, "wt", encoding="utf-8") as out:
+        out.write("Medan-Area-2026\nkopi-tubruk-pagi-7\n")
+    client = web_client(app)
+    assert web_login(client, "kel-a1.staff").status_code == 302
+    app.config["COORD_PASSWORD_BLOCKLIST"] = str(breached)
+    try:
+        response = change_password(client, PASSWORD, "Kopi-Tubruk-Pagi-7")
+        assert response.status_code == 422
+        assert "paling umum" in response.get_data(as_text=True)
+    finally:
+        app.config["COORD_PASSWORD_BLOCKLIST"] = None
+    assert change_password(client, PASSWORD, "Kopi-Tubruk-Pagi-7").status_code == 302
