@@ -89,7 +89,7 @@ def test_attachments_stay_in_scope(client, world, store):  # type: ignore[no-unt
 def test_attachment_name_matches_its_real_type(client, world, store, name, content, expected):  # type: ignore[no-untyped-def]
     from werkzeug.http import parse_options_header
 
-    from tests.web.helpers import web_login
+    from tests.web.forms import web_login
 
     case = make_case(world)
     staff = world.headers("kel-a1", "staff")
@@ -97,7 +97,7 @@ def test_attachment_name_matches_its_real_type(client, world, store, name, conte
     assert created.status_code == 201, created.json
     assert created.json["filename"] == expected
     api = client.get(created.json["url"], headers=staff)
-    web_login(client, "kel-a1.staff")
+    assert web_login(client, "kel-a1.staff").status_code == 302
     web = client.get(f"/web/attachments/{created.json['id']}")
     for download in (api, web):
         assert download.status_code == 200 and download.data == content

@@ -15,7 +15,7 @@ import pytest
 from coord import clock
 from coord.services.sla_sweep import sweep
 from tests.factories import World, make_case
-from tests.web.helpers import web_login
+from tests.web.forms import web_login
 
 WIB = ZoneInfo("Asia/Jakarta")
 # What a malicious reporter (or a careless clerk pasting from elsewhere) types as a title.
@@ -62,7 +62,7 @@ def test_api_csv_neutralises_formulas(client: Any, world: World, breached: Any) 
 
 
 def test_dashboard_csv_neutralises_formulas(client: Any, world: World, breached: Any) -> None:
-    web_login(client, "camat-a.manager")
+    assert web_login(client, "camat-a.manager").status_code == 302
     response = client.get("/web/dashboard/breaches.csv")
     assert_neutralised(read_csv(response))
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
@@ -106,10 +106,12 @@ def test_only_text_cells_are_neutralised(app: Any) -> None:
 
 def test_dashboard_csv_name_is_plain_ascii(client: Any, world: World) -> None:
     # Full-width digits pass str.isdigit(); a non-ASCII header breaks the WSGI server.
-    web_login(client, "camat-a.manager")
-    response = client.get("/web/dashboard/sla.csv?month=２０２６-０３")
-    assert response.status_code == 200
-    assert response.headers["Content-Disposition"] == 'attachment; filename="sla.csv"'
-    assert client.get("/web/dashboard/sla.csv?month=0000-01").status_code == 200
+    assert web_login(client, "camat-a.manager").status_code == 302
+    # A month not written in ASCII digits, or out of range, is refused (422 naming it), so
+    # it never reaches the file name.
+    for month in ("２０２６-０３", "0000-01", "9999-12"):
+        refused = client.get(f"/web/dashboard/sla.csv?month={month}")
+        assert refused.status_code == 422, month
+        assert "Content-Disposition" not in refused.headers
     march = client.get("/web/dashboard/sla.csv?month=2026-03")
     assert march.headers["Content-Disposition"] == 'attachment; filename="sla-2026-03.csv"'

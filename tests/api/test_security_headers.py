@@ -11,7 +11,7 @@ from flask import Flask
 
 from coord import create_app
 from tests.factories import World, make_case
-from tests.web.helpers import web_login
+from tests.web.forms import web_login
 
 HSTS = "max-age=31536000; includeSubDomains"
 
@@ -45,7 +45,7 @@ def test_html_pages_carry_a_strict_content_security_policy(
     client: Any, world: World, username: str | None, paths: tuple[str, ...]
 ) -> None:
     if username:
-        web_login(client, username)
+        assert web_login(client, username).status_code == 302
     for path in paths:
         response = client.get(path)
         assert response.status_code == 200, path
@@ -101,7 +101,7 @@ def test_personal_data_is_not_stored_by_caches(client: Any, world: World) -> Non
     assert api.status_code == 200 and "no-store" in api.headers["Cache-Control"]
     tracking = client.get(f"/lacak/{case.tracking_code}?token=abc")
     assert tracking.status_code == 200 and "no-store" in tracking.headers["Cache-Control"]
-    web_login(client, "kel-a1.staff")
+    assert web_login(client, "kel-a1.staff").status_code == 302
     for path in ("/web/", f"/web/cases/{case.id}"):
         page = client.get(path)
         assert page.status_code == 200, path

@@ -14,40 +14,18 @@ from sqlalchemy import func, select
 from coord.extensions import db
 from coord.models import SlaPolicy, Unit, User, WebhookEndpoint
 from tests.factories import World
+from tests.web.forms import WebUser, csrf_token
 from tests.webhook_receiver import webhook_app
 
 _FIXTURES = (webhook_app,)  # used by name
 
 ADMIN = "/web/admin"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-class Browser:
-    """A signed-in session: posts carry the session's CSRF token. Each request runs in an app
-    context of its own, as in production (the test's own context would share ``g``)."""
-
-    def __init__(self, app: Any, username: str) -> None:
-        self.app = app
-        self.client = app.test_client()
-        self.token = self._token("/web/login")
-        signed_in = self.post("/web/login", {"username": username, "password": "secret-pass"})
-        assert signed_in.status_code == 302, signed_in.get_data(as_text=True)
-        self.token = self._token(f"{ADMIN}/")  # signing in starts a new session and token
-
-    def _token(self, path: str) -> str:
-        return CSRF.search(self.get(path).get_data(as_text=True)).group(1)  # type: ignore[union-attr]
-
-    def get(self, path: str) -> Any:
-        with self.app.app_context():
-            return self.client.get(path)
-
-    def post(self, path: str, data: dict[str, Any] | None = None) -> Any:
-        with self.app.app_context():
-            return self.client.post(path, data={**(data or {}), "csrf_token": self.token})
-
-
-def as_user(app: Any, username: str) -> Browser:
-    return Browser(app, username)
+def as_user(app: Any, username: str) -> WebUser:
+    user = WebUser(app, username)
+    user.token = csrf_token(user.client, f"{ADMIN}/")
+    return user
 
 
 def fresh(model: Any, **where: Any) -> Any:

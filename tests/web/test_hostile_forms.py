@@ -21,7 +21,7 @@ from coord.models import SKM_ELEMENTS
 from coord.services import handoffs as handoff_service
 from coord.services.uow import unit_of_work
 from tests.factories import World, case_in_status, make_case
-from tests.web.forms import WebUser, fresh_request
+from tests.web.forms import WebUser, web_client
 
 HOSTILE = [
     "\x00",
@@ -259,7 +259,7 @@ PATH_VALUES = ["%00", "a%00b", "x" * 10_000, "%C2%B2", "9" * 30, "%ED%A0%80", ".
 
 @pytest.mark.parametrize("template", PATHS)
 def test_hostile_path_parameters(template: str, world: World, app: Flask) -> None:
-    client = app.test_client()
+    client = web_client(app)
     headers = world.headers("camat-a", "admin")
     web = WebUser(app.test_client(), "camat-a.manager")
     failures = []
@@ -268,7 +268,7 @@ def test_hostile_path_parameters(template: str, world: World, app: Flask) -> Non
         if url.startswith(("/web", "/lacak")):
             response = web.get(url)
         else:
-            response = fresh_request(client, "GET", url, headers=headers)
+            response = client.get(url, headers=headers)
         if response.status_code >= 500:
             failures.append(f"{url[:80]}: {response.status_code}")
     assert not failures, "\n".join(failures)
@@ -292,9 +292,7 @@ def test_hostile_path_parameters(template: str, world: World, app: Flask) -> Non
 def test_nul_in_a_path_is_not_found_and_logs_no_error(
     path: str, world: World, app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:
-    response = fresh_request(
-        app.test_client(), "GET", path, headers=world.headers("camat-a", "admin")
-    )
+    response = web_client(app).get(path, headers=world.headers("camat-a", "admin"))
     assert response.status_code == 404, response.get_data(as_text=True)
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
 
@@ -302,10 +300,8 @@ def test_nul_in_a_path_is_not_found_and_logs_no_error(
 def test_nul_in_a_query_or_form_value_is_refused_naming_the_parameter(
     world: World, app: Flask
 ) -> None:
-    client = app.test_client()
-    api = fresh_request(
-        client,
-        "GET",
+    client = web_client(app)
+    api = client.get(
         "/api/v1/cases",
         headers=world.headers("kel-a1", "staff"),
         query_string={"q": "a\x00b"},

@@ -4,20 +4,9 @@ through the rest of each list."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from tests.api.test_attention_api import BREACHED, FORWARDED, crowded  # noqa: F401 - fixture
-
-
-def web_login(client: Any, username: str) -> None:
-    form = client.get("/web/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
-    assert token
-    response = client.post(
-        "/web/login",
-        data={"username": username, "password": "secret-pass", "csrf_token": token.group(1)},
-    )
-    assert response.status_code == 302
+from tests.web.forms import web_login
 
 
 def case_links(html: str, section: str) -> list[int]:
@@ -26,7 +15,7 @@ def case_links(html: str, section: str) -> list[int]:
 
 
 def test_inbox_shows_true_counts_and_links_to_the_rest(client, world, crowded):  # type: ignore[no-untyped-def]  # noqa: F811
-    web_login(client, "camat-a.manager")
+    assert web_login(client, "camat-a.manager").status_code == 302
     inbox = client.get("/web/")
     assert inbox.status_code == 200
     html = inbox.get_data(as_text=True)
@@ -47,7 +36,7 @@ def test_inbox_shows_true_counts_and_links_to_the_rest(client, world, crowded): 
 
 
 def test_liaison_sees_every_handoff_to_acknowledge(client, world, crowded):  # type: ignore[no-untyped-def]  # noqa: F811
-    web_login(client, "dinas-pu.liaison")
+    assert web_login(client, "dinas-pu.liaison").status_code == 302
     html = client.get("/web/").get_data(as_text=True)
     assert f"Disposisi menunggu jawaban: {FORWARDED}" in html
     listed = client.get("/web/attention/handoffs_to_acknowledge?page=3").get_data(as_text=True)
@@ -55,7 +44,7 @@ def test_liaison_sees_every_handoff_to_acknowledge(client, world, crowded):  # t
 
 
 def test_attention_page_refuses_bad_input(client, world, crowded):  # type: ignore[no-untyped-def]  # noqa: F811
-    web_login(client, "camat-a.manager")
+    assert web_login(client, "camat-a.manager").status_code == 302
     assert client.get("/web/attention/nothing").status_code == 404
     bad = client.get("/web/attention/breached_cases?page=abc")
     assert bad.status_code == 400 and "page" in bad.get_data(as_text=True)

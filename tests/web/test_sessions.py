@@ -3,46 +3,15 @@ timeout and the absolute lifetime; the cookie's flags; strong passwords on the w
 
 from __future__ import annotations
 
-import contextvars
-import re
 from datetime import datetime, timedelta
 from typing import Any
-
-from flask.testing import FlaskClient
 
 from config.settings import load_config
 from coord import clock, create_app
 from tests.factories import World
+from tests.web.forms import PASSWORD, csrf_token, web_client, web_login
 
-PASSWORD = "secret-pass"
 INBOX = "/web/"
-
-
-class BrowserClient(FlaskClient):
-    """A test client whose every request runs in an app context of its own, as in a server:
-    the test's own app context (the ``world`` fixture) would otherwise share ``g`` between
-    requests, and with it the signed-in user and the CSRF token."""
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        return contextvars.Context().run(super().open, *args, **kwargs)
-
-
-def web_client(app: Any) -> BrowserClient:
-    return BrowserClient(app, app.response_class, use_cookies=True)
-
-
-def csrf_token(client: Any, path: str = "/web/login") -> str:
-    page = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match, page[:500]
-    return match.group(1)
-
-
-def web_login(client: Any, username: str, password: str = PASSWORD) -> Any:
-    return client.post(
-        "/web/login",
-        data={"username": username, "password": password, "csrf_token": csrf_token(client)},
-    )
 
 
 def signed_in(client: Any) -> bool:
