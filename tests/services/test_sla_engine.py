@@ -588,7 +588,7 @@ def test_changing_priority_after_a_missed_deadline_keeps_the_breach(world, at_ny
     case = make_case(world)
     with unit_of_work():
         publish_policy(
-            world.user("camat-a", "admin"),
+            world.user("pemkot", "admin"),
             "jalan-rusak",
             {
                 "priority": "low",
