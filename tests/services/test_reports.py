@@ -958,10 +958,11 @@ def test_shares_round_half_up_like_the_exact_fractions() -> None:
     from fractions import Fraction
 
     from coord.domain.ikm import round_half_up
+    from coord.services.reports.sql import _ratio, _share
 
     for denominator in range(1, 90):
         for numerator in range(0, 4 * denominator + 1):
             exact = Fraction(numerator, denominator)
-            assert reports._ratio(numerator, denominator, 3) == float(round_half_up(exact, 3))
-            assert reports._ratio(numerator, denominator, 4) == float(round_half_up(exact, 4))
-    assert reports._share(1, 8) == 0.125 and reports._share(0, 0) is None
+            assert _ratio(numerator, denominator, 3) == float(round_half_up(exact, 3))
+            assert _ratio(numerator, denominator, 4) == float(round_half_up(exact, 4))
+    assert _share(1, 8) == 0.125 and _share(0, 0) is None
