@@ -9,8 +9,9 @@ Everything runs on loopback (PostgreSQL database ``bench_webhooks``, Redis datab
 
 1. Recreates ``bench_webhooks``, runs ``flask --app wsgi db upgrade`` and
    ``coord.demo.seed_structure`` (the demo's regions, units, users, categories).
-2. Registers one endpoint per agency (``--endpoints``) through ``coord.services.webhooks``,
-   subscribed to ``handoff.requested``, pointing at the receiver.
+2. Registers one endpoint per agency (``--endpoints``) through
+   ``coord.services.webhooks.endpoints``, subscribed to ``handoff.requested``, pointing at the
+   receiver.
 3. Starts the receiver in its own process: an asyncio HTTP/1.1 server (keep-alive) that
    verifies every request with the ``standardwebhooks`` library and records its arrival time.
 4. Backlog: ``--forwards`` cases are recorded and forwarded through the services (each forward
@@ -258,7 +259,7 @@ class Coord:
         from coord.extensions import db
         from coord.models import User
         from coord.services.uow import unit_of_work
-        from coord.services.webhooks import create_endpoint
+        from coord.services.webhooks.endpoints import create_endpoint
 
         secrets = []
         for code in agencies:
@@ -332,7 +333,7 @@ class Coord:
         from coord.extensions import db
         from coord.models import WebhookDelivery, WebhookEndpoint
         from coord.services.uow import unit_of_work
-        from coord.services.webhooks import schedule_endpoint_jobs
+        from coord.services.webhooks.scheduling import schedule_endpoint_jobs
 
         with unit_of_work():
             db.session.execute(

@@ -71,7 +71,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             make_sqlite_transactional(db.engine)
-    from coord.services.webhooks import install_outbox
+    from coord.services.webhooks.outbox import install_outbox
 
     install_outbox()  # the webhook outbox hears of every new event (idempotent)
     import coord.models  # noqa: F401  (register every table on the metadata)

@@ -12,17 +12,18 @@ from coord.clock import now_utc
 def deliver_endpoint(endpoint_id: int) -> int:
     """Send one batch of the endpoint's due deliveries; returns how many were delivered.
 
-    Enqueues itself again while due deliveries remain (see coord.services.webhooks)."""
-    from coord.services import webhooks
+    Enqueues itself again while due deliveries remain (see coord.services.webhooks.delivery)."""
+    from coord.services.webhooks.delivery import deliver_batch
+    from coord.services.webhooks.scheduling import release_gate
 
-    webhooks.release_gate(endpoint_id)
-    return webhooks.deliver_batch(endpoint_id).delivered
+    release_gate(endpoint_id)
+    return deliver_batch(endpoint_id).delivered
 
 
 def sweep_outbox() -> int:
     """Enqueue ``deliver_endpoint`` for every endpoint whose due deliveries no job holds
     (Redis was down at commit time or flushed, a worker was killed, a retry fell due);
     returns how many jobs were enqueued."""
-    from coord.services import webhooks
+    from coord.services.webhooks.scheduling import sweep
 
-    return webhooks.sweep(now_utc())
+    return sweep(now_utc())

@@ -70,7 +70,8 @@ class WebhookDelivery(Model):
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
-        # A job claiming one endpoint's due deliveries, in order (coord.services.webhooks.claim).
+        # A job claiming one endpoint's due deliveries, in order
+        # (coord.services.webhooks.delivery.claim).
         Index(
             "ix_webhook_deliveries_endpoint_due",
             "endpoint_id",

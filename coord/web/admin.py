@@ -28,11 +28,12 @@ from coord.models import (
     WebhookEndpoint,
 )
 from coord.services import configuration
-from coord.services import webhooks as webhook_service
 from coord.services.accounts import create_user, set_password, update_user
 from coord.services.errors import InvalidInput, ServiceError
 from coord.services.sla import unit_calendar
 from coord.services.uow import unit_of_work
+from coord.services.webhooks import endpoints as webhook_service
+from coord.services.webhooks.event_types import SUBSCRIBABLE_TYPES
 from coord.web.auth import login_required, password_problem_messages
 
 blp = Blueprint("admin", __name__, url_prefix="/web/admin")
@@ -45,7 +46,7 @@ WEEKDAYS = [
     (5, "Sabtu"),
     (6, "Minggu"),
 ]
-EVENT_TYPES = webhook_service.SUBSCRIBABLE_TYPES
+EVENT_TYPES = SUBSCRIBABLE_TYPES
 
 
 @blp.before_request

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from coord import clock
 from coord.extensions import rq
-from coord.services.webhooks import GATE_STALE_AFTER
+from coord.services.webhooks.scheduling import GATE_STALE_AFTER
 from tests import webhook_receiver
 from tests.webhook_receiver import WAIT_SECONDS, drain, forward_via_api, register, sweep
 from tests.workers import test_webhook_faults as faults

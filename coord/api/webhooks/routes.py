@@ -23,8 +23,8 @@ from coord.api.webhooks.schemas import (
 from coord.clock import now_utc
 from coord.extensions import db
 from coord.models import WebhookDelivery, WebhookEndpoint
-from coord.services import webhooks as webhook_service
 from coord.services.uow import unit_of_work
+from coord.services.webhooks import endpoints as webhook_service
 
 blp = Blueprint(
     "webhooks",

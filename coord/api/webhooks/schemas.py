@@ -8,7 +8,7 @@ from marshmallow import validate
 
 from coord.http.fields import Instant, Schema, Text
 from coord.models import DeliveryStatus
-from coord.services.webhooks import SUBSCRIBABLE_TYPES
+from coord.services.webhooks.event_types import SUBSCRIBABLE_TYPES
 
 
 def _encodable(value: str) -> None:
