@@ -120,7 +120,7 @@ def worker_command(queue_names: tuple[str, ...], burst: bool, fork: bool, name: 
 @click.argument("name")
 def create_open311_key_command(name: str) -> None:
     """Register an Open311 app NAME and print its api_key (once; only its hash is stored)."""
-    from coord.services.open311 import create_client
+    from coord.services.open311.clients import create_client
 
     with unit_of_work():
         client, key = create_client(name, now_utc())

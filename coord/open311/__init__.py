@@ -1,4 +1,13 @@
-"""The Open311 GeoReport v2 adapter over the case services (docs/open311.md)."""
+"""The Open311 GeoReport v2 adapter over the case services (docs/open311.md): the HTTP side.
+
+- ``routes``: the /open311/v2 endpoints and their errors in the specification's shape.
+- ``params``: the ``GET requests`` arguments read into the request filters.
+- ``views``: the GeoReport documents as plain payloads (discovery, services, requests).
+- ``render``: a payload as XML or JSON.
+
+What acts on the data (clients, creating and reading requests) is in
+``coord.services.open311``.
+"""
 
 from __future__ import annotations
 

@@ -23,9 +23,10 @@ from werkzeug.exceptions import HTTPException
 from coord.clock import now_utc
 from coord.extensions import db, limiter
 from coord.http.etag import conditional, data_etag
+from coord.open311 import params, views
 from coord.open311.render import FORMATS, render, render_errors
-from coord.services import open311
 from coord.services.errors import Forbidden, NotAuthenticated, NotFound, ServiceError
+from coord.services.open311 import clients, jurisdiction, queries, submissions
 from coord.services.uow import run_command
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def _arg(name: str) -> str | None:
 
 
 def _check_jurisdiction() -> None:
-    open311.check_jurisdiction(_arg("jurisdiction_id"))
+    jurisdiction.check_jurisdiction(_arg("jurisdiction_id"))
 
 
 # -- views -------------------------------------------------------------------------------
@@ -93,13 +94,13 @@ def collection(resource: str) -> Response:
         return _create_request(fmt)
     _check_jurisdiction()
     if name == "discovery":
-        return render("discovery", open311.discovery_view(), fmt)
+        return render("discovery", views.discovery_view(), fmt)
     if name == "services":
         return render(
-            "services", [open311.service_view(c) for c in open311.public_categories()], fmt
+            "services", [views.service_view(c) for c in jurisdiction.public_categories()], fmt
         )
     if name == "requests":
-        filters = open311.filters_from_args(
+        filters = params.filters_from_args(
             {
                 key: _arg(key)
                 for key in (
@@ -111,8 +112,8 @@ def collection(resource: str) -> Response:
                 )
             }
         )
-        cases = open311.find_requests(filters, now_utc())
-        return render("service_requests", open311.request_views(cases), fmt)
+        cases = queries.find_requests(filters, now_utc())
+        return render("service_requests", views.request_views(cases), fmt)
     raise UnknownResource()
 
 
@@ -127,14 +128,14 @@ def item(collection_name: str, item: str) -> Response:
     _check_jurisdiction()
     if collection_name == "services":
         return render(
-            "service_definition", open311.service_definition_view(open311.find_service(key)), fmt
+            "service_definition", views.service_definition_view(jurisdiction.find_service(key)), fmt
         )
     if collection_name == "requests":
-        return render("service_requests", open311.request_views([open311.request_by_id(key)]), fmt)
-    case = open311.case_for_token(key)
+        return render("service_requests", views.request_views([queries.request_by_id(key)]), fmt)
+    case = queries.case_for_token(key)
     return render(
         "service_requests",
-        [{"service_request_id": open311.created_view(case)["service_request_id"], "token": key}],
+        [{"service_request_id": views.created_view(case)["service_request_id"], "token": key}],
         fmt,
     )
 
@@ -178,13 +179,16 @@ def _create_request(fmt: str) -> Response:
             "media_url",
         )
     }
-    client = open311.client_for_key(_arg("api_key"))
+    client = clients.client_for_key(_arg("api_key"))
     if not values["service_code"]:
         raise ServiceError("service_code is required.")
-    data = open311.ServiceRequestIn(kelurahan=attributes.get(open311.KELURAHAN_ATTRIBUTE), **values)  # type: ignore[arg-type]
+    data = submissions.ServiceRequestIn(
+        kelurahan=attributes.get(jurisdiction.KELURAHAN_ATTRIBUTE),
+        **values,  # type: ignore[arg-type]
+    )
 
     def submit() -> list[dict[str, Any]]:
-        return [open311.created_view(open311.submit_request(client, data, now_utc()))]
+        return [views.created_view(submissions.submit_request(client, data, now_utc()))]
 
     return render("service_requests", run_command(submit), fmt)
 

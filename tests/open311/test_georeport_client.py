@@ -15,7 +15,7 @@ from georeport import GeoReport
 from werkzeug.serving import make_server
 
 from coord import clock
-from coord.services import open311
+from coord.services.open311.clients import create_client
 from coord.services.uow import unit_of_work
 from tests.factories import World, case_in_status
 from tests.services.test_citizens import T0
@@ -52,7 +52,7 @@ def test_georeport_client_reads_services_and_requests(
     live_server: str, world: World, at_t0: datetime, fmt: str
 ) -> None:
     with unit_of_work():
-        _, key = open311.create_client("Aplikasi uji", clock.now_utc())
+        _, key = create_client("Aplikasi uji", clock.now_utc())
     posted = requests.post(
         f"{live_server}/open311/v2/requests.json",
         timeout=30,

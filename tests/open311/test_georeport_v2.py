@@ -18,7 +18,8 @@ from coord.extensions import db
 from coord.models import Case, CaseEvent, Category, Open311Client
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
-from coord.services import open311
+from coord.services.open311 import clients, queries
+from coord.services.open311.jurisdiction import WIB
 from coord.services.uow import unit_of_work
 from tests.api.test_public_track import rate_limited_calls
 from tests.factories import World, case_in_status, make_case, make_policy
@@ -39,7 +40,7 @@ def at_t0() -> Iterator[datetime]:
 @pytest.fixture
 def api_key(world: World) -> str:
     with unit_of_work():
-        _, key = open311.create_client("Aplikasi Lapor Medan", clock.now_utc())
+        _, key = clients.create_client("Aplikasi Lapor Medan", clock.now_utc())
     return key
 
 
@@ -325,7 +326,7 @@ def test_requests_of_staff_recorded_cases_hide_their_text(
         "service_notice": None,
         "requested_datetime": "2026-03-04T10:00:00+07:00",
         "updated_datetime": "2026-03-04T10:00:00+07:00",
-        "expected_datetime": case.resolution_due_at.astimezone(open311.WIB).isoformat(),
+        "expected_datetime": case.resolution_due_at.astimezone(WIB).isoformat(),
         "address": "Kelurahan 1001",
         "address_id": None,
         "zipcode": None,
@@ -421,7 +422,7 @@ def test_requests_are_capped_at_1000(
 ) -> None:
     for _ in range(3):
         make_case(world)
-    monkeypatch.setattr(open311, "MAX_REQUESTS", 2)
+    monkeypatch.setattr(queries, "MAX_REQUESTS", 2)
     assert len(json.loads(get(client, "requests", "json").data)) == 2
 
 
@@ -561,7 +562,7 @@ def test_cli_creates_a_key_shown_once(app: Flask, world: World) -> None:
         select(Open311Client).where(Open311Client.name == "Aplikasi Warga")
     ).scalar_one()
     assert row.key_hash != key and key not in row.key_hash and row.active
-    assert open311.client_for_key(key).id == row.id
+    assert clients.client_for_key(key).id == row.id
 
 
 def test_resolved_requests_show_the_resolution_as_status_notes(client: Any, world: World) -> None:
