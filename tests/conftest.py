@@ -242,7 +242,8 @@ def log_collector() -> Iterator[LogCollector]:
 
 def _keep_collecting(collector: LogCollector) -> None:
     """Alembic's migrations/env.py calls ``logging.config.fileConfig``, which replaces the root
-    handlers and disables every logger that exists (tests that migrate run it): undo that."""
+    handlers (tests that migrate run it; it no longer disables the loggers that exist, but a
+    logger disabled by an older configuration is enabled again here too): undo that."""
     root = logging.getLogger()
     if collector not in root.handlers:
         root.addHandler(collector)
