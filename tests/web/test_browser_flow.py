@@ -96,6 +96,7 @@ def test_case_journey_through_the_web_ui(
     citizen.goto(f"{base}/lacak")
     citizen.get_by_label(re.compile("Kode pelacakan")).fill(code.lower().replace("-", ""))
     citizen.get_by_role("button", name="Lacak").click()
+    citizen.get_by_text("Sedang ditangani").first.wait_for()  # the result page, not the form
     text = citizen.content()
     assert "Dinas PU" in text and "Sedang ditangani" in text
     for secret in ("Siti Aminah", "081298765432", "1271010101010009", "Mohon ditangani, saluran"):
