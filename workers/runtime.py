@@ -17,8 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, current_app
-from flask_rq._job_class import FlaskJob
+from flask import Flask
 from redis import Redis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -40,17 +39,18 @@ MAX_REDIS_WAIT_SECONDS = 10.0
 WORKER_CONNECT_TIMEOUT_SECONDS = 5.0
 
 
-class AppContextJob(FlaskJob):
-    """Runs the job function inside its own application context."""
+class AppContextMixin:
+    """Runs every job inside an application context of its own (a fresh database session),
+    with the job's id on every log line. Built on RQ's public ``perform_job``, so it holds
+    for the forking worker (in the work horse) and the simple one alike."""
 
-    _app: Flask | None = None
+    app: Flask
 
-    def _execute(self) -> Any:
-        app = AppContextJob._app or current_app._get_current_object()  # type: ignore[attr-defined]
-        token = job_id_var.set(self.id)
+    def perform_job(self, job: Any, queue: Any) -> bool:
+        token = job_id_var.set(job.id)
         try:
-            with app.app_context():
-                return super()._execute()
+            with self.app.app_context():
+                return bool(super().perform_job(job, queue))  # type: ignore[misc]
         finally:
             job_id_var.reset(token)
 
@@ -138,11 +138,11 @@ class PatientMixin:
             log.warning("stopping without deregistering from Redis (%s)", exc)
 
 
-class PatientSimpleWorker(PatientMixin, SimpleWorker):
+class PatientSimpleWorker(AppContextMixin, PatientMixin, SimpleWorker):
     pass
 
 
-class PatientWorker(PatientMixin, Worker):
+class PatientWorker(AppContextMixin, PatientMixin, Worker):
     pass
 
 
@@ -165,7 +165,6 @@ def make_worker(
     app: Flask, queues: list[str] | None = None, *, fork: bool = False, name: str | None = None
 ) -> BaseWorker:
     """A worker on the app's queues (all of them, in priority order, by default)."""
-    AppContextJob._app = app
     _outage.update(since=None, stopping=False)
     connection = worker_connection(app)
     with app.app_context():
@@ -173,6 +172,10 @@ def make_worker(
         unknown = [q for q in names if q not in rq.queues]
         if unknown:
             raise KeyError(f"unknown queue(s): {', '.join(unknown)}")
-        chosen = [Queue(q, connection=connection, job_class=AppContextJob) for q in names]
-    worker_cls: type[BaseWorker] = PatientWorker if fork else PatientSimpleWorker
-    return worker_cls(chosen, connection=connection, job_class=AppContextJob, name=name)
+        chosen = [Queue(q, connection=connection) for q in names]
+    worker_cls: type[PatientSimpleWorker | PatientWorker] = (
+        PatientWorker if fork else PatientSimpleWorker
+    )
+    worker = worker_cls(chosen, connection=connection, name=name)
+    worker.app = app
+    return worker
