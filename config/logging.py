@@ -31,13 +31,24 @@ SECRET_PARAM_PARTS = (
 )
 REDACTED = "[redacted]"
 
-_SECRET_NAME = "|".join(re.escape(part) for part in SECRET_PARAM_PARTS)
-# name=value where the name contains a secret part; the value runs to a separator.
-_SECRET_PAIR = re.compile(
-    rf"(?P<name>\b[\w.\-\[\]%]*(?:{_SECRET_NAME})[\w.\-\[\]%]*)(?P<sep>=|%3D)"
-    r"(?P<value>[^&\s\"'<>;,]+)",
+# name=value: the name is a whole run of name characters (the look-behind lets a match start
+# only where such a run starts, which keeps the scan linear in the text's length: a long
+# Referer or request line must not cost a worker seconds); the value runs to a separator. A
+# pair is redacted when its name contains one of SECRET_PARAM_PARTS.
+_NAME_CHARS = r"[\w.\-\[\]%]"
+_PAIR = re.compile(
+    rf"(?<!{_NAME_CHARS})(?P<name>{_NAME_CHARS}+)(?P<sep>=|%3D)(?P<value>[^&\s\"'<>;,]+)",
     re.IGNORECASE,
 )
+
+
+def _redact_pair(match: re.Match[str]) -> str:
+    name = match["name"].lower()
+    if any(part in name for part in SECRET_PARAM_PARTS):
+        return match["name"] + match["sep"] + REDACTED
+    return match[0]
+
+
 # Credentials coord issues, whatever they appear in: API tokens, Open311 keys, webhook secrets,
 # and bearer tokens in a header someone logged.
 _SECRET_SHAPES = re.compile(
@@ -48,7 +59,9 @@ _SECRET_SHAPES = re.compile(
 
 
 # The password in a URL (redis://:password@host, postgresql://user:password@host).
-_URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^/\s:@]*:)[^/\s@]+@", re.IGNORECASE)
+_URL_PASSWORD = re.compile(
+    r"(?P<head>(?<![a-z0-9+.\-])[a-z][a-z0-9+.\-]*://[^/\s:@]*:)[^/\s@]+@", re.IGNORECASE
+)
 
 
 def redact(text: str) -> str:
@@ -56,8 +69,10 @@ def redact(text: str) -> str:
     replaced."""
     if not text:
         return text
-    text = _SECRET_PAIR.sub(lambda m: m["name"] + m["sep"] + REDACTED, text)
-    text = _URL_PASSWORD.sub(lambda m: m["head"] + REDACTED + "@", text)
+    if "=" in text or "%3d" in text.lower():
+        text = _PAIR.sub(_redact_pair, text)
+    if "://" in text:
+        text = _URL_PASSWORD.sub(lambda m: m["head"] + REDACTED + "@", text)
     return _SECRET_SHAPES.sub(REDACTED, text)
 
 

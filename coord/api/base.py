@@ -11,8 +11,6 @@ import marshmallow as ma
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
-from coord.http.fields import Schema
-
 MAX_PAGE = 100_000
 
 
@@ -107,8 +105,3 @@ def openapi_overrides(converter: Any, field: ma.fields.Field, **kwargs: Any) -> 
     has the last word on its document (a map's keys, which OpenAPI 3.0 cannot constrain, are
     written out as properties)."""
     return dict(field.metadata.get("openapi", {}))
-
-
-class PageArgs(Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE))
-    page_size = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))

@@ -197,8 +197,11 @@ def _create_request(fmt: str) -> Response:
 def _etag(response: Response) -> Response:
     """A successful read carries an ETag of its document (which holds data only, no time of
     the request): a repeat with If-None-Match gets 304 while the data is the same
-    (coord/api/etag.py, docs/open311.md)."""
+    (coord/http/etag.py, docs/open311.md). ``no-cache``: a client or proxy may keep the
+    document and must ask again with it, instead of the ``no-store`` every other dynamic
+    answer gets (coord/web/security.py), which would make the ETag useless."""
     if request.method in ("GET", "HEAD") and response.status_code == 200:
+        response.headers.setdefault("Cache-Control", "no-cache")
         return conditional(response, data_etag(response.get_data()))
     return response
 

@@ -133,12 +133,6 @@ def _check_roles(roles: list[str]) -> None:
         raise InvalidInput.field("roles", f"roles must be some of {valid}")
 
 
-def require_user_admin(actor: Actor, unit: Unit) -> None:
-    """An admin creates, edits and grants roles only to users of units they may configure
-    (``configuration.may_configure_unit``); the system (CLI, demo seeding) may always."""
-    require_unit_admin(actor, unit)
-
-
 def create_user(
     actor: Actor,
     username: str,
@@ -157,7 +151,7 @@ def create_user(
     unit = db.session.execute(select(Unit).where(Unit.code == unit_code)).scalar_one_or_none()
     if unit is None:
         raise InvalidInput.field("unit", f"unknown unit '{unit_code}'")
-    require_user_admin(actor, unit)
+    require_unit_admin(actor, unit)  # an admin administers users of units they configure
     _check_user_text(username=username, full_name=full_name, email=email)
     if not username:
         raise InvalidInput.field("username", "required")
@@ -265,7 +259,7 @@ def update_user(
     nor their own active flag (403: nobody raises their own rights or locks themselves out).
     Deactivating ends the user's web sessions and API tokens (``end_access``), so that a
     later reactivation does not revive them."""
-    require_user_admin(actor, user.unit)
+    require_unit_admin(actor, user.unit)
     is_self = isinstance(actor, User) and actor.id == user.id
     if roles is not None:
         _check_roles(roles)

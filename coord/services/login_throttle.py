@@ -25,6 +25,7 @@ from flask import current_app
 from redis import Redis
 from redis.exceptions import RedisError
 
+from coord.extensions import AppRedis
 from coord.services.errors import TooManyAttempts
 
 log = logging.getLogger(__name__)
@@ -37,12 +38,13 @@ def _enabled() -> bool:
 
 
 def _redis() -> Redis:
-    """One client per app and URL, with short timeouts: a hung Redis must not hold logins."""
+    """One client per app and URL, the app's kind (``AppRedis``: gives up after a second,
+    no retries): a hung Redis must not hold logins."""
     config = current_app.config
     url = config.get("COORD_LOGIN_THROTTLE_REDIS_URL") or config["REDIS_URL"]
     clients: dict[str, Redis] = current_app.extensions.setdefault("coord_login_throttle", {})
     if url not in clients:
-        clients[url] = Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        clients[url] = AppRedis.from_url(url)
     return clients[url]
 
 

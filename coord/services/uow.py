@@ -64,18 +64,12 @@ class TrackingCodeTaken(Conflict):
     at a million cases). ``run_command`` runs the command again with a new code."""
 
 
-def run_command(
-    command: Callable[[], T],
-    *,
-    keep_loaded: bool = False,
-    fast_updates: bool = False,
-    attempts: int = 3,
-) -> T:
+def run_command(command: Callable[[], T], *, keep_loaded: bool = False, attempts: int = 3) -> T:
     """``command()`` in its own unit of work, run again when a new case's random tracking
     code collided (cheaper than a savepoint around every case insert)."""
     for attempt in range(attempts):
         try:
-            with unit_of_work(keep_loaded=keep_loaded, fast_updates=fast_updates):
+            with unit_of_work(keep_loaded=keep_loaded):
                 return command()
         except TrackingCodeTaken:
             if attempt == attempts - 1:

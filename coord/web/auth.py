@@ -43,8 +43,8 @@ def load_session_user() -> None:
         forget_user()
         g.session_ended = True
         return
-    if now != session.get("seen_at"):
-        session["seen_at"] = now
+    if now - int(session.get("seen_at") or 0) >= 60:  # the idle limit counts minutes: writing
+        session["seen_at"] = now  # at most once a minute spares a new cookie on every response
     g.actor = user
 
 

@@ -38,7 +38,7 @@ CACHE_ENTRIES = 128
 class Figures:
     """The statistics for one filter set as computed at ``computed_at`` (the response's
     ``generated_at``), and their ETag: a digest of the filters, the weight and the rows only,
-    so it changes when the figures do and never with the time (coord/api/etag.py)."""
+    so it changes when the figures do and never with the time (coord/http/etag.py)."""
 
     computed_at: datetime
     rows: list[dict[str, Any]]

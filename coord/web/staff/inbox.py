@@ -12,7 +12,9 @@ from coord.domain.states import OPEN_CASE_STATUSES, HandoffStatus, RejectReason
 from coord.extensions import db
 from coord.models import Case, Handoff, Role
 from coord.services import attention
+from coord.services.errors import InvalidInput
 from coord.web.auth import login_required
+from coord.web.forms import form_int
 from coord.web.staff.blueprint import blp
 
 OPEN = [s.value for s in OPEN_CASE_STATUSES]
@@ -82,13 +84,13 @@ def attention_list(section: str):  # type: ignore[no-untyped-def]
     """One attention list of the inbox, page by page (``?page=``), most urgent first."""
     if section not in attention.SECTIONS:
         abort(404)
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+    try:
+        page = form_int(request.args.get("page"), "page", maximum=100_000) or 1
+    except InvalidInput:
         message = _("Nomor halaman (page) harus bilangan bulat 1 atau lebih.")
         return render_template(
             "errors.html", code=400, title=_("Permintaan tidak dapat diproses"), message=message
         ), 400
-    page = int(raw)
     rows, total = attention.attention_section(
         g.actor,
         section,
