@@ -17,7 +17,6 @@ from sqlalchemy import select
 from coord import clock
 from coord.extensions import db
 from coord.models import Case, Handoff
-from coord.services import cases as case_service
 from coord.services import citizens
 from coord.services.sla_sweep import sweep
 from coord.services.uow import unit_of_work
@@ -121,7 +120,8 @@ def test_main_pages_have_no_serious_accessibility_violations(
     staff = sign_in(browser, base, "kel-a1.staff")
     check(staff)  # the inbox
     check(staff, "/web/cases/new")
-    staff.get_by_role("button", name="Simpan dan cetak tanda terima").click()  # empty: errors
+    staff.get_by_role("button", name="Simpan dan cetak tanda terima").click()  # empty
+    staff.locator(".field-error").first.wait_for()  # the form again, with what to fix
     check(staff)
     check(staff, f"/web/cases/{resolved.id}")
     check(staff, f"/web/cases/{pending.id}")
@@ -139,7 +139,6 @@ def test_main_pages_have_no_serious_accessibility_violations(
 
     assert len(visited) == 18
     assert problems == [], "\n".join(problems)
-
 
 
 def test_charts_have_their_figures_in_text(app, world, live_server, browser, office_hours):  # type: ignore[no-untyped-def]
