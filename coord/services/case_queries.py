@@ -10,11 +10,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from coord.clock import now_utc
+from coord.domain.paging import Page
 from coord.domain.phones import normalise_phone
 from coord.domain.states import OPEN_CASE_STATUSES
 from coord.domain.tracking import normalise_tracking_code
 from coord.extensions import db
 from coord.models import Case, Category, ReporterPrivacy, Unit
+from coord.services.paging import fetch_page
 from coord.services.policy import Actor, readable_cases
 
 OPEN = [s.value for s in OPEN_CASE_STATUSES]
@@ -83,6 +85,13 @@ def search_condition(query: Select[Any], q: str) -> ColumnElement[bool]:
 def _any(query: Select[Any]) -> bool:
     found = query.with_only_columns(Case.id, maintain_column_froms=True).order_by(None).limit(1)
     return db.session.execute(found).first() is not None
+
+
+def search_cases(actor: Actor, args: dict[str, Any], page: int = 1) -> Page[Case]:
+    """The staff search page: page ``page`` of the cases ``actor`` may read that match the
+    list filters ``args``, the most recently changed first, with the true number found."""
+    query = filter_cases(select(Case).where(readable_cases(actor)), args)
+    return fetch_page(query.order_by(Case.updated_at.desc(), Case.id.desc()), page)
 
 
 def possible_duplicates(actor: Actor, category: str, region_code: str) -> list[Case]:
