@@ -45,9 +45,7 @@ def _outgoing(actor: User) -> Select[Any]:
     """Handoffs the unit sent that are not answered yet, the earliest deadline first."""
     return (
         select(Handoff)
-        .where(
-            Handoff.from_unit_id == actor.unit_id, Handoff.status == HandoffStatus.PENDING.value
-        )
+        .where(Handoff.from_unit_id == actor.unit_id, Handoff.status == HandoffStatus.PENDING.value)
         .order_by(Handoff.ack_due_at.asc().nulls_last(), Handoff.id)
     )
 

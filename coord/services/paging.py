@@ -21,7 +21,7 @@ def fetch_page(query: Select[Any], number: int = 1, size: int = PAGE_ROWS) -> Pa
     ``size`` rows; a page past the end is the last page."""
     total = count(query)
     window = page_window(number, size, total)
-    rows = (
+    rows: list[Any] = (
         list(db.session.execute(query.limit(size).offset(window.offset)).unique().scalars())
         if total
         else []

@@ -9,8 +9,8 @@ from typing import Any
 from flask import Blueprint, abort, g, render_template, request
 
 from coord.clock import now_utc
-from coord.exports import csv_response
 from coord.domain.paging import PAGE_ROWS, Page, page_window
+from coord.exports import csv_response
 from coord.models import Role
 from coord.services import attention, reports
 from coord.services.reports import ReportFilters, month_range

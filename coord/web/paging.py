@@ -3,6 +3,8 @@ page of the same list (the ``pager`` macro of templates/_pager.html)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import request, url_for
 
 from coord.domain.paging import MAX_PAGE
@@ -15,10 +17,20 @@ def page_arg(name: str = "page") -> int:
     return form_int(request.args.get(name), name, maximum=MAX_PAGE) or 1
 
 
-def page_url(number: int, name: str = "page", fragment: str | None = None) -> str:
-    """This page's address with page ``number`` of the list whose page parameter is ``name``;
-    the other query parameters (the search, other lists' pages) are kept."""
-    args = request.args.to_dict(flat=False)
+def page_url(
+    number: int,
+    name: str = "page",
+    fragment: str | None = None,
+    endpoint: str | None = None,
+    view_args: dict[str, Any] | None = None,
+) -> str:
+    """The address of page ``number`` of the list whose page parameter is ``name``: this page's
+    own (the other query parameters, such as the search or other lists' pages, kept), or
+    ``endpoint`` with ``view_args`` (a page shown again after a refused form post, whose own
+    address takes only posts)."""
+    args: dict[str, Any] = request.args.to_dict(flat=False) if request.method == "GET" else {}
     args[name] = [str(number)]
-    assert request.endpoint is not None
-    return url_for(request.endpoint, **(request.view_args or {}), **args, _anchor=fragment)
+    target = endpoint or request.endpoint
+    assert target is not None
+    values = view_args if view_args is not None else (request.view_args or {})
+    return url_for(target, **values, **args, _anchor=fragment)
