@@ -19,6 +19,7 @@ from coord.extensions import db
 from tests.factories import World, build_world
 
 DEFAULT_TEST_DB = "postgresql://127.0.0.1:5432/test"
+MAX_PAGE_BYTES = 1_000_000  # the heaviest HTML page any test may receive (issue #21)
 
 
 def _database_url() -> str:
@@ -124,12 +125,18 @@ class _InternalErrors(logging.Handler):
     def response(self, sender: Flask, response: Any, **extra: Any) -> None:
         if response.status_code == 500:
             self.found.append(f"{request.method} {request.full_path} -> 500")
+        # No page heavier than 1 MB of HTML (a list rendered without a limit grows past it).
+        if response.mimetype == "text/html" and not response.is_streamed:
+            size = len(response.get_data())
+            if size > MAX_PAGE_BYTES:
+                self.found.append(f"{request.method} {request.full_path} -> {size} bytes of HTML")
 
 
 @pytest.fixture(autouse=True)
 def _no_internal_errors(request: pytest.FixtureRequest) -> Iterator[None]:
     """Any request of any test answered with a 500 (503s for a database that is down are
-    intended) fails that test: the suite as a whole then finds this class of defect."""
+    intended), or with an HTML page over ``MAX_PAGE_BYTES``, fails that test: the suite as a
+    whole then finds these classes of defect."""
     if "app" not in request.fixturenames or request.node.get_closest_marker(
         "allow_internal_errors"
     ):

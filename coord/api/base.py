@@ -12,6 +12,7 @@ from marshmallow import missing
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
 MAX_PAGE = 100_000
+DIRECTORY_PAGE = 50  # default page of the directory lists (units, categories, policies, ...)
 
 
 class CoordParser(FlaskParser):
@@ -62,6 +63,17 @@ class PaginationParser(CoordParser):
         if getattr(params, "page", 0) > MAX_PAGE:
             abort(422, messages={"query": {"page": [f"Must be at most {MAX_PAGE}."]}})
         return params
+
+
+def page_of(query: Any, pagination_parameters: Any) -> list[Any]:
+    """One page of ``query`` (ordered, ties broken by a unique column) for a route decorated
+    with ``@blp.paginate()``: its true count goes in the ``X-Pagination`` header."""
+    from coord.extensions import db
+    from coord.services.paging import count
+
+    pagination_parameters.item_count = count(query)
+    page = query.limit(pagination_parameters.page_size).offset(pagination_parameters.first_item)
+    return list(db.session.execute(page).unique().scalars())
 
 
 class Blueprint(flask_smorest.Blueprint):

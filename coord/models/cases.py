@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    DDL,
     CheckConstraint,
     Computed,
     ForeignKey,
@@ -15,7 +16,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
+    func,
     literal_column,
     text,
 )
@@ -155,6 +158,27 @@ class Case(Model):
             postgresql_where=text("status = 'resolved'"),
             sqlite_where=text("status = 'resolved'"),
         ),
+        # The staff search (coord/services/case_queries.py, docs/decisions.md "Search"): a
+        # reporter's phone in its normalised form, and words of the title and description
+        # through trigrams (PostgreSQL only: SQLite scans).
+        Index(
+            "ix_cases_reporter_phone_norm",
+            "reporter_phone_norm",
+            postgresql_where=text("reporter_phone_norm IS NOT NULL"),
+            sqlite_where=text("reporter_phone_norm IS NOT NULL"),
+        ),
+        Index(
+            "ix_cases_title_trgm",
+            func.lower(literal_column("title")).label("title_lower"),
+            postgresql_using="gin",
+            postgresql_ops={"title_lower": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_cases_description_trgm",
+            func.lower(literal_column("description")).label("description_lower"),
+            postgresql_using="gin",
+            postgresql_ops={"description_lower": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -173,6 +197,8 @@ class Case(Model):
     reporter_privacy: Mapped[str] = mapped_column(String(16), default=ReporterPrivacy.NAMED.value)
     reporter_name: Mapped[str | None] = mapped_column(String(200))
     reporter_phone: Mapped[str | None] = mapped_column(String(40))
+    # coord.domain.phones.normalise_phone(reporter_phone), written with it (the search key).
+    reporter_phone_norm: Mapped[str | None] = mapped_column(String(20))
     reporter_email: Mapped[str | None] = mapped_column(String(200))
     reporter_nik: Mapped[str | None] = mapped_column(String(16))
 
@@ -247,6 +273,14 @@ class Case(Model):
     clocks: Mapped[list[SlaClock]] = relationship(
         back_populates="case", order_by="SlaClock.id", foreign_keys="SlaClock.case_id"
     )
+
+
+# The trigram indexes above need the extension (PostgreSQL; migration 0011 creates it too).
+event.listen(
+    Case.__table__,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)
 
 
 class CaseUnitRole(StrEnum):

@@ -7,13 +7,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from coord.clock import now_utc
+from coord.domain.paging import Page
+from coord.domain.phones import normalise_phone
 from coord.domain.states import OPEN_CASE_STATUSES
 from coord.domain.tracking import normalise_tracking_code
 from coord.extensions import db
-from coord.models import Case, Category, Unit
+from coord.models import Case, Category, ReporterPrivacy, Unit
+from coord.services.paging import fetch_page
 from coord.services.policy import Actor, readable_cases
 
 OPEN = [s.value for s in OPEN_CASE_STATUSES]
@@ -45,19 +48,50 @@ def filter_cases(query: Select[Any], args: dict[str, Any]) -> Select[Any]:
     if args.get("updated_since"):
         query = query.where(Case.updated_at >= args["updated_since"])
     if args.get("q"):
-        text = args["q"].strip()
-        pattern = (
-            "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
-        conditions: list[ColumnElement[bool]] = [
-            func.lower(Case.title).like(pattern, escape="\\"),
-            func.lower(Case.description).like(pattern, escape="\\"),
-        ]
-        code = normalise_tracking_code(text)
-        if code:
-            conditions.append(Case.tracking_code == code)
-        query = query.where(or_(*conditions))
+        query = query.where(search_condition(query, args["q"]))
     return query
+
+
+def search_condition(query: Select[Any], q: str) -> ColumnElement[bool]:
+    """What ``q`` finds among the cases of ``query``, each through an index (docs/decisions.md,
+    "Search"): a tracking code as a citizen types it (any case, with or without the dash) finds
+    that case; else a phone number as anyone writes it finds the reporter's cases; else, or
+    when neither finds a case of ``query``, the words: ``q`` as a piece of the title or the
+    description, any letter case (trigram indexes on PostgreSQL, a scan on SQLite).
+
+    An eight-letter word (``PERBAIKI``) reads as a tracking code too, and a long number as a
+    phone: so the exact reading is tried first (one indexed lookup) and the words are the
+    fallback. A phone does not find a confidential reporter's case (only their recording
+    unit may know who they are)."""
+    text = q.strip()
+    code = normalise_tracking_code(text)
+    if code is not None and _any(query.where(Case.tracking_code == code)):
+        return Case.tracking_code == code
+    phone = normalise_phone(text)
+    if phone is not None:
+        by_phone = and_(
+            Case.reporter_phone_norm == phone,
+            Case.reporter_privacy != ReporterPrivacy.CONFIDENTIAL.value,
+        )
+        if _any(query.where(by_phone)):
+            return by_phone
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(
+        func.lower(Case.title).like(pattern, escape="\\"),
+        func.lower(Case.description).like(pattern, escape="\\"),
+    )
+
+
+def _any(query: Select[Any]) -> bool:
+    found = query.with_only_columns(Case.id, maintain_column_froms=True).order_by(None).limit(1)
+    return db.session.execute(found).first() is not None
+
+
+def search_cases(actor: Actor, args: dict[str, Any], page: int = 1) -> Page[Case]:
+    """The staff search page: page ``page`` of the cases ``actor`` may read that match the
+    list filters ``args``, the most recently changed first, with the true number found."""
+    query = filter_cases(select(Case).where(readable_cases(actor)), args)
+    return fetch_page(query.order_by(Case.updated_at.desc(), Case.id.desc()), page)
 
 
 def possible_duplicates(actor: Actor, category: str, region_code: str) -> list[Case]:

@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import ColumnElement, select
 
+from coord.domain.phones import normalise_phone
 from coord.domain.states import CaseStatus, HandoffKind, HandoffStatus
 from coord.domain.tracking import new_tracking_code
 from coord.extensions import db
@@ -248,6 +249,7 @@ def create_case(
         if data.reporter_privacy == ReporterPrivacy.ANONYMOUS
         else data.reporter_name,
         reporter_phone=data.reporter_phone,
+        reporter_phone_norm=normalise_phone(data.reporter_phone),
         reporter_email=data.reporter_email,
         reporter_nik=data.reporter_nik,
         region_code=region.code,

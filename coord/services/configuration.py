@@ -19,7 +19,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select
 
 from coord.domain.calendar import calendar_from_config, calendar_to_config
 from coord.extensions import db
@@ -129,23 +129,20 @@ def creatable_kinds(actor: Actor) -> list[str]:
     return []
 
 
-def configurable_units(actor: Actor) -> list[Unit]:
-    """The units ``actor`` may configure, by kind and name (the admin pages' list)."""
+def configurable_units(actor: Actor) -> Select[Any]:
+    """The units ``actor`` may configure, by kind and name (the admin pages' list; page it
+    with coord.services.paging)."""
     own = _admin_unit(actor)
+    query = select(Unit).order_by(Unit.kind, Unit.name, Unit.id)
     if isinstance(actor, SystemActor):
-        clause: ColumnElement[bool] | None = None
-    elif own is None:
-        clause = false()
-    else:
-        clause = _jurisdiction_clause(own)
-    query = select(Unit).order_by(Unit.kind, Unit.name)
-    if clause is not None:
-        query = query.where(clause)
-    units = list(db.session.execute(query).scalars())
+        return query
+    if own is None:
+        return query.where(false())
+    query = query.where(_jurisdiction_clause(own))
     if has_city_wide_scope(actor):
-        return units
+        return query
     own_id = getattr(actor, "unit_id", None)
-    return [u for u in units if u.kind not in CITY_WIDE_KINDS or u.id == own_id]
+    return query.where(or_(Unit.kind.not_in(sorted(CITY_WIDE_KINDS)), Unit.id == own_id))
 
 
 def _refuse_unit(unit_name: str) -> Forbidden:
@@ -308,14 +305,14 @@ def publish_policy(
     return policy
 
 
-def policies_of(category_code: str) -> list[SlaPolicy]:
+def policies_of(category_code: str) -> Select[Any]:
+    """Every version of a category's SLA policies, by priority and version (page it with
+    coord.services.paging). An unknown category: NotFound."""
     category = get_category(category_code)
-    return list(
-        db.session.execute(
-            select(SlaPolicy)
-            .where(SlaPolicy.category_id == category.id)
-            .order_by(SlaPolicy.priority, SlaPolicy.version)
-        ).scalars()
+    return (
+        select(SlaPolicy)
+        .where(SlaPolicy.category_id == category.id)
+        .order_by(SlaPolicy.priority, SlaPolicy.version, SlaPolicy.id)
     )
 
 

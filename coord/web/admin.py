@@ -30,11 +30,13 @@ from coord.models import (
 from coord.services import configuration
 from coord.services.accounts import create_user, set_password, update_user
 from coord.services.errors import InvalidInput, ServiceError
+from coord.services.paging import fetch_page
 from coord.services.sla import unit_calendar
 from coord.services.uow import unit_of_work
 from coord.services.webhooks import endpoints as webhook_service
 from coord.services.webhooks.event_types import SUBSCRIBABLE_TYPES
 from coord.web.auth import login_required, password_problem_messages
+from coord.web.paging import page_arg
 
 blp = Blueprint("admin", __name__, url_prefix="/web/admin")
 WEEKDAYS = [
@@ -107,10 +109,6 @@ def _form_int(name: str, raw: str, low: int, high: int) -> int:
     return int(raw)
 
 
-def _managed_units() -> list[Unit]:
-    return configuration.configurable_units(g.actor)
-
-
 def _unit_or_404(code: str) -> Unit:
     """A unit this admin may configure; any other is not found (404)."""
     unit = db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
@@ -120,11 +118,11 @@ def _unit_or_404(code: str) -> Unit:
 
 
 def _home_page() -> str:
-    categories = list(db.session.execute(select(Category).order_by(Category.name_id)).scalars())
+    categories = select(Category).order_by(Category.name_id, Category.id)
     return render_template(
         "admin/home.html",
-        units=_managed_units(),
-        categories=categories,
+        units=fetch_page(configuration.configurable_units(g.actor), page_arg("units_page")),
+        categories=fetch_page(categories, page_arg("categories_page")),
         kinds=configuration.creatable_kinds(g.actor),
     )
 
@@ -159,25 +157,19 @@ def unit_page(code: str):  # type: ignore[no-untyped-def]
 
 def _unit_page(unit: Unit) -> str:
     calendar = calendar_to_config(unit_calendar(unit))
-    users = list(
-        db.session.execute(
-            select(User).where(User.unit_id == unit.id).order_by(User.username)
-        ).scalars()
-    )
-    endpoints = list(
-        db.session.execute(
-            select(WebhookEndpoint)
-            .where(WebhookEndpoint.unit_id == unit.id)
-            .order_by(WebhookEndpoint.id)
-        ).scalars()
+    users = select(User).where(User.unit_id == unit.id).order_by(User.username, User.id)
+    endpoints = (
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.unit_id == unit.id)
+        .order_by(WebhookEndpoint.id)
     )
     return render_template(
         "admin/unit.html",
         unit=unit,
         calendar=calendar,
         weekdays=WEEKDAYS,
-        users=users,
-        endpoints=endpoints,
+        users=fetch_page(users, page_arg("users_page")),
+        endpoints=fetch_page(endpoints, page_arg("endpoints_page")),
         roles=[r.value for r in Role],
         event_types=EVENT_TYPES,
         new_secret=request.args.get("secret_for"),
@@ -289,7 +281,7 @@ def _category_page(code: str) -> str:
     return render_template(
         "admin/category.html",
         category=category,
-        policies=configuration.policies_of(code),
+        policies=fetch_page(configuration.policies_of(code), page_arg()),
         priorities=[p.value for p in Priority],
         clocks=[c.value for c in ClockKind],
         may_publish=configuration.has_city_wide_scope(g.actor),
@@ -356,20 +348,20 @@ def webhook_page(endpoint_id: int):  # type: ignore[no-untyped-def]
 
 
 def _webhook_page(endpoint_id: int) -> str:
-    """The endpoint and its last deliveries; an endpoint the admin may not manage: 404."""
+    """The endpoint and its deliveries, newest first, page by page; an endpoint the admin may
+    not manage: 404."""
     try:
         endpoint = webhook_service.get_endpoint(g.actor, endpoint_id)
     except ServiceError:
         abort(404)
-    deliveries = list(
-        db.session.execute(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.endpoint_id == endpoint.id)
-            .order_by(WebhookDelivery.id.desc())
-            .limit(100)
-        ).scalars()
+    deliveries = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint.id)
+        .order_by(WebhookDelivery.id.desc())
     )
-    return render_template("admin/webhook.html", endpoint=endpoint, deliveries=deliveries)
+    return render_template(
+        "admin/webhook.html", endpoint=endpoint, deliveries=fetch_page(deliveries, page_arg())
+    )
 
 
 @blp.post("/webhooks/<id:endpoint_id>/<any(ping,rotate,enable,disable):action>")

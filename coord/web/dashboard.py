@@ -9,12 +9,14 @@ from typing import Any
 from flask import Blueprint, abort, g, render_template, request
 
 from coord.clock import now_utc
+from coord.domain.paging import PAGE_ROWS, Page, page_window
 from coord.exports import csv_response
 from coord.models import Role
 from coord.services import attention, reports
 from coord.services.reports import ReportFilters, month_range
 from coord.web.auth import login_required
 from coord.web.forms import form_month
+from coord.web.paging import page_arg
 
 blp = Blueprint("dashboard", __name__, url_prefix="/web/dashboard")
 
@@ -43,9 +45,28 @@ def _data(filters: ReportFilters) -> dict[str, Any]:
         "handoffs": reports.handoff_report(actor, filters),
         "backlog": reports.backlog_report(actor, ReportFilters(), now),
         "ikm": reports.ikm_report(actor, filters, period="year"),
-        "breaches": reports.breaches(actor, {"open": True}, limit=20, offset=0)[0],
+        "breaches": _open_breaches(1, DASHBOARD_BREACHES),
         "bounced": attention.bounced_cases(actor),
     }
+
+
+DASHBOARD_BREACHES = 20  # rows of the open-breach list on the dashboard itself
+
+
+def _open_breaches(number: int, size: int) -> Page[dict[str, Any]]:
+    """Page ``number`` of the open cases' breached clocks, with their true count (a page
+    past the end: the last page)."""
+    rows, total = reports.breaches(g.actor, {"open": True}, limit=size, offset=(number - 1) * size)
+    window = page_window(number, size, total)
+    if window.number != number:
+        rows, total = reports.breaches(g.actor, {"open": True}, limit=size, offset=window.offset)
+    return Page(number=window.number, size=size, total=total, rows=rows)
+
+
+@blp.get("/breaches")
+def breach_list():  # type: ignore[no-untyped-def]
+    """Every open breach, page by page (the dashboard shows the first rows)."""
+    return render_template("staff/breaches.html", page=_open_breaches(page_arg(), PAGE_ROWS))
 
 
 @blp.get("/")

@@ -120,6 +120,9 @@ def urgency(due: datetime | None, breached: bool = False) -> str:
 
 
 def register(app: Flask) -> None:
+    from coord.web.paging import page_url
+
+    app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.filters.update(
         wib=wib,
         countdown=countdown,

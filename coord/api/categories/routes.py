@@ -11,9 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from coord.api.auth import current_actor
-from coord.api.base import Blueprint
+from coord.api.base import DIRECTORY_PAGE, Blueprint, page_of
 from coord.clock import now_utc
-from coord.extensions import db
 from coord.http.fields import Instant, Schema
 from coord.models import Category, ClockKind, Priority, SlaPolicy
 from coord.services import configuration
@@ -76,16 +75,17 @@ def category_view(category: Category) -> dict[str, Any]:
 @blp.route("")
 class CategoryCollection(MethodView):
     @blp.response(200, CategoryOut(many=True))
-    def get(self) -> list[dict[str, Any]]:
-        """Active categories with the SLA targets that apply to new cases."""
+    @blp.paginate(page_size=DIRECTORY_PAGE)
+    def get(self, pagination_parameters: Any) -> list[dict[str, Any]]:
+        """Active categories with the SLA targets that apply to new cases, by code; paginated."""
         current_actor()
-        rows = db.session.execute(
+        query = (
             select(Category)
             .where(Category.active.is_(True))
             .order_by(Category.code)
             .options(selectinload(Category.policies), selectinload(Category.default_unit))
-        ).scalars()
-        return [category_view(c) for c in rows]
+        )
+        return [category_view(c) for c in page_of(query, pagination_parameters)]
 
 
 class PolicyIn(Schema):
@@ -129,10 +129,13 @@ def policy_view(policy: SlaPolicy) -> dict[str, Any]:
 @blp.route("/<string(maxlength=64):code>/policies")
 class CategoryPolicies(MethodView):
     @blp.response(200, PolicyOut(many=True))
-    def get(self, code: str) -> list[dict[str, Any]]:
-        """Every version of the category's SLA policies (current and superseded)."""
+    @blp.paginate(page_size=DIRECTORY_PAGE)
+    def get(self, code: str, pagination_parameters: Any) -> list[dict[str, Any]]:
+        """Every version of the category's SLA policies (current and superseded), by priority
+        and version; paginated."""
         current_actor()
-        return [policy_view(p) for p in configuration.policies_of(code)]
+        query = configuration.policies_of(code)
+        return [policy_view(p) for p in page_of(query, pagination_parameters)]
 
     @blp.arguments(PolicyIn)
     @blp.response(201, PolicyOut)

@@ -11,8 +11,7 @@ from marshmallow import validate
 from sqlalchemy import select
 
 from coord.api.auth import current_actor
-from coord.api.base import Blueprint
-from coord.extensions import db
+from coord.api.base import DIRECTORY_PAGE, Blueprint, page_of
 from coord.http.fields import Schema, Text
 from coord.models import Unit, UnitKind
 from coord.services import configuration
@@ -61,13 +60,14 @@ class UnitListArgs(Schema):
 class UnitCollection(MethodView):
     @blp.arguments(UnitListArgs, location="query")
     @blp.response(200, UnitOut(many=True))
-    def get(self, args: dict[str, Any]) -> list[Unit]:
-        """Every unit (the directory used to address handoffs)."""
+    @blp.paginate(page_size=DIRECTORY_PAGE)
+    def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Unit]:
+        """Every unit (the directory used to address handoffs), by kind and name; paginated."""
         current_actor()
-        query = select(Unit).order_by(Unit.kind, Unit.name)
+        query = select(Unit).order_by(Unit.kind, Unit.name, Unit.id)
         if args.get("kind"):
             query = query.where(Unit.kind == args["kind"])
-        return list(db.session.execute(query).scalars())
+        return page_of(query, pagination_parameters)
 
     @blp.arguments(UnitCreate)
     @blp.response(201, UnitOut)

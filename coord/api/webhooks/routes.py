@@ -10,7 +10,7 @@ from flask.views import MethodView
 from sqlalchemy import func, select
 
 from coord.api.auth import current_actor
-from coord.api.base import Blueprint
+from coord.api.base import DIRECTORY_PAGE, Blueprint, page_of
 from coord.api.webhooks.schemas import (
     DeliveryListArgs,
     DeliveryOut,
@@ -83,19 +83,16 @@ def delivery_view(delivery: WebhookDelivery) -> dict[str, Any]:
 @blp.route("/units/<string(maxlength=64):code>/webhooks")
 class EndpointCollection(MethodView):
     @blp.response(200, EndpointOut(many=True))
-    def get(self, code: str) -> list[dict[str, Any]]:
-        """The unit's webhook endpoints (its admins and liaisons)."""
+    @blp.paginate(page_size=DIRECTORY_PAGE)
+    def get(self, code: str, pagination_parameters: Any) -> list[dict[str, Any]]:
+        """The unit's webhook endpoints (its admins and liaisons), oldest first; paginated."""
         unit = webhook_service.unit_for_management(current_actor(), code)
-        rows = (
-            db.session.execute(
-                select(WebhookEndpoint)
-                .where(WebhookEndpoint.unit_id == unit.id)
-                .order_by(WebhookEndpoint.id)
-            )
-            .unique()
-            .scalars()
+        query = (
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.unit_id == unit.id)
+            .order_by(WebhookEndpoint.id)
         )
-        return [endpoint_view(e) for e in rows]
+        return [endpoint_view(e) for e in page_of(query, pagination_parameters)]
 
     @blp.arguments(EndpointCreate)
     @blp.response(201, EndpointWithSecret)

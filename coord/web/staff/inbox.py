@@ -5,70 +5,47 @@ from __future__ import annotations
 
 from flask import abort, g, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from coord.clock import now_utc
-from coord.domain.states import OPEN_CASE_STATUSES, HandoffStatus, RejectReason
-from coord.extensions import db
-from coord.models import Case, Handoff, Role
+from coord.domain.paging import Page
+from coord.domain.states import RejectReason
+from coord.models import Role
 from coord.services import attention
+from coord.services import inbox as inbox_lists
 from coord.services.errors import InvalidInput
 from coord.web.auth import login_required
 from coord.web.forms import form_int
+from coord.web.paging import page_arg
 from coord.web.staff.blueprint import blp
-
-OPEN = [s.value for s in OPEN_CASE_STATUSES]
 
 
 @blp.get("/web/")
 @login_required
 def inbox():  # type: ignore[no-untyped-def]
     actor = g.actor
-    now = now_utc()
-    owned = list(
-        db.session.execute(
-            select(Case)
-            .where(Case.owner_unit_id == actor.unit_id, Case.status.in_(OPEN))
-            .order_by(Case.breached.desc(), Case.resolution_due_at.asc().nulls_last(), Case.id)
-            .limit(200)
-        )
-        .unique()
-        .scalars()
-    )
-    incoming = list(
-        db.session.execute(
-            select(Handoff)
-            .where(
-                Handoff.to_unit_id == actor.unit_id,
-                Handoff.status.in_([HandoffStatus.PENDING.value, HandoffStatus.ACCEPTED.value]),
-            )
-            .order_by(Handoff.ack_due_at.asc().nulls_last())
-        )
-        .unique()
-        .scalars()
-    )
-    outgoing = list(
-        db.session.execute(
-            select(Handoff)
-            .where(
-                Handoff.from_unit_id == actor.unit_id, Handoff.status == HandoffStatus.PENDING.value
-            )
-            .order_by(Handoff.ack_due_at.asc().nulls_last())
-        )
-        .unique()
-        .scalars()
-    )
     feed = (
-        attention.attention_feed(actor, now, limit=INBOX_ATTENTION_ROWS)
+        attention.attention_feed(actor, now_utc(), limit=INBOX_ATTENTION_ROWS)
         if actor.has_role(Role.STAFF, Role.LIAISON, Role.MANAGER)
         else None
     )
     return render_template(
         "staff/inbox.html",
-        owned=owned,
-        incoming=incoming,
-        outgoing=outgoing,
+        sections=inbox_lists.inbox(actor),
         feed=feed,
+        reject_reasons=[r.value for r in RejectReason],
+        can_answer=actor.has_role(Role.LIAISON, Role.MANAGER),
+    )
+
+
+@blp.get("/web/inbox/<any(incoming,owned,outgoing):section>")
+@login_required
+def inbox_list(section: str):  # type: ignore[no-untyped-def]
+    """One list of the inbox (the unit's open cases, handoffs in or out), page by page."""
+    actor = g.actor
+    return render_template(
+        "staff/inbox_list.html",
+        section=section,
+        page=inbox_lists.inbox_section(actor, section, page_arg()),
         reject_reasons=[r.value for r in RejectReason],
         can_answer=actor.has_role(Role.LIAISON, Role.MANAGER),
     )
@@ -101,8 +78,5 @@ def attention_list(section: str):  # type: ignore[no-untyped-def]
     return render_template(
         "staff/attention.html",
         section=section,
-        rows=rows,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // ATTENTION_PAGE_ROWS)),
+        page=Page(number=page, size=ATTENTION_PAGE_ROWS, total=total, rows=rows),
     )
