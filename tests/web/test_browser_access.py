@@ -207,7 +207,8 @@ class Keyboard:
 
 def keyboard_sign_in(browser, base: str, username: str) -> Keyboard:  # type: ignore[no-untyped-def]
     page = open_page(browser)
-    page.goto(f"{base}/web/login")  # the user name field has the focus
+    page.goto(f"{base}/web/login")  # the user name field has the focus (autofocus)
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'username'")
     keys = Keyboard(page)
     keys.type(username)
     keys.press("Tab")
