@@ -13,8 +13,6 @@ from sqlalchemy import func, select
 from coord.api.auth import current_actor
 from coord.api.base import Blueprint
 from coord.api.cases.schemas import (
-    ACTION_REQUIRES,
-    CANCEL_REASONS,
     ActionIn,
     CaseEdit,
     CaseListArgs,
@@ -35,6 +33,7 @@ from coord.presenters import case_view, event_view, handoff_view
 from coord.services import attachments as attachment_service
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
+from coord.services.case_actions import run_case_action
 from coord.services.case_queries import filter_cases
 from coord.services.errors import InvalidInput
 from coord.services.policy import allowed_case_actions, readable_cases, reporter_visible_case_ids
@@ -180,56 +179,11 @@ class CaseAction(MethodView):
         """Run an action: start, assign, hold (reason), resume, resolve (note), reopen
         (reason), close, cancel (reason: invalid, spam or duplicate with duplicate_of).
         If-Match is optional; when sent, a stale version gets 412."""
-        missing = [f for f in ACTION_REQUIRES.get(action, ()) if not data.get(f)]
-        if missing:
-            raise InvalidInput(
-                f"'{action}' needs: {', '.join(missing)}.",
-                {f: ["required for " + action] for f in missing},
-            )
-        if action == "cancel" and data["reason"] not in CANCEL_REASONS:
-            raise InvalidInput.field("reason", f"must be one of {CANCEL_REASONS}")
         version = expected_version(required=False)
         actor, now = current_actor(), now_utc()
         with unit_of_work(keep_loaded=True, fast_updates=True):
-            case = _run_action(action, actor, case_id, data, now, version)
+            case = run_case_action(actor, case_id, action, data, now, expected_version=version)
         return case_response(case)
-
-
-def _run_action(action: str, actor, case_id: int, data: dict[str, Any], now, version):  # type: ignore[no-untyped-def]
-    s = case_service
-    if action == "start":
-        return s.start_case(actor, case_id, now, expected_version=version)
-    if action == "assign":
-        return s.assign_case(
-            actor,
-            case_id,
-            data.get("assignee_id"),
-            now,
-            owner_unit=data.get("owner_unit"),
-            note=data.get("note"),
-            expected_version=version,
-        )
-    if action == "hold":
-        return s.hold_case(actor, case_id, data["reason"], now, expected_version=version)
-    if action == "resume":
-        return s.resume_case(actor, case_id, now, expected_version=version)
-    if action == "resolve":
-        return s.resolve_case(actor, case_id, data["note"], now, expected_version=version)
-    if action == "reopen":
-        return s.reopen_case(actor, case_id, data["reason"], now, expected_version=version)
-    if action == "close":
-        return s.close_case(actor, case_id, now, note=data.get("note"), expected_version=version)
-    if action == "cancel":
-        return s.cancel_case(
-            actor,
-            case_id,
-            data["reason"],
-            now,
-            note=data.get("note"),
-            duplicate_of=data.get("duplicate_of"),
-            expected_version=version,
-        )
-    raise AssertionError(action)
 
 
 @blp.route("/<id:case_id>/comments")
