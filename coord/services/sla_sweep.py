@@ -12,9 +12,9 @@ The work is set-based, a fixed number of statements per batch of ``batch_size`` 
 ``UPDATE`` for the clocks, one for the breached cases and one for the breached handoffs, and
 bulk inserts (``COPY`` on PostgreSQL) for alerts and events (coord.services.bulk).
 
-Notifications are written after the commit by ``workers.notifications.notify_sla_events``
-(enqueued with the batch's event ids); if Redis refuses the job, the sweep writes them itself
-right after the batch commits, and ``notify_recent_sla_events`` (workers/cron.py) repairs a job
+Notifications are written after the commit by the job ``jobs.NOTIFY_SLA_EVENTS`` (enqueued
+with the batch's event ids); if Redis refuses the job, the sweep writes them itself right
+after the batch commits (``_enqueue_or_notify``, as for a command), and ``notify_recent_sla_events`` (workers/cron.py) repairs a job
 lost later. ``notify="inline"`` writes them in the sweep's own transaction instead.
 
 A command that changes a clock whose threshold passed before any sweep fired it (a late first
@@ -35,6 +35,7 @@ from typing import Any, Literal
 from flask import current_app
 from sqlalchemy import Text, cast, select, update
 
+from coord import jobs
 from coord.domain.calendar import WorkingCalendar
 from coord.extensions import db
 from coord.models import (
@@ -49,7 +50,6 @@ from coord.models import (
     Visibility,
 )
 from coord.services.bulk import bulk_insert, id_in, update_rows
-from coord.services.dispatch import enqueue_now
 from coord.services.errors import Conflict
 from coord.services.events import PublishedEvent, publish
 from coord.services.notifications import (  # noqa: F401 - CLOCK_LABEL, STAFF_ROLES re-exported
@@ -67,9 +67,6 @@ from coord.services.sla import (
 from coord.services.uow import TOUCHED_KEY, after_commit, unit_of_work
 
 log = logging.getLogger(__name__)
-
-NOTIFY_QUEUE = "default"  # workers.queues.DEFAULT (coord does not import workers)
-NOTIFY_JOB = "workers.notifications.notify_sla_events"
 
 _clocks = SlaClock.__table__
 _cases = Case.__table__
@@ -130,19 +127,14 @@ def sweep(
     """
     total = 0
     while True:
-        unsent: list[int] = []  # event ids whose fan-out job Redis refused
         try:
             with unit_of_work():
-                claimed, fired = _sweep_batch(now, batch_size, notify, unsent)
+                claimed, fired = _sweep_batch(now, batch_size, notify)
         except Conflict:
             # Another sweep fired the same thresholds first (SQLite has no SKIP LOCKED):
             # its work stands; look again for what is still due.
             log.info("sla sweep lost a race; retrying")
             continue
-        if unsent:
-            # Redis is down: do not leave people uninformed until the safety net runs.
-            with unit_of_work():
-                notify_sla_events(unsent, now)
         total += fired
         if claimed < batch_size:
             return total
@@ -190,7 +182,7 @@ def _lock_cases(case_ids: set[int]) -> dict[int, _Case]:
     }
 
 
-def _sweep_batch(now: datetime, batch_size: int, notify: str, unsent: list[int]) -> tuple[int, int]:
+def _sweep_batch(now: datetime, batch_size: int, notify: str) -> tuple[int, int]:
     rows = _claim(now, batch_size)
     if not rows:
         return 0, 0
@@ -251,12 +243,7 @@ def _sweep_batch(now: datetime, batch_size: int, notify: str, unsent: list[int])
     if notify == "inline":
         notify_sla_events(event_ids, now)
     else:
-
-        def enqueue_notifications() -> None:
-            if not enqueue_now(NOTIFY_QUEUE, NOTIFY_JOB, event_ids):
-                unsent.extend(event_ids)
-
-        after_commit(enqueue_notifications)
+        after_commit(lambda: _enqueue_or_notify(event_ids, now))
     return len(rows), len(fired)
 
 
@@ -405,12 +392,12 @@ def record_passed_thresholds(
 
 
 def _enqueue_or_notify(event_ids: list[int], now: datetime) -> None:
-    """After a command's commit: the notification job, as the sweep enqueues it. If Redis
-    refuses the job, the notifications are written at once, in a transaction of their own,
-    as the sweep does (the safety net looks back only hours, and these events may be weeks
-    old). The command's session is finishing its commit: a fresh app context gives a
-    session of its own."""
-    if enqueue_now(NOTIFY_QUEUE, NOTIFY_JOB, event_ids):
+    """After the commit of a sweep's batch or of a command: the notification job. If Redis
+    refuses it, the notifications are written at once, in a transaction of their own, so that
+    nobody waits for the safety net (which looks back only hours, and a command's events may
+    be weeks old). The session is finishing its commit: a fresh app context gives a session
+    of its own."""
+    if jobs.enqueue(jobs.NOTIFY_SLA_EVENTS, event_ids):
         return
     with current_app.app_context(), unit_of_work():
         notify_sla_events(event_ids, now)

@@ -242,7 +242,7 @@ def test_late_entry_over_http_tells_the_managers_even_if_redis_refuses(
 ):  # type: ignore[no-untyped-def]
     from coord.services import sla_sweep
 
-    monkeypatch.setattr(sla_sweep, "enqueue_now", lambda *a, **k: False)
+    monkeypatch.setattr(sla_sweep.jobs, "enqueue", lambda *a, **k: False)
     created = client.post(
         "/api/v1/cases",
         headers=world.headers("kel-a1", "staff"),
