@@ -68,9 +68,7 @@ def enqueue(job: Job, *args: Any, **options: Any) -> bool:
     might still roll back); False (and a warning) when Redis is unreachable. ``options`` go to
     RQ (``job_timeout``)."""
     try:
-        rq.get_queue(job.queue).enqueue(
-            job.path, *args, result_ttl=0, failure_ttl=86400, **options
-        )
+        rq.get_queue(job.queue).enqueue(job.path, *args, result_ttl=0, failure_ttl=86400, **options)
         return True
     except (RedisError, OSError) as exc:
         log.warning("could not enqueue %s (%s); the sweep will retry", job.path, exc)

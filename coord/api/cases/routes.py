@@ -22,11 +22,11 @@ from coord.api.cases.schemas import (
     HandoffCreate,
 )
 from coord.api.handoffs.schemas import HandoffOut
-from coord.api.versioning import expected_version, set_etag
 from coord.clock import now_utc
 from coord.domain.states import CASE_ACTIONS
 from coord.extensions import db
 from coord.http.case_body import CaseCreate
+from coord.http.etag import expected_version, set_etag
 from coord.http.fields import Instant
 from coord.models import Case, CaseEvent, SlaClock
 from coord.presenters import case_view, event_view, handoff_view

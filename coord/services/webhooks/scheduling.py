@@ -26,7 +26,6 @@ from coord.services.webhooks.settings import settings
 log = logging.getLogger(__name__)
 
 
-
 # --------------------------------------------------------------------------------------------
 # Enqueueing jobs: at most one waiting job per endpoint
 
