@@ -326,9 +326,9 @@ def record_passed_thresholds(
 
     For commands (``coord.services.sla.catch_up``), which hold the case locked and go on
     changing these ORM objects: the changes are made on them, not with Core updates. A
-    breach is a change of the case like ``coord.services.cases.touch`` makes.
+    breach is a change of the case like ``coord.services.case_records.touch`` makes.
     """
-    from coord.services.cases import touch
+    from coord.services.case_records import touch
 
     work = {
         c.id: _Clock(
@@ -405,7 +405,7 @@ def _enqueue_or_notify(event_ids: list[int], now: datetime) -> None:
 
 def _mark_breaches(fired: list[_Fired], now: datetime) -> None:
     """A breach marks the case (or handoff) breached for good. For a case this is a change
-    like ``coord.services.cases.touch`` makes: ``updated_at`` and one version bump."""
+    like ``coord.services.case_records.touch`` makes: ``updated_at`` and one version bump."""
     case_ids = {
         f.case.id for f in fired if f.threshold >= 100 and f.handoff is None and not f.case.breached
     }

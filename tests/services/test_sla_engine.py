@@ -14,6 +14,7 @@ from coord import clock
 from coord.domain.calendar import DEFAULT_CALENDAR
 from coord.extensions import db
 from coord.models import Case, CaseEvent, Notification, SlaAlert, SlaClock
+from coord.services import case_intake
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
 from coord.services.attention import attention_feed
@@ -601,7 +602,7 @@ def test_changing_priority_after_a_missed_deadline_keeps_the_breach(world, at_ny
             wib(2026, 3, 17, 15),
         )
     with unit_of_work():
-        case_service.edit_case(
+        case_intake.edit_case(
             world.user("kel-a1", "staff"),
             case.id,
             {"priority": "low"},

@@ -31,6 +31,7 @@ from coord.http.fields import Instant
 from coord.models import Case, CaseEvent, SlaClock
 from coord.presenters import case_view, event_view, handoff_view
 from coord.services import attachments as attachment_service
+from coord.services import case_intake, case_records
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
 from coord.services.case_actions import run_case_action
@@ -130,9 +131,9 @@ class CaseCollection(MethodView):
         key = request.headers.get("Idempotency-Key")
         if key is not None and not re.fullmatch(IDEMPOTENCY_KEY, key):
             raise InvalidInput.field("Idempotency-Key", "1 to 255 printable ASCII characters")
-        new = case_service.NewCase.from_payload(data)
+        new = case_intake.NewCase.from_payload(data)
         case, created = run_command(
-            lambda: case_service.create_case(actor, new, now_utc(), idempotency_key=key),
+            lambda: case_intake.create_case(actor, new, now_utc(), idempotency_key=key),
             keep_loaded=True,
         )
         response = case_response(case, 201 if created else 200)
@@ -147,7 +148,7 @@ class CaseItem(MethodView):
     @blp.response(200, CaseOut)
     def get(self, case_id: int):  # type: ignore[no-untyped-def]
         """Read one case; the ETag is its version, for If-Match on changes."""
-        case = case_service.load_case(current_actor(), case_id)
+        case = case_records.load_case(current_actor(), case_id)
         return case_response(case)
 
     @blp.arguments(CaseEdit)
@@ -165,7 +166,7 @@ class CaseItem(MethodView):
             changes.update({k: v for k, v in location.items()})
         version = expected_version(required=True)
         with unit_of_work(keep_loaded=True, fast_updates=True):
-            case = case_service.edit_case(
+            case = case_intake.edit_case(
                 current_actor(), case_id, changes, now_utc(), expected_version=version
             )
         return case_response(case)
@@ -210,7 +211,7 @@ class CaseEvents(MethodView):
     @blp.response(200, EventOut(many=True))
     def get(self, case_id: int) -> list[dict[str, Any]]:
         """The case's timeline, oldest first (internal and public events)."""
-        case = case_service.load_case(current_actor(), case_id)
+        case = case_records.load_case(current_actor(), case_id)
         events = db.session.execute(
             select(CaseEvent)
             .where(CaseEvent.case_id == case.id)
@@ -224,7 +225,7 @@ class CaseHandoffs(MethodView):
     @blp.response(200, HandoffOut(many=True))
     def get(self, case_id: int) -> list[dict[str, Any]]:
         """Handoffs of one case."""
-        case = case_service.load_case(current_actor(), case_id)
+        case = case_records.load_case(current_actor(), case_id)
         return [handoff_view(h) for h in case.handoffs]
 
     @blp.arguments(HandoffCreate)
