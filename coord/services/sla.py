@@ -23,13 +23,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from coord.domain.calendar import (
-    ALWAYS_OPEN,
-    DEFAULT_CALENDAR,
-    WorkingCalendar,
-    calendar_from_config,
-    calendar_to_config,
-)
+from coord.domain.calendar import ALWAYS_OPEN, DEFAULT_CALENDAR, WorkingCalendar
+from coord.domain.calendar_config import calendar_from_config, calendar_to_config
 from coord.extensions import db
 from coord.models import (
     Case,

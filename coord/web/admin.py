@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from coord.clock import now_utc
-from coord.domain.calendar import calendar_to_config
+from coord.domain.calendar_config import calendar_to_config
 from coord.extensions import db
 from coord.models import (
     Category,
