@@ -255,7 +255,7 @@ def make_fixture(path: str) -> None:
     from coord.clock import now_utc
     from coord.extensions import db
     from coord.models import Category, SlaPolicy, Unit, User
-    from coord.services import cases as case_service
+    from coord.services import case_intake
     from coord.services.accounts import issue_token
     from coord.services.uow import unit_of_work
 
@@ -321,9 +321,9 @@ def make_fixture(path: str) -> None:
         # what D must write too (and its SLA clock rows are D's templates).
         writer = users[staff[0]["username"]]
         with unit_of_work():
-            case, _ = case_service.create_case(
+            case, _ = case_intake.create_case(
                 writer,
-                case_service.NewCase(
+                case_intake.NewCase(
                     title="Template",
                     description="Template case for the D limit",
                     category="jalan-rusak",

@@ -261,7 +261,8 @@ def read_structure() -> Structure:
     """Inside the app context, after seed_structure."""
     from sqlalchemy import select
 
-    from coord.domain.calendar import ALWAYS_OPEN, DEFAULT_CALENDAR, calendar_to_config
+    from coord.domain.calendar import ALWAYS_OPEN, DEFAULT_CALENDAR
+    from coord.domain.calendar_config import calendar_to_config
     from coord.extensions import db
     from coord.models import Category, SlaPolicy, Unit, User
 

@@ -276,14 +276,14 @@ class Coord:
     def forward(self, to_unit: str) -> int:
         """Record a case at the kelurahan and forward it; returns the handoff id."""
         from coord.clock import now_utc
-        from coord.services import cases, handoffs
+        from coord.services import case_intake, handoffs
         from coord.services.uow import unit_of_work
 
         staff = self.staff
         with unit_of_work():
-            case, _ = cases.create_case(
+            case, _ = case_intake.create_case(
                 staff,
-                cases.NewCase(
+                case_intake.NewCase(
                     title="Parit tersumbat, air meluap",
                     description="Laporan warga untuk benchmark",
                     category="drainase-banjir",

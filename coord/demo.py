@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from coord.clock import now_utc
 from coord.extensions import db
 from coord.models import Case, Category, Region, SlaPolicy, Unit, User
+from coord.services import case_intake
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
 from coord.services.accounts import create_user
@@ -230,7 +231,7 @@ def seed_cases(units: dict[str, Unit], count: int, now: datetime, rng: random.Ra
         start = now - timedelta(days=rng.uniform(0.5, 75), hours=rng.uniform(0, 6))
         staff = users[f"{kel}.staff"]
         privacy = rng.choice(["named", "named", "named", "confidential", "anonymous"])
-        data = case_service.NewCase(
+        data = case_intake.NewCase(
             title=rng.choice(TITLES[cat_code]),
             description="Laporan warga: " + rng.choice(TITLES[cat_code]),
             category=cat_code,
@@ -248,7 +249,7 @@ def seed_cases(units: dict[str, Unit], count: int, now: datetime, rng: random.Ra
         t = start + timedelta(minutes=rng.randint(5, 120))
         try:
             with unit_of_work():
-                case, _ = case_service.create_case(staff, data, t)
+                case, _ = case_intake.create_case(staff, data, t)
             created += 1
             _walk(case.id, kel, target, users, t, now, rng, i)
         except ServiceError:

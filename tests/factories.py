@@ -10,6 +10,7 @@ from sqlalchemy import select
 from coord.clock import now_utc
 from coord.extensions import db
 from coord.models import Case, Category, Region, SlaPolicy, Unit, User
+from coord.services import case_intake
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
 from coord.services.accounts import create_user, issue_token
@@ -127,7 +128,7 @@ def token_for(user: User) -> str:
     return plain
 
 
-def new_case_data(**overrides: object) -> case_service.NewCase:
+def new_case_data(**overrides: object) -> case_intake.NewCase:
     values: dict[str, object] = {
         "title": "Jalan berlubang",
         "description": "Lubang besar di depan sekolah",
@@ -140,7 +141,7 @@ def new_case_data(**overrides: object) -> case_service.NewCase:
         "reporter_nik": "1271010101010001",
     }
     values.update(overrides)
-    return case_service.NewCase(**values)  # type: ignore[arg-type]
+    return case_intake.NewCase(**values)  # type: ignore[arg-type]
 
 
 def make_case(
@@ -148,7 +149,7 @@ def make_case(
 ) -> Case:
     """A new case recorded (and owned) by ``unit``'s staff."""
     with unit_of_work():
-        case, _ = case_service.create_case(
+        case, _ = case_intake.create_case(
             world.user(unit, "staff"), new_case_data(**overrides), at or now_utc()
         )
     return case

@@ -8,43 +8,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workers import queues
+from coord import jobs
+from coord.jobs import Job
 
 
 @dataclass(frozen=True)
 class Periodic:
-    func: str  # dotted path of the job function
+    job: Job  # its function's path and its queue (coord/jobs.py)
     interval: int  # seconds
-    queue: str
     description: str
 
 
 SCHEDULE: tuple[Periodic, ...] = (
+    Periodic(jobs.SWEEP_SLA, 30, "fire SLA warnings and breaches that fell due"),
     Periodic(
-        "workers.sla.sweep_sla", 30, queues.SLA, "fire SLA warnings and breaches that fell due"
-    ),
-    Periodic(
-        "workers.notifications.notify_recent_sla_events",
+        jobs.NOTIFY_RECENT_SLA_EVENTS,
         600,
-        queues.DEFAULT,
         "notify SLA events of the last hours whose fan-out job was lost",
     ),
     Periodic(
-        "workers.notifications.send_due_emails",
+        jobs.SEND_DUE_EMAILS,
         60,
-        queues.DEFAULT,
         "e-mail notifications whose recipients' office is now open",
     ),
     Periodic(
-        "workers.webhooks.sweep_outbox",
+        jobs.SWEEP_WEBHOOK_OUTBOX,
         15,
-        queues.DEFAULT,
         "enqueue webhook deliveries that fell due or whose job was lost",
     ),
     Periodic(
-        "workers.citizens.close_expired_resolutions",
+        jobs.CLOSE_EXPIRED_RESOLUTIONS,
         600,
-        queues.DEFAULT,
         "close resolved cases whose dispute window (COORD_DISPUTE_DAYS) has passed",
     ),
 )
@@ -58,4 +52,4 @@ def register_cron(rq_ext) -> None:  # type: ignore[no-untyped-def]
         return
     rq_ext._coord_cron_registered = True
     for item in SCHEDULE:
-        rq_ext.cron_register(resolve_name(item.func), item.interval, queue=item.queue)
+        rq_ext.cron_register(resolve_name(item.job.path), item.interval, queue=item.job.queue)

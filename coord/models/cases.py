@@ -256,7 +256,7 @@ class Case(Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     # Optimistic locking: every UPDATE checks the version it read; services bump it once per
-    # command (coord.services.cases.touch), not once per flush.
+    # command (coord.services.case_records.touch), not once per flush.
     __mapper_args__: dict[str, Any] = {"version_id_col": version, "version_id_generator": False}
 
     category: Mapped[Category] = relationship(lazy="joined")

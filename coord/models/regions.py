@@ -56,7 +56,7 @@ class Unit(Model):
     kind: Mapped[str] = mapped_column(String(16))
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jakarta")
-    # Working calendar as JSON (see coord.domain.calendar.calendar_from_config); null = default.
+    # Working calendar as JSON (see coord.domain.calendar_config.calendar_from_config); null = default.
     calendar: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     email: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40))

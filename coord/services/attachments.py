@@ -19,7 +19,7 @@ from sqlalchemy import select
 from coord.domain.filetypes import EXTENSIONS, filename_for, sniff
 from coord.extensions import db
 from coord.models import Attachment, User, Visibility
-from coord.services.cases import load_case, touch
+from coord.services.case_records import load_case, touch
 from coord.services.errors import InvalidInput, NotFound
 from coord.services.events import record_event
 from coord.services.policy import Actor, authorize_case

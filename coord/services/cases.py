@@ -1,382 +1,31 @@
-"""Case commands: create, edit, start, assign, hold, resume, resolve, reopen, close, cancel,
-comment, and the managers' reassignment. Each one locks the case, checks permission and the
-state table, changes it, writes its events and flushes; ``unit_of_work`` commits."""
+"""The case lifecycle: start, assign (and the managers' reassignment), hold, resume,
+resolve, reopen, close, cancel and comment. Each command locks the case, checks permission
+and the state table, changes it, writes its events and flushes; ``unit_of_work`` commits.
+Recording and editing a case: ``coord.services.case_intake``."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from flask import current_app
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 
-from coord.domain.phones import normalise_phone
-from coord.domain.states import CaseStatus, HandoffKind, HandoffStatus
-from coord.domain.tracking import new_tracking_code
+from coord.domain.states import HandoffKind, HandoffStatus
 from coord.extensions import db
-from coord.models import (
-    CancelReason,
-    Case,
-    CaseUnit,
-    CaseUnitRole,
-    Category,
-    Handoff,
-    IdempotencyKey,
-    Region,
-    RegionLevel,
-    ReporterPrivacy,
-    Role,
-    Unit,
-    User,
-    Visibility,
+from coord.models import CancelReason, Case, CaseUnitRole, Handoff, User, Visibility
+from coord.services import sla
+from coord.services.case_records import (
+    add_case_unit,
+    check_version,
+    load_case,
+    mark_first_response,
+    require_text,
+    resolve_unit,
+    touch,
 )
-from coord.services import config_cache, sla
-from coord.services.bulk import insert_ignoring_duplicates, insert_new
-from coord.services.errors import Conflict, InvalidInput, PreconditionFailed
-from coord.services.events import new_event, publish_event, record_event
-from coord.services.policy import (
-    Actor,
-    authorize_case,
-    can_read_case,
-    ensure_can_read,
-)
+from coord.services.errors import Conflict, InvalidInput
+from coord.services.events import record_event
+from coord.services.policy import Actor, authorize_case, can_read_case
 from coord.services.transitions import apply_case_transition, check_case_transition
-from coord.services.uow import TOUCHED_KEY
-
-
-@dataclass
-class NewCase:
-    title: str
-    description: str
-    category: str
-    region_code: str
-    channel: str = "walk_in"
-    priority: str = "normal"
-    received_at: datetime | None = None
-    reporter_privacy: str = ReporterPrivacy.NAMED.value
-    reporter_name: str | None = None
-    reporter_phone: str | None = None
-    reporter_email: str | None = None
-    reporter_nik: str | None = None
-    address: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    owner_unit: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_payload(cls, data: dict[str, Any]) -> NewCase:
-        """From a validated case body (the API's ``CaseCreate``, also used by the web
-        intake form): nested ``reporter`` and ``location`` become flat fields."""
-        reporter = data.get("reporter") or {}
-        location = data["location"]
-        return cls(
-            title=data["title"],
-            description=data["description"],
-            category=data["category"],
-            priority=data["priority"],
-            channel=data["channel"],
-            received_at=data.get("received_at"),
-            reporter_privacy=reporter.get("privacy", "anonymous"),
-            reporter_name=reporter.get("name"),
-            reporter_phone=reporter.get("phone"),
-            reporter_email=reporter.get("email"),
-            reporter_nik=reporter.get("nik"),
-            region_code=location["region_code"],
-            address=location.get("address"),
-            latitude=location.get("latitude"),
-            longitude=location.get("longitude"),
-            owner_unit=data.get("owner_unit"),
-        )
-
-    def fingerprint(self) -> str:
-        data = {k: v for k, v in self.__dict__.items() if k != "extra"}
-        raw = json.dumps(data, sort_keys=True, default=str)
-        return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def touch(case: Case, now: datetime) -> None:
-    """Mark the case changed by this command: ``updated_at`` and, once per transaction, the
-    ``version`` that ETags and webhooks carry (one command = one new version)."""
-    case.updated_at = now
-    if case.id is None:
-        return
-    touched: set[int] = db.session.info.setdefault(TOUCHED_KEY, set())
-    if case.id not in touched:
-        touched.add(case.id)
-        case.version += 1
-
-
-def get_case_for_update(case_id: int | ColumnElement[int]) -> Case | None:
-    """Load a case with a row lock (PostgreSQL) so concurrent commands queue behind us.
-    ``case_id`` may be a scalar subquery (the case of a handoff, in the same round trip)."""
-    return (
-        db.session.execute(
-            select(Case)
-            .where(Case.id == case_id)
-            .with_for_update(of=Case)
-            .execution_options(populate_existing=True)
-        )
-        .unique()
-        .scalar_one_or_none()
-    )
-
-
-def load_case(actor: Actor, case_id: int, *, for_update: bool = False) -> Case:
-    case = get_case_for_update(case_id) if for_update else db.session.get(Case, case_id)
-    return ensure_can_read(actor, case)
-
-
-def _check_version(case: Case, expected_version: int | None) -> None:
-    if expected_version is not None and case.version != expected_version:
-        raise PreconditionFailed(
-            f"The case has changed (version {case.version}, you sent {expected_version}); "
-            "reload it and apply your change again."
-        )
-
-
-def require_text(name: str, value: str | None) -> str:
-    """Required free text: blank or whitespace is refused naming the field (422)."""
-    text = (value or "").strip()
-    if not text:
-        raise InvalidInput.field(name, "required; write what happened")
-    return text
-
-
-def _resolve_category(code: str) -> Category:
-    category = config_cache.cached(
-        ("category", code),
-        lambda: db.session.execute(
-            select(Category).where(Category.code == code)
-        ).scalar_one_or_none(),
-    )
-    if category is None or not category.active:
-        raise InvalidInput.field("category", f"unknown or inactive category '{code}'")
-    return category
-
-
-def _resolve_kelurahan(code: str) -> Region:
-    region = config_cache.cached(("region", code), lambda: db.session.get(Region, code))
-    if region is None:
-        raise InvalidInput.field("region_code", f"unknown region '{code}'")
-    if region.level != RegionLevel.KELURAHAN.value:
-        raise InvalidInput.field("region_code", "a case must be located in a kelurahan")
-    return region
-
-
-def resolve_unit(code: str, field_name: str) -> Unit:
-    unit = config_cache.cached(
-        ("unit", code),
-        lambda: db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none(),
-    )
-    if unit is None or not unit.active:
-        raise InvalidInput.field(field_name, f"unknown or inactive unit '{code}'")
-    return unit
-
-
-def add_case_unit(case: Case, unit_id: int, relation: CaseUnitRole) -> None:
-    """Record that ``unit_id`` touched the case."""
-    # One statement, no lookup: the row may exist already (a unit owns a case twice).
-    insert_ignoring_duplicates(
-        CaseUnit.__table__,
-        [{"case_id": case.id, "unit_id": unit_id, "relation": relation.value}],
-        ("case_id", "unit_id", "relation"),
-    )
-
-
-def create_case(
-    actor: Actor,
-    data: NewCase,
-    now: datetime,
-    *,
-    idempotency_key: str | None = None,
-    recording_unit: Unit | None = None,
-) -> tuple[Case, bool]:
-    """Record a new case; returns ``(case, created)``.
-
-    The recording unit is the actor's unit (or ``recording_unit`` for public channels); it
-    owns the case unless ``owner_unit`` names another. With ``idempotency_key`` a retry with
-    the same body returns the first case (``created`` False); a different body is refused.
-    Writes ``case.created``.
-    """
-    if isinstance(actor, User):
-        if not actor.has_role(Role.STAFF, Role.LIAISON, Role.MANAGER):
-            from coord.services.errors import Forbidden
-
-            raise Forbidden("Only staff, liaisons and managers may record cases.")
-        recording_unit = actor.unit
-    if recording_unit is None:
-        raise InvalidInput.field("owner_unit", "no unit to record the case")
-
-    if idempotency_key is not None and isinstance(actor, User):
-        previous = _idempotent_replay(actor, idempotency_key, data)
-        if previous is not None:
-            return previous, False
-
-    category = _resolve_category(data.category)
-    region = _resolve_kelurahan(data.region_code)
-    owner = resolve_unit(data.owner_unit, "owner_unit") if data.owner_unit else recording_unit
-    received_at = data.received_at or now
-    if received_at > now:
-        raise InvalidInput.field("received_at", "cannot be in the future")
-    if data.reporter_privacy == ReporterPrivacy.ANONYMOUS and (
-        data.reporter_phone or data.reporter_email or data.reporter_nik
-    ):
-        raise InvalidInput(
-            "An anonymous reporter has no contact data; choose 'named' or 'confidential'.",
-            {"reporter_privacy": ["anonymous reporters cannot have phone, email or NIK"]},
-        )
-
-    case = Case(
-        tracking_code=new_tracking_code(),
-        citizen_token=secrets.token_urlsafe(9),
-        title=data.title,
-        description=data.description,
-        category=category,
-        priority=data.priority,
-        channel=data.channel,
-        status=CaseStatus.NEW.value,
-        received_at=received_at,
-        created_at=now,
-        updated_at=now,
-        version=1,
-        reporter_privacy=data.reporter_privacy,
-        reporter_name=None
-        if data.reporter_privacy == ReporterPrivacy.ANONYMOUS
-        else data.reporter_name,
-        reporter_phone=data.reporter_phone,
-        reporter_phone_norm=normalise_phone(data.reporter_phone),
-        reporter_email=data.reporter_email,
-        reporter_nik=data.reporter_nik,
-        region_code=region.code,
-        region=region,
-        address=data.address,
-        latitude=data.latitude,
-        longitude=data.longitude,
-        recorded_by_unit_id=recording_unit.id,
-        created_by_id=actor.id if isinstance(actor, User) else None,
-        owner_unit=owner,
-    )
-    sla.prepare_case_clocks(case)
-    units = [
-        CaseUnit(case=case, unit_id=recording_unit.id, relation=CaseUnitRole.RECORDER.value),
-        CaseUnit(case=case, unit_id=owner.id, relation=CaseUnitRole.OWNER.value),
-    ]
-    keys = []
-    if idempotency_key is not None and isinstance(actor, User):
-        keys.append(
-            IdempotencyKey(
-                user_id=actor.id,
-                key=idempotency_key,
-                fingerprint=data.fingerprint(),
-                case=case,
-                created_at=now,
-            )
-        )
-    event = new_event(
-        case,
-        "case.created",
-        actor,
-        now,
-        changes={
-            "status": [None, case.status],
-            "owner_unit": [None, owner.code],
-            "channel": case.channel,
-            "category": category.code,
-            "priority": case.priority,
-        },
-    )
-    # The hot path of the API: Core inserts, no unit-of-work flush (bulk.insert_new). The
-    # tracking code is unique: a collision fails the command and run_command runs it again.
-    insert_new([case], case.clocks, units, keys, [event])
-    publish_event(event)
-    # Received long before entry: the thresholds already passed are recorded now.
-    sla.catch_up(case, case.clocks, now)
-    return case, True
-
-
-def _idempotent_replay(actor: User, key: str, data: NewCase) -> Case | None:
-    row = db.session.execute(
-        select(IdempotencyKey).where(IdempotencyKey.user_id == actor.id, IdempotencyKey.key == key)
-    ).scalar_one_or_none()
-    if row is None:
-        return None
-    if row.fingerprint != data.fingerprint():
-        raise InvalidInput(
-            "This Idempotency-Key was already used with a different request body; "
-            "use a new key for a new case.",
-            {"Idempotency-Key": ["already used with a different body"]},
-        )
-    return db.session.get(Case, row.case_id)
-
-
-EDITABLE_FIELDS = (
-    "title",
-    "description",
-    "category",
-    "priority",
-    "region_code",
-    "address",
-    "latitude",
-    "longitude",
-)
-
-
-def edit_case(
-    actor: Actor,
-    case_id: int,
-    changes: dict[str, Any],
-    now: datetime,
-    *,
-    expected_version: int | None,
-) -> Case:
-    """Change the details of a case (owner unit). ``expected_version`` comes from If-Match.
-
-    A category or priority change attaches the current policy and recomputes due times.
-    Writes ``case.updated`` with before and after of each changed field.
-    """
-    case = load_case(actor, case_id, for_update=True)
-    authorize_case(actor, "edit", case)
-    _check_version(case, expected_version)
-    check_case_transition(case, "edit")
-    diff: dict[str, list[Any]] = {}
-    for name, value in changes.items():
-        if name not in EDITABLE_FIELDS:
-            continue
-        if name == "category":
-            category = _resolve_category(value)
-            if category.id != case.category_id:
-                diff["category"] = [case.category.code, category.code]
-                case.category = category
-            continue
-        if name == "region_code":
-            region = _resolve_kelurahan(value)
-            if region.code != case.region_code:
-                diff["region_code"] = [case.region_code, region.code]
-                case.region = region
-                case.region_code = region.code
-            continue
-        before = getattr(case, name)
-        if before != value:
-            diff[name] = [before, value]
-            setattr(case, name, value)
-    if not diff:
-        return case
-    if {"category", "priority"} & diff.keys():
-        sla.retarget_case_clocks(case, now)
-    touch(case, now)
-    record_event(case, "case.updated", actor, now, changes=diff)
-    return case
-
-
-def _mark_first_response(case: Case, actor: Actor, now: datetime) -> None:
-    if case.first_response_at is None and getattr(actor, "unit_id", None) == case.owner_unit_id:
-        sla.first_response(case, now)  # looks up the clock first: one flush later
-        case.first_response_at = now
 
 
 def start_case(
@@ -385,8 +34,8 @@ def start_case(
     """Owner staff start work: ``new`` -> ``in_progress``. Writes ``case.started``."""
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "start", case)
-    _check_version(case, expected_version)
-    _mark_first_response(case, actor, now)  # before any change: its clock lookup autoflushes
+    check_version(case, expected_version)
+    mark_first_response(case, actor, now)  # before any change: its clock lookup autoflushes
     apply_case_transition(case, "start")
     if case.assignee_id is None and isinstance(actor, User):
         case.assignee_id = actor.id
@@ -409,7 +58,7 @@ def assign_case(
     another unit (the decision on a bounced case). Writes ``case.assigned`` and, for a new
     owner, ``case.reassigned``."""
     case = load_case(actor, case_id, for_update=True)
-    _check_version(case, expected_version)
+    check_version(case, expected_version)
     if owner_unit is not None:
         return _reassign_owner(actor, case, owner_unit, assignee_id, note, now)
     authorize_case(actor, "assign", case)
@@ -418,7 +67,7 @@ def assign_case(
     assignee = _assignee_of_unit(assignee_id, case.owner_unit_id)
     before_status = case.status
     apply_case_transition(case, "assign")
-    _mark_first_response(case, actor, now)
+    mark_first_response(case, actor, now)
     before = case.assignee_id
     case.assignee_id = assignee.id
     touch(case, now)
@@ -488,7 +137,7 @@ def hold_case(
     reason = require_text("reason", reason)
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "hold", case)
-    _check_version(case, expected_version)
+    check_version(case, expected_version)
     apply_case_transition(case, "hold")
     case.hold_reason = reason
     sla.pause_case_clocks(case, now)
@@ -505,7 +154,7 @@ def resume_case(
     """``on_hold`` -> ``in_progress``; due times move later by the paused business time."""
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "resume", case)
-    _check_version(case, expected_version)
+    check_version(case, expected_version)
     apply_case_transition(case, "resume")
     before = {"response_due_at": case.response_due_at, "resolution_due_at": case.resolution_due_at}
     paused = sla.resume_case_clocks(case, now)
@@ -546,7 +195,7 @@ def resolve_case(
     note = require_text("note", note)
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "resolve", case)
-    _check_version(case, expected_version)
+    check_version(case, expected_version)
     before_status = case.status
     pending = open_assists(case)
     if pending and before_status in ("new", "in_progress"):
@@ -558,7 +207,7 @@ def resolve_case(
     case.resolution_note = note
     case.resolution_count += 1
     apply_case_transition(case, "resolve")
-    _mark_first_response(case, actor, now)
+    mark_first_response(case, actor, now)
     sla.case_resolved(case, now)
     case.resolved_at = now
     touch(case, now)
@@ -586,7 +235,7 @@ def reopen_case(
     reason = require_text("reason", reason)
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "reopen", case)
-    _check_version(case, expected_version)
+    check_version(case, expected_version)
     apply_case_transition(case, "reopen")
     previous_note = case.resolution_note
     case.resolution_note = None
@@ -616,7 +265,7 @@ def close_case(
     """``resolved`` -> ``closed`` (by hand, or by the system after the dispute window)."""
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "close", case)
-    _check_version(case, expected_version)
+    check_version(case, expected_version)
     apply_case_transition(case, "close")
     case.closed_at = now
     touch(case, now)
@@ -641,7 +290,7 @@ def cancel_case(
         raise InvalidInput.field("reason", f"must be one of {[r.value for r in CancelReason]}")
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "cancel", case)
-    _check_version(case, expected_version)
+    check_version(case, expected_version)
     before_status = case.status
     if reason == CancelReason.DUPLICATE.value:
         if duplicate_of is None:
@@ -685,11 +334,7 @@ def comment_on_case(actor: Actor, case_id: int, body: str, visibility: str, now:
     authorize_case(actor, "comment", case)
     check_case_transition(case, "comment")
     if visibility == Visibility.PUBLIC.value:
-        _mark_first_response(case, actor, now)
+        mark_first_response(case, actor, now)
     touch(case, now)
     record_event(case, "case.commented", actor, now, body=body, visibility=visibility)
     return case
-
-
-def bounce_limit() -> int:
-    return int(current_app.config.get("COORD_BOUNCE_LIMIT", 3))

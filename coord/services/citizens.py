@@ -27,7 +27,8 @@ from coord.domain.states import CaseStatus
 from coord.domain.tracking import format_tracking_code, normalise_tracking_code
 from coord.extensions import db
 from coord.models import SKM_ELEMENTS, Case, CaseEvent, Feedback, Visibility
-from coord.services.cases import close_case, get_case_for_update, reopen_case
+from coord.services.case_records import get_case_for_update
+from coord.services.cases import close_case, reopen_case
 from coord.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from coord.services.events import record_event
 from coord.services.policy import SYSTEM, SystemActor

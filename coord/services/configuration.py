@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select
 
-from coord.domain.calendar import calendar_from_config, calendar_to_config
+from coord.domain.calendar_config import calendar_from_config, calendar_to_config
 from coord.extensions import db
 from coord.models import Category, Region, Role, SlaPolicy, Unit, UnitKind, User
 from coord.services.errors import Forbidden, InvalidInput, NotFound

@@ -21,12 +21,12 @@ from coord.extensions import db
 from coord.models import Case, CaseUnitRole, Handoff, User, Visibility
 from coord.services import sla
 from coord.services.bulk import insert_new
-from coord.services.cases import (
-    _mark_first_response,
+from coord.services.case_records import (
     add_case_unit,
     bounce_limit,
     get_case_for_update,
     load_case,
+    mark_first_response,
     require_text,
     resolve_unit,
     touch,
@@ -62,7 +62,7 @@ def request_handoff(
         if already is not None:
             raise Conflict(f"{to_unit.name} already has an open assistance request on this case.")
     # The clock lookup comes before any change, so that the changes flush once, together.
-    _mark_first_response(case, actor, now)
+    mark_first_response(case, actor, now)
     before_status = case.status
     if kind == HandoffKind.TRANSFER.value:
         apply_case_transition(case, "forward")

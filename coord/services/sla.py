@@ -23,13 +23,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from coord.domain.calendar import (
-    ALWAYS_OPEN,
-    DEFAULT_CALENDAR,
-    WorkingCalendar,
-    calendar_from_config,
-    calendar_to_config,
-)
+from coord.domain.calendar import ALWAYS_OPEN, DEFAULT_CALENDAR, WorkingCalendar
+from coord.domain.calendar_config import calendar_from_config, calendar_to_config
 from coord.extensions import db
 from coord.models import (
     Case,
@@ -321,7 +316,7 @@ def catch_up(
     """Before a command changes these clocks of ``case`` (which it holds locked) at ``now``:
     record every threshold whose instant passed before ``now`` (or, with ``reached_now``, at
     ``now`` too) that no sweep fired yet, exactly as the sweep would
-    (``coord.services.sla_sweep.record_passed_thresholds``). An action at exactly the due
+    (``coord.services.sla_firing.record_passed_thresholds``). An action at exactly the due
     time is in time; a hold that begins exactly at a threshold's instant records it then
     (else it would move to an instant inside the hold)."""
     due = [
@@ -333,7 +328,7 @@ def catch_up(
         and (c.next_threshold_at <= now if reached_now else c.next_threshold_at < now)
     ]
     if due:
-        from coord.services.sla_sweep import record_passed_thresholds
+        from coord.services.sla_firing import record_passed_thresholds
 
         record_passed_thresholds(case, due, now, reached_now=reached_now)
 

@@ -3,7 +3,6 @@ versions, webhook endpoints with their delivery log."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -15,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from coord.clock import now_utc
-from coord.domain.calendar import calendar_to_config
+from coord.domain.calendar_config import calendar_to_config
 from coord.extensions import db
 from coord.models import (
     Category,
@@ -36,6 +35,7 @@ from coord.services.uow import unit_of_work
 from coord.services.webhooks import endpoints as webhook_service
 from coord.services.webhooks.event_types import SUBSCRIBABLE_TYPES
 from coord.web.auth import login_required, password_problem_messages
+from coord.web.forms import form_int
 from coord.web.paging import page_arg
 
 blp = Blueprint("admin", __name__, url_prefix="/web/admin")
@@ -97,16 +97,12 @@ def _form_text(name: str, column: InstrumentedAttribute[Any], *, required: bool 
     return value
 
 
-_NUMBER = re.compile(r"[0-9]{1,9}")
-
-
-def _form_int(name: str, raw: str, low: int, high: int) -> int:
-    """A whole number typed with the digits 0-9 (``str.isdigit`` also accepts ``²``, which
-    ``int`` refuses) between ``low`` and ``high``."""
-    raw = raw.strip()
-    if not _NUMBER.fullmatch(raw) or not low <= int(raw) <= high:
-        raise InvalidInput.field(name, _("angka bulat antara %(a)d dan %(b)d", a=low, b=high))
-    return int(raw)
+def _whole_number(name: str, raw: str, low: int, high: int) -> int:
+    """A required whole number between ``low`` and ``high`` (``coord.web.forms.form_int``)."""
+    number = form_int(raw, name, minimum=low, maximum=high)
+    if number is None:
+        raise InvalidInput.field(name, _("wajib diisi"))
+    return number
 
 
 def _unit_or_404(code: str) -> Unit:
@@ -293,7 +289,7 @@ def publish_policy(code: str):  # type: ignore[no-untyped-def]
     form = request.form
 
     def minutes(name: str) -> int:
-        return _form_int(name, form.get(name, ""), 1, 525_600)
+        return _whole_number(name, form.get(name, ""), 1, 525_600)
 
     def publish() -> Any:
         raw_percents = [p for p in form.get("warning_percents", "50,80").split(",") if p.strip()]
@@ -302,7 +298,7 @@ def publish_policy(code: str):  # type: ignore[no-untyped-def]
             "response_minutes": minutes("response_minutes"),
             "resolution_minutes": minutes("resolution_minutes"),
             "handoff_ack_minutes": minutes("handoff_ack_minutes"),
-            "warning_percents": [_form_int("warning_percents", p, 1, 99) for p in raw_percents],
+            "warning_percents": [_whole_number("warning_percents", p, 1, 99) for p in raw_percents],
             "clock": form.get("clock", "business"),
         }
         if data["priority"] not in {p.value for p in Priority}:

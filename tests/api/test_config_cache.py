@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from coord.extensions import db
 from coord.models import Case
-from coord.services import cases as case_service
+from coord.services import case_intake
 from tests.factories import World
 
 API = "/api/v1"
@@ -179,7 +179,7 @@ def test_a_colliding_tracking_code_is_replaced(
     first = client.post(f"{API}/cases", headers=headers, json=case_body()).get_json()
     taken = first["tracking_code"].replace("-", "")
     codes = iter([taken, taken, "7K3M9QXZ"])
-    monkeypatch.setattr(case_service, "new_tracking_code", lambda: next(codes))
+    monkeypatch.setattr(case_intake, "new_tracking_code", lambda: next(codes))
 
     second = client.post(f"{API}/cases", headers=headers, json=case_body(title="Lain"))
 

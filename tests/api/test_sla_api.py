@@ -240,9 +240,9 @@ def test_late_first_action_breach_agrees_on_case_page_and_breach_list(client, wo
 def test_late_entry_over_http_tells_the_managers_even_if_redis_refuses(
     client, world, tuesday, monkeypatch
 ):  # type: ignore[no-untyped-def]
-    from coord.services import sla_sweep
+    from coord import jobs
 
-    monkeypatch.setattr(sla_sweep, "enqueue_now", lambda *a, **k: False)
+    monkeypatch.setattr(jobs, "enqueue", lambda *a, **k: False)
     created = client.post(
         "/api/v1/cases",
         headers=world.headers("kel-a1", "staff"),

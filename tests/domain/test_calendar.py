@@ -21,10 +21,9 @@ from coord.domain.calendar import (
     DEFAULT_CALENDAR,
     DEFAULT_HOURS,
     WorkingCalendar,
-    calendar_from_config,
-    calendar_to_config,
     indonesian_closed_dates,
 )
+from coord.domain.calendar_config import calendar_from_config, calendar_to_config
 
 WIB = ZoneInfo("Asia/Jakarta")
 WIT = timezone(timedelta(hours=9))  # Papua, +09:00

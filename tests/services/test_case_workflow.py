@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from coord.clock import now_utc
 from coord.extensions import db
 from coord.models import Case, CaseEvent, Handoff
+from coord.services import case_intake
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
 from coord.services.errors import Conflict, Forbidden, InvalidInput
@@ -374,7 +375,7 @@ def test_events_are_append_only_and_carry_the_case_version(world: World) -> None
     step(lambda: case_service.hold_case(staff, case.id, "menunggu warga", now_utc()))
     step(lambda: case_service.resume_case(staff, case.id, now_utc()))
     step(
-        lambda: case_service.edit_case(
+        lambda: case_intake.edit_case(
             staff, case.id, {"priority": "high"}, now_utc(), expected_version=None
         )
     )
@@ -403,7 +404,7 @@ def test_events_are_append_only_and_carry_the_case_version(world: World) -> None
 def test_a_failed_create_leaves_no_case_behind(world: World) -> None:
     """One transaction per command: an error after the insert rolls the case back too."""
     with pytest.raises(RuntimeError), unit_of_work():
-        case_service.create_case(world.user("kel-a1", "staff"), new_case_data(), now_utc())
+        case_intake.create_case(world.user("kel-a1", "staff"), new_case_data(), now_utc())
         raise RuntimeError("the outbox could not be written")
     db.session.remove()
     assert db.session.execute(select(func.count()).select_from(Case)).scalar_one() == 0

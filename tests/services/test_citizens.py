@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from coord import clock
-from coord.extensions import db, rq
+from coord import clock, jobs
+from coord.extensions import db
 from coord.models import Case, CaseEvent, Feedback
 from coord.services import cases as case_service
 from coord.services import citizens
@@ -22,7 +22,6 @@ from coord.services import handoffs as handoff_service
 from coord.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from coord.services.uow import unit_of_work
 from tests.factories import World, case_in_status, make_case
-from workers import queues
 
 WIB = ZoneInfo("Asia/Jakarta")
 # Wednesday 2026-03-04 10:00 WIB
@@ -444,7 +443,7 @@ def test_auto_close_job_runs_on_a_real_worker(
 ) -> None:
     expired = resolved_at(world, at_t0 - timedelta(days=10))
     recent = resolved_at(world, at_t0 - timedelta(days=1))
-    rq.get_queue(queues.DEFAULT).enqueue("workers.citizens.close_expired_resolutions")
-    run_worker([queues.DEFAULT])
+    assert jobs.enqueue(jobs.CLOSE_EXPIRED_RESOLUTIONS)
+    run_worker([jobs.CLOSE_EXPIRED_RESOLUTIONS.queue])
     assert fresh(expired.id).status == "closed"
     assert fresh(recent.id).status == "resolved"

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from coord.clock import now_utc
 from coord.extensions import db
 from coord.models import Case, CaseEvent, CaseUnit, IdempotencyKey, SlaClock
+from coord.services import case_intake
 from coord.services import cases as case_service
 from coord.services.errors import Conflict
 from coord.services.uow import unit_of_work
@@ -45,7 +46,7 @@ def test_a_new_case_is_loaded_clean_and_equal_to_its_rows(
 ) -> None:
     staff = world.user("kel-a1", "staff")
     with unit_of_work(keep_loaded=True):
-        case, _ = case_service.create_case(
+        case, _ = case_intake.create_case(
             staff, new_case_data(), now_utc(), idempotency_key="key-1"
         )
         written = [s.split()[2] for s in statements if s.startswith("INSERT")]
@@ -86,7 +87,7 @@ def test_a_new_case_is_loaded_clean_and_equal_to_its_rows(
 def test_a_case_created_with_core_takes_later_orm_changes(world: World) -> None:
     staff = world.user("kel-a1", "staff")
     with unit_of_work(keep_loaded=True):
-        case, _ = case_service.create_case(staff, new_case_data(), now_utc())
+        case, _ = case_intake.create_case(staff, new_case_data(), now_utc())
         case_id = case.id
     with unit_of_work():
         case_service.start_case(staff, case_id, now_utc())

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from coord.clock import now_utc
 from coord.extensions import db
 from coord.models import Case, CaseEvent, Handoff
+from coord.services import case_records
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
 from coord.services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -121,7 +122,7 @@ def test_transfer_accept_moves_ownership_and_starts_work(world: World) -> None:
     assert event.changes["owner_unit"] == ["kel-a1", "dinas-pu"]
     assert event.changes["case_status"] == ["pending_transfer", "in_progress"]
     # The new owner works the case; the old owner can still read it but no longer act on it.
-    assert case_service.load_case(world.user("kel-a1", "staff"), case.id).id == case.id
+    assert case_records.load_case(world.user("kel-a1", "staff"), case.id).id == case.id
     with pytest.raises(Forbidden), unit_of_work():
         case_service.hold_case(world.user("kel-a1", "staff"), case.id, "menunggu", now_utc())
     with unit_of_work():
@@ -198,7 +199,7 @@ def test_the_assisting_unit_may_read_the_case_and_comment(world: World) -> None:
     handoff = request(world, case.id, "assist")
     accept(world, handoff.id)
     helper = world.user("dinas-pu", "staff")
-    assert case_service.load_case(helper, case.id).id == case.id
+    assert case_records.load_case(helper, case.id).id == case.id
     with unit_of_work():
         case_service.comment_on_case(helper, case.id, "tim sudah ke lokasi", "internal", now_utc())
     with pytest.raises(Forbidden), unit_of_work():

@@ -24,9 +24,9 @@ from sqlalchemy.orm import aliased
 from coord import clock
 from coord.extensions import db
 from coord.models import Case, Feedback, Handoff, SlaClock
+from coord.services import case_intake, reports
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
-from coord.services import reports
 from coord.services.errors import Forbidden
 from coord.services.sla import calendar_of
 from coord.services.sla_sweep import sweep
@@ -72,7 +72,7 @@ class Dataset:
     ) -> Case:
         fields.setdefault("region_code", "12.71.01.1001")
         data = new_case_data(received_at=received_at or when, **fields)
-        case, _ = self.run(when, case_service.create_case, self.staff(unit), data, when)
+        case, _ = self.run(when, case_intake.create_case, self.staff(unit), data, when)
         self.cases[name] = case
         return case
 

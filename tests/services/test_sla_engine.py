@@ -14,6 +14,7 @@ from coord import clock
 from coord.domain.calendar import DEFAULT_CALENDAR
 from coord.extensions import db
 from coord.models import Case, CaseEvent, Notification, SlaAlert, SlaClock
+from coord.services import case_intake
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
 from coord.services.attention import attention_feed
@@ -341,7 +342,7 @@ def test_incremental_schedule_matches_the_full_count() -> None:
 
 
 def test_lost_notification_jobs_are_made_up_for(world, at_nyepi_week, monkeypatch):  # type: ignore[no-untyped-def]
-    from coord.services import sla_sweep
+    from coord import jobs
     from coord.services.notifications import notify_recent_sla_events, notify_sla_events
 
     def notifications() -> list[tuple[int, int]]:
@@ -354,7 +355,7 @@ def test_lost_notification_jobs_are_made_up_for(world, at_nyepi_week, monkeypatc
     manager = world.user("camat-a", "manager")
     # Redis refuses the fan-out job at commit: the sweep writes the notifications itself.
     first = make_case(world)
-    monkeypatch.setattr(sla_sweep, "enqueue_now", lambda *a, **k: False)
+    monkeypatch.setattr(jobs, "enqueue", lambda *a, **k: False)
     assert sweep(wib(2026, 3, 26, 10)) == 1
     warned = notifications()
     assert warned and {e for _, e in warned} == set(
@@ -366,7 +367,7 @@ def test_lost_notification_jobs_are_made_up_for(world, at_nyepi_week, monkeypatc
     )
 
     # The job is accepted and then lost (worker killed, Redis flushed): nothing is written ...
-    monkeypatch.setattr(sla_sweep, "enqueue_now", lambda *a, **k: True)
+    monkeypatch.setattr(jobs, "enqueue", lambda *a, **k: True)
     assert sweep(wib(2026, 3, 27, 14)) == 3
     assert notifications() == warned
     # ... until the periodic safety net notifies the recent SLA events that lack them.
@@ -601,7 +602,7 @@ def test_changing_priority_after_a_missed_deadline_keeps_the_breach(world, at_ny
             wib(2026, 3, 17, 15),
         )
     with unit_of_work():
-        case_service.edit_case(
+        case_intake.edit_case(
             world.user("kel-a1", "staff"),
             case.id,
             {"priority": "low"},
@@ -622,9 +623,9 @@ def test_redis_refusing_the_job_of_a_late_entry_still_tells_the_managers(
 ):  # type: ignore[no-untyped-def]
     # As with the sweep: if Redis refuses the notification job at the command's commit, the
     # notifications are written right after it (the safety net would not look weeks back).
-    from coord.services import sla_sweep
+    from coord import jobs
 
-    monkeypatch.setattr(sla_sweep, "enqueue_now", lambda *a, **k: False)
+    monkeypatch.setattr(jobs, "enqueue", lambda *a, **k: False)
     case = make_case(world, received_at=wib(2026, 2, 23, 9))
     db.session.rollback()  # a fresh read
     manager = world.user("camat-a", "manager")

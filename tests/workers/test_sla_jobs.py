@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 from datetime import datetime
-from pkgutil import resolve_name
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,11 +11,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 from sqlalchemy import func, select
 
-from coord import clock
+from coord import clock, jobs
 from coord.extensions import db, rq
 from coord.models import CaseEvent, Notification
 from tests.factories import make_case
-from workers import queues
 from workers.cron import SCHEDULE
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -55,14 +53,12 @@ def smtp_server(app):  # type: ignore[no-untyped-def]
 
 
 def test_cron_table_is_sane(app):  # type: ignore[no-untyped-def]
-    names = [p.func for p in SCHEDULE]
+    names = [p.job.path for p in SCHEDULE]
     assert len(names) == len(set(names)), "a job is scheduled twice"
     for periodic in SCHEDULE:
-        assert callable(resolve_name(periodic.func)), periodic.func
+        assert periodic.job in jobs.JOBS, periodic.job
         assert 5 <= periodic.interval <= 3600
-        assert periodic.queue in app.config["RQ_QUEUES"]
         assert periodic.description
-    assert set(app.config["RQ_QUEUES"]) == set(queues.ALL)
     registered = {
         item["func"].__module__ + "." + item["func"].__name__ for item in rq._cron_job_data
     }
@@ -74,7 +70,7 @@ def test_sweep_job_runs_on_a_real_worker(app, world, run_worker):  # type: ignor
     try:
         case = make_case(world)
         clock.set_frozen(wib(2026, 3, 27, 14))
-        rq.get_queue(queues.SLA).enqueue("workers.sla.sweep_sla")
+        assert jobs.enqueue(jobs.SWEEP_SLA)
         run_worker()
         types = (
             db.session.execute(
@@ -93,7 +89,7 @@ def test_sweep_job_runs_on_a_real_worker(app, world, run_worker):  # type: ignor
             "case.escalated",
         ]
         # Run again: nothing fires twice.
-        rq.get_queue(queues.SLA).enqueue("workers.sla.sweep_sla")
+        assert jobs.enqueue(jobs.SWEEP_SLA)
         run_worker()
         count = db.session.execute(
             select(func.count()).where(CaseEvent.case_id == case.id)
@@ -111,9 +107,9 @@ def test_breach_is_emailed_to_managers_when_smtp_is_configured(app, world, run_w
     try:
         make_case(world)
         clock.set_frozen(wib(2026, 3, 27, 14, 1))
-        rq.get_queue(queues.SLA).enqueue("workers.sla.sweep_sla")
+        assert jobs.enqueue(jobs.SWEEP_SLA)
         run_worker()
-        rq.get_queue(queues.DEFAULT).enqueue("workers.notifications.send_due_emails")
+        assert jobs.enqueue(jobs.SEND_DUE_EMAILS)
         run_worker()
     finally:
         clock.set_frozen(None)
@@ -122,7 +118,7 @@ def test_breach_is_emailed_to_managers_when_smtp_is_configured(app, world, run_w
     assert "dieskalasi" in to_manager[0].get_payload()
     # Each notification is e-mailed once: a second run sends nothing new.
     sent = len(smtp_server.messages)
-    rq.get_queue(queues.DEFAULT).enqueue("workers.notifications.send_due_emails")
+    assert jobs.enqueue(jobs.SEND_DUE_EMAILS)
     run_worker()
     assert len(smtp_server.messages) == sent
     assert (
@@ -149,7 +145,7 @@ def test_breach_recorded_on_late_entry_is_emailed_by_the_worker(
     try:
         make_case(world, received_at=wib(2026, 2, 23, 9), channel="letter")
         run_worker()  # the notification job, no sweep
-        rq.get_queue(queues.DEFAULT).enqueue("workers.notifications.send_due_emails")
+        assert jobs.enqueue(jobs.SEND_DUE_EMAILS)
         run_worker()
     finally:
         clock.set_frozen(None)

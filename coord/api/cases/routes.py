@@ -13,8 +13,6 @@ from sqlalchemy import func, select
 from coord.api.auth import current_actor
 from coord.api.base import Blueprint
 from coord.api.cases.schemas import (
-    ACTION_REQUIRES,
-    CANCEL_REASONS,
     ActionIn,
     CaseEdit,
     CaseListArgs,
@@ -24,17 +22,19 @@ from coord.api.cases.schemas import (
     HandoffCreate,
 )
 from coord.api.handoffs.schemas import HandoffOut
-from coord.api.versioning import expected_version, set_etag
 from coord.clock import now_utc
 from coord.domain.states import CASE_ACTIONS
 from coord.extensions import db
 from coord.http.case_body import CaseCreate
+from coord.http.etag import expected_version, set_etag
 from coord.http.fields import Instant
 from coord.models import Case, CaseEvent, SlaClock
 from coord.presenters import case_view, event_view, handoff_view
 from coord.services import attachments as attachment_service
+from coord.services import case_intake, case_records
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
+from coord.services.case_actions import run_case_action
 from coord.services.case_queries import filter_cases
 from coord.services.errors import InvalidInput
 from coord.services.policy import allowed_case_actions, readable_cases, reporter_visible_case_ids
@@ -131,9 +131,9 @@ class CaseCollection(MethodView):
         key = request.headers.get("Idempotency-Key")
         if key is not None and not re.fullmatch(IDEMPOTENCY_KEY, key):
             raise InvalidInput.field("Idempotency-Key", "1 to 255 printable ASCII characters")
-        new = case_service.NewCase.from_payload(data)
+        new = case_intake.NewCase.from_payload(data)
         case, created = run_command(
-            lambda: case_service.create_case(actor, new, now_utc(), idempotency_key=key),
+            lambda: case_intake.create_case(actor, new, now_utc(), idempotency_key=key),
             keep_loaded=True,
         )
         response = case_response(case, 201 if created else 200)
@@ -148,7 +148,7 @@ class CaseItem(MethodView):
     @blp.response(200, CaseOut)
     def get(self, case_id: int):  # type: ignore[no-untyped-def]
         """Read one case; the ETag is its version, for If-Match on changes."""
-        case = case_service.load_case(current_actor(), case_id)
+        case = case_records.load_case(current_actor(), case_id)
         return case_response(case)
 
     @blp.arguments(CaseEdit)
@@ -166,7 +166,7 @@ class CaseItem(MethodView):
             changes.update({k: v for k, v in location.items()})
         version = expected_version(required=True)
         with unit_of_work(keep_loaded=True, fast_updates=True):
-            case = case_service.edit_case(
+            case = case_intake.edit_case(
                 current_actor(), case_id, changes, now_utc(), expected_version=version
             )
         return case_response(case)
@@ -180,56 +180,11 @@ class CaseAction(MethodView):
         """Run an action: start, assign, hold (reason), resume, resolve (note), reopen
         (reason), close, cancel (reason: invalid, spam or duplicate with duplicate_of).
         If-Match is optional; when sent, a stale version gets 412."""
-        missing = [f for f in ACTION_REQUIRES.get(action, ()) if not data.get(f)]
-        if missing:
-            raise InvalidInput(
-                f"'{action}' needs: {', '.join(missing)}.",
-                {f: ["required for " + action] for f in missing},
-            )
-        if action == "cancel" and data["reason"] not in CANCEL_REASONS:
-            raise InvalidInput.field("reason", f"must be one of {CANCEL_REASONS}")
         version = expected_version(required=False)
         actor, now = current_actor(), now_utc()
         with unit_of_work(keep_loaded=True, fast_updates=True):
-            case = _run_action(action, actor, case_id, data, now, version)
+            case = run_case_action(actor, case_id, action, data, now, expected_version=version)
         return case_response(case)
-
-
-def _run_action(action: str, actor, case_id: int, data: dict[str, Any], now, version):  # type: ignore[no-untyped-def]
-    s = case_service
-    if action == "start":
-        return s.start_case(actor, case_id, now, expected_version=version)
-    if action == "assign":
-        return s.assign_case(
-            actor,
-            case_id,
-            data.get("assignee_id"),
-            now,
-            owner_unit=data.get("owner_unit"),
-            note=data.get("note"),
-            expected_version=version,
-        )
-    if action == "hold":
-        return s.hold_case(actor, case_id, data["reason"], now, expected_version=version)
-    if action == "resume":
-        return s.resume_case(actor, case_id, now, expected_version=version)
-    if action == "resolve":
-        return s.resolve_case(actor, case_id, data["note"], now, expected_version=version)
-    if action == "reopen":
-        return s.reopen_case(actor, case_id, data["reason"], now, expected_version=version)
-    if action == "close":
-        return s.close_case(actor, case_id, now, note=data.get("note"), expected_version=version)
-    if action == "cancel":
-        return s.cancel_case(
-            actor,
-            case_id,
-            data["reason"],
-            now,
-            note=data.get("note"),
-            duplicate_of=data.get("duplicate_of"),
-            expected_version=version,
-        )
-    raise AssertionError(action)
 
 
 @blp.route("/<id:case_id>/comments")
@@ -256,7 +211,7 @@ class CaseEvents(MethodView):
     @blp.response(200, EventOut(many=True))
     def get(self, case_id: int) -> list[dict[str, Any]]:
         """The case's timeline, oldest first (internal and public events)."""
-        case = case_service.load_case(current_actor(), case_id)
+        case = case_records.load_case(current_actor(), case_id)
         events = db.session.execute(
             select(CaseEvent)
             .where(CaseEvent.case_id == case.id)
@@ -270,7 +225,7 @@ class CaseHandoffs(MethodView):
     @blp.response(200, HandoffOut(many=True))
     def get(self, case_id: int) -> list[dict[str, Any]]:
         """Handoffs of one case."""
-        case = case_service.load_case(current_actor(), case_id)
+        case = case_records.load_case(current_actor(), case_id)
         return [handoff_view(h) for h in case.handoffs]
 
     @blp.arguments(HandoffCreate)

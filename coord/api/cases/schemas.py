@@ -5,10 +5,10 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate, validates_schema
 
-from coord.domain.states import CASE_ACTIONS, CaseStatus, HandoffKind, RejectReason
+from coord.domain.states import CaseStatus, HandoffKind
 from coord.http.case_body import one_of
 from coord.http.fields import Instant, Schema, Text
-from coord.models import CancelReason, Priority, Visibility
+from coord.models import Priority, Visibility
 
 
 class LocationEdit(Schema):
@@ -157,16 +157,6 @@ class ActionIn(Schema):
     )
 
 
-ACTION_REQUIRES: dict[str, tuple[str, ...]] = {
-    "hold": ("reason",),
-    "resolve": ("note",),
-    "reopen": ("reason",),
-    "cancel": ("reason",),
-}
-CANCEL_REASONS = [r.value for r in CancelReason]
-assert set(ACTION_REQUIRES) <= set(CASE_ACTIONS)
-
-
 class CommentIn(Schema):
     body = Text(required=True, max_length=10_000)
     visibility = ma.fields.String(
@@ -191,6 +181,3 @@ class HandoffCreate(Schema):
     kind = ma.fields.String(required=True, validate=one_of(HandoffKind))
     to_unit = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
     note = Text(max_length=10_000, load_default=None, allow_none=True)
-
-
-REJECT_REASONS = [r.value for r in RejectReason]

@@ -15,7 +15,7 @@ from coord.domain.states import HandoffStatus
 from coord.extensions import db
 from coord.models import Handoff
 from coord.presenters import handoff_view
-from coord.services import handoffs as handoff_service
+from coord.services.case_actions import run_handoff_action
 from coord.services.errors import NotFound
 from coord.services.policy import can_read_handoff, readable_handoffs
 from coord.services.uow import unit_of_work
@@ -82,9 +82,7 @@ class HandoffAccept(MethodView):
     def post(self, data: dict[str, Any], handoff_id: int) -> dict[str, Any]:
         """Accept (receiving liaison): a transfer makes your unit the owner."""
         with unit_of_work(keep_loaded=True, fast_updates=True):
-            handoff = handoff_service.accept_handoff(
-                current_actor(), handoff_id, now_utc(), note=data.get("note")
-            )
+            handoff = run_handoff_action(current_actor(), handoff_id, "accept", data, now_utc())
         return handoff_view(handoff)
 
 
@@ -95,9 +93,7 @@ class HandoffReject(MethodView):
     def post(self, data: dict[str, Any], handoff_id: int) -> dict[str, Any]:
         """Reject with a reason (receiving liaison); a transfer goes back to the sender."""
         with unit_of_work(keep_loaded=True, fast_updates=True):
-            handoff = handoff_service.reject_handoff(
-                current_actor(), handoff_id, data["reason"], now_utc(), note=data.get("note")
-            )
+            handoff = run_handoff_action(current_actor(), handoff_id, "reject", data, now_utc())
         return handoff_view(handoff)
 
 
@@ -108,9 +104,7 @@ class HandoffRecall(MethodView):
     def post(self, data: dict[str, Any], handoff_id: int) -> dict[str, Any]:
         """Take back a pending request (sending unit); also withdraws an accepted assist."""
         with unit_of_work(keep_loaded=True, fast_updates=True):
-            handoff = handoff_service.recall_handoff(
-                current_actor(), handoff_id, now_utc(), note=data.get("note")
-            )
+            handoff = run_handoff_action(current_actor(), handoff_id, "recall", data, now_utc())
         return handoff_view(handoff)
 
 
@@ -121,7 +115,5 @@ class HandoffComplete(MethodView):
     def post(self, data: dict[str, Any], handoff_id: int) -> dict[str, Any]:
         """Report an accepted assistance request done, with a note (assisting unit)."""
         with unit_of_work(keep_loaded=True, fast_updates=True):
-            handoff = handoff_service.complete_handoff(
-                current_actor(), handoff_id, data["note"], now_utc()
-            )
+            handoff = run_handoff_action(current_actor(), handoff_id, "complete", data, now_utc())
         return handoff_view(handoff)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from coord.extensions import db
 from coord.models import Case, Category, Channel, Open311Client, ReporterPrivacy, Unit
-from coord.services.cases import NewCase, create_case
+from coord.services.case_intake import NewCase, create_case
 from coord.services.errors import InvalidInput
 from coord.services.open311.clients import client_actor
 from coord.services.open311.jurisdiction import KELURAHAN_ATTRIBUTE, find_service, kelurahan_choices

@@ -4,7 +4,7 @@ thousands of events for one endpoint become a few jobs of up to ``COORD_WEBHOOK_
 deliveries each. The periodic sweep enqueues the endpoints whose due deliveries no live
 job holds: after Redis was down or flushed, a worker was killed, or a retry fell due.
 
-``DELIVER_JOB`` is the dotted path of the RQ job (``workers.webhooks.deliver_endpoint``).
+The job is ``jobs.DELIVER_ENDPOINT``; the gate lives in the Redis of its queue.
 """
 
 from __future__ import annotations
@@ -17,16 +17,13 @@ from typing import Any
 from redis.exceptions import RedisError
 from sqlalchemy import or_, select
 
-from coord.extensions import db, rq
+from coord import jobs
+from coord.extensions import db
 from coord.models import DeliveryStatus, WebhookDelivery
-from coord.services.dispatch import enqueue_now
 from coord.services.uow import after_commit
 from coord.services.webhooks.settings import settings
 
 log = logging.getLogger(__name__)
-
-QUEUE = "webhooks"
-DELIVER_JOB = "workers.webhooks.deliver_endpoint"
 
 
 # --------------------------------------------------------------------------------------------
@@ -54,7 +51,7 @@ def schedule_endpoint_jobs(endpoint_ids: Iterable[int]) -> int:
         return 0
     lease = int(settings().lease.total_seconds())
     try:
-        connection = rq.get_queue(QUEUE).connection
+        connection = jobs.redis_of(jobs.DELIVER_ENDPOINT)
         pipe = connection.pipeline(transaction=False)
         for endpoint_id in ids:
             pipe.set(_gate_key(endpoint_id), "1", nx=True, ex=max(lease, 1))
@@ -66,7 +63,7 @@ def schedule_endpoint_jobs(endpoint_ids: Iterable[int]) -> int:
     for endpoint_id, was_free in zip(ids, opened, strict=True):
         if not was_free:
             continue  # a job for this endpoint is already waiting and will see these rows
-        if enqueue_now(QUEUE, DELIVER_JOB, endpoint_id, job_timeout=lease + 60):
+        if jobs.enqueue(jobs.DELIVER_ENDPOINT, endpoint_id, job_timeout=lease + 60):
             enqueued += 1
         else:
             release_gate(endpoint_id)
@@ -76,7 +73,7 @@ def schedule_endpoint_jobs(endpoint_ids: Iterable[int]) -> int:
 def release_gate(endpoint_id: int) -> None:
     """Called by the job as it starts: rows written from now on enqueue a new job."""
     try:
-        rq.get_queue(QUEUE).connection.delete(_gate_key(endpoint_id))
+        jobs.redis_of(jobs.DELIVER_ENDPOINT).delete(_gate_key(endpoint_id))
     except (RedisError, OSError) as exc:
         log.warning("could not clear the webhook job gate of endpoint %s (%s)", endpoint_id, exc)
 

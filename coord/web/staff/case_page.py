@@ -17,7 +17,13 @@ from coord.models import Case, CaseEvent, Handoff, SlaClock, Unit, User
 from coord.presenters import reporter_view
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
-from coord.services.errors import ServiceError
+from coord.services.case_actions import (
+    CASE_COMMANDS,
+    MissingFields,
+    run_case_action,
+    run_handoff_action,
+)
+from coord.services.errors import InvalidInput, ServiceError
 from coord.services.policy import (
     allowed_case_actions,
     allowed_handoff_actions,
@@ -115,71 +121,40 @@ def _run(fn, *args: Any, success: str, **kwargs: Any):  # type: ignore[no-untype
 @login_required
 def case_action(case_id: int, action: str):  # type: ignore[no-untyped-def]
     actor, now, form = g.actor, now_utc(), request.form
-    s = case_service
-    note = (form.get("note") or "").strip() or None
-    reason = (form.get("reason") or "").strip() or None
+
+    command = "assign" if action == "reassign" else action  # reassign: the managers' form
+    reads = CASE_COMMANDS[command].reads
 
     # Read inside the command, so that a bad number is flashed like any refusal.
-    def number(name: str) -> int | None:
-        return form_int(form.get(name), name)
+    def run() -> None:
+        payload: dict[str, Any] = {
+            "note": (form.get("note") or "").strip() or None,
+            "reason": (form.get("reason") or "").strip() or None,
+        }
+        for number in ("assignee_id", "duplicate_of"):
+            if number in reads:
+                payload[number] = form_int(form.get(number), number)
+        if action == "reassign":  # a blank unit is refused, not read as a plain assign
+            payload["owner_unit"] = form.get("owner_unit") or ""
+        try:
+            run_case_action(
+                actor,
+                case_id,
+                command,
+                payload,
+                now,
+                expected_version=form_int(form.get("version"), "version"),
+            )
+        except MissingFields as missing:
+            raise InvalidInput(_("Isi %(field)s.", field=_field_label(missing.fields[0]))) from None
 
-    calls = {
-        "start": lambda: s.start_case(actor, case_id, now, expected_version=number("version")),
-        "assign": lambda: s.assign_case(
-            actor,
-            case_id,
-            number("assignee_id"),
-            now,
-            note=note,
-            expected_version=number("version"),
-        ),
-        "reassign": lambda: s.assign_case(
-            actor,
-            case_id,
-            number("assignee_id"),
-            now,
-            owner_unit=form.get("owner_unit") or "",
-            note=note,
-            expected_version=number("version"),
-        ),
-        "hold": lambda: s.hold_case(
-            actor, case_id, _required(reason, _("alasan")), now, expected_version=number("version")
-        ),
-        "resume": lambda: s.resume_case(actor, case_id, now, expected_version=number("version")),
-        "resolve": lambda: s.resolve_case(
-            actor,
-            case_id,
-            _required(note, _("catatan penyelesaian")),
-            now,
-            expected_version=number("version"),
-        ),
-        "reopen": lambda: s.reopen_case(
-            actor, case_id, _required(reason, _("alasan")), now, expected_version=number("version")
-        ),
-        "close": lambda: s.close_case(
-            actor, case_id, now, note=note, expected_version=number("version")
-        ),
-        "cancel": lambda: s.cancel_case(
-            actor,
-            case_id,
-            _required(reason, _("alasan")),
-            now,
-            note=note,
-            expected_version=number("version"),
-            duplicate_of=number("duplicate_of"),
-        ),
-    }
-    _run(calls[action], success=_("Tersimpan."))
+    _run(run, success=_("Tersimpan."))
     return redirect(url_for("staff.case_page", case_id=case_id))
 
 
-def _required(value: str | None, label: str) -> str:
-    """``value``, or a message naming the field when it is empty."""
-    if not value:
-        from coord.services.errors import InvalidInput
-
-        raise InvalidInput(_("Isi %(field)s.", field=label))
-    return value
+def _field_label(name: str) -> str:
+    """How the case page names a field an action needs."""
+    return _("catatan penyelesaian") if name == "note" else _("alasan")
 
 
 @blp.post("/web/cases/<id:case_id>/comment")
@@ -227,31 +202,29 @@ def handoff_action(handoff_id: int, action: str):  # type: ignore[no-untyped-def
     if handoff is None:
         abort(404)
     case_id = handoff.case_id
-    note = (request.form.get("note") or "").strip() or None
-    actor, now = g.actor, now_utc()
-    h = handoff_service
-    if action == "accept":
-        ok = _run(
-            h.accept_handoff, actor, handoff_id, now, note=note, success=_("Disposisi diterima.")
-        )
-    elif action == "reject":
-        ok = _run(
-            h.reject_handoff,
-            actor,
-            handoff_id,
-            request.form.get("reason", ""),
-            now,
-            note=note,
-            success=_("Disposisi ditolak."),
-        )
-    elif action == "recall":
-        ok = _run(
-            h.recall_handoff, actor, handoff_id, now, note=note, success=_("Disposisi ditarik.")
-        )
-    else:
-        ok = _run(
-            h.complete_handoff, actor, handoff_id, note or "", now, success=_("Bantuan selesai.")
-        )
+    actor, form = g.actor, request.form
+    note = (form.get("note") or "").strip() or None
+    payloads: dict[str, dict[str, Any]] = {
+        "accept": {"note": note},
+        "reject": {"reason": form.get("reason", ""), "note": note},
+        "recall": {"note": note},
+        "complete": {"note": note or ""},
+    }
+    messages = {
+        "accept": _("Disposisi diterima."),
+        "reject": _("Disposisi ditolak."),
+        "recall": _("Disposisi ditarik."),
+        "complete": _("Bantuan selesai."),
+    }
+    ok = _run(
+        run_handoff_action,
+        actor,
+        handoff_id,
+        action,
+        payloads[action],
+        now_utc(),
+        success=messages[action],
+    )
     back = request.form.get("back")
     case = db.session.get(Case, case_id)
     if back == "inbox" or (not ok and (case is None or not can_read_case(actor, case))):

@@ -15,9 +15,9 @@ from coord.clock import now_utc
 from coord.extensions import db
 from coord.http.case_body import CaseCreate
 from coord.models import Category, Region, RegionLevel
-from coord.services import cases as case_service
+from coord.services import case_intake
+from coord.services.case_intake import NewCase
 from coord.services.case_queries import possible_duplicates
-from coord.services.cases import NewCase
 from coord.services.errors import ServiceError
 from coord.services.uow import run_command
 from coord.web.auth import login_required
@@ -94,7 +94,7 @@ def intake():  # type: ignore[no-untyped-def]
             return render_template("staff/intake.html", **context), 200
     try:
         case, _created = run_command(
-            lambda: case_service.create_case(actor, NewCase.from_payload(data), now_utc())
+            lambda: case_intake.create_case(actor, NewCase.from_payload(data), now_utc())
         )
     except ServiceError as exc:
         context["errors"] = {k: " ".join(v) for k, v in exc.errors.items()}

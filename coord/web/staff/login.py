@@ -18,6 +18,7 @@ from coord.web.auth import (
     login_user,
     password_problem_messages,
 )
+from coord.web.security import local_redirect_target
 from coord.web.staff.blueprint import blp
 
 
@@ -54,7 +55,7 @@ def login():  # type: ignore[no-untyped-def]
             flash(_("Nama pengguna atau kata sandi salah."), "error")
             return render_template("staff/login.html"), 401
         login_user(user, now)
-        target = request.args.get("next") or ""
+        target = local_redirect_target(request.args.get("next"), fallback="")
         if not target.startswith("/web"):
             target = url_for("staff.inbox")
         return redirect(target)
