@@ -7,10 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request
+from flask_babel import get_locale
+from sqlalchemy import select
 
 from coord.clock import now_utc
 from coord.exports import csv_response
-from coord.models import Role
+from coord.extensions import db
+from coord.models import Category, Role, Unit
 from coord.services import attention, reports
 from coord.services.reports import ReportFilters, month_range
 from coord.web.auth import login_required
@@ -45,6 +48,18 @@ def _data(filters: ReportFilters) -> dict[str, Any]:
         "ikm": reports.ikm_report(actor, filters, period="year"),
         "breaches": reports.breaches(actor, {"open": True}, limit=20, offset=0)[0],
         "bounced": attention.bounced_cases(actor),
+        **names(),
+    }
+
+
+def names() -> dict[str, dict[str, str]]:
+    """Category and unit names by code: the reports carry codes, people read names."""
+    english = str(get_locale()) == "en"
+    categories = db.session.execute(select(Category.code, Category.name_id, Category.name_en))
+    units = db.session.execute(select(Unit.code, Unit.name))
+    return {
+        "category_names": {c: (en if english and en else name) for c, name, en in categories},
+        "unit_names": {code: name for code, name in units},
     }
 
 

@@ -1,0 +1,82 @@
+"""The pages speak the office's language (issue 19): names instead of stored codes, numbers
+with a decimal comma, working time in the largest sensible unit, Indonesian validation
+messages that say what to do, a form refused by CSRF kept and offered again, and a case
+transferred away that still tells its former holder what is left."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from coord.clock import now_utc
+from coord.formatting import WORKING_DAY_MINUTES
+from coord.services import handoffs as handoff_service
+from coord.services.uow import unit_of_work
+from tests.factories import make_case
+from tests.web.forms import WebUser
+
+
+def visible_text(html: str) -> str:
+    """The text a reader sees, roughly: tags, scripts and option values dropped."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def detail(html: str, name: str) -> str:
+    """The <dd> after the <dt> called ``name`` on the case page."""
+    found = re.search(rf"<dt>{name}</dt><dd>(.*?)</dd>", html, flags=re.S)
+    assert found, name
+    return visible_text(found.group(1))
+
+
+def test_case_page_shows_labels_not_codes(app, world) -> None:  # type: ignore[no-untyped-def]
+    case = make_case(world, channel="walk_in", priority="normal")
+    now = now_utc()
+    with unit_of_work():
+        handoff = handoff_service.request_handoff(
+            world.user("kel-a1", "staff"), case.id, "transfer", "dinas-pu", "tolong", now
+        )
+    with unit_of_work():
+        handoff_service.reject_handoff(
+            world.user("dinas-pu", "liaison"), handoff.id, "not_our_jurisdiction", now
+        )
+    page = WebUser(app, "kel-a1.staff").get(f"/web/cases/{case.id}").get_data(as_text=True)
+    assert "Biasa" in detail(page, "Kategori")
+    assert "Datang langsung" in detail(page, "Dicatat oleh")
+    text = visible_text(page)
+    assert "Bukan kewenangan kami" in text
+    for code in ("normal", "walk_in", "not_our_jurisdiction"):
+        assert not re.search(rf"\b{code}\b", text), code
+
+
+def test_dashboard_shows_names_and_indonesian_numbers(app, world) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from coord.services import cases as case_service
+
+    # A case received three working days ago, still new: its response clock is breached
+    # (the world's standard is 3 working days) and it stands in the open-breach list.
+    start = now_utc() - timedelta(days=10)
+    case = make_case(world, at=start, category="jalan-rusak")
+    with unit_of_work():
+        handoff = handoff_service.request_handoff(
+            world.user("kel-a1", "staff"), case.id, "transfer", "dinas-pu", "tolong", start
+        )
+    with unit_of_work():  # 4.5 working hours after the request
+        handoff_service.accept_handoff(
+            world.user("dinas-pu", "liaison"), handoff.id, start + timedelta(hours=4, minutes=30)
+        )
+    del case_service
+    manager = WebUser(app, "pemkot.manager")
+    page = manager.get("/web/dashboard/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    text = visible_text(html)
+    assert "Jalan-Rusak" in text  # the category's name (the world names it after its code)
+    assert not re.search(r"(?<![\w-])jalan-rusak(?![\w-])", text)
+    assert not re.search(r"\b(dinas-pu|kel-a1)\b", text)
+    assert "Dinas PU" in text
+    # No value written with a decimal point, and working time in hours or days, not minutes.
+    assert not re.search(r"\d\.\d+ (jam|hari|menit)", text)
+    assert not re.search(r"\d{3,} menit kerja", text)
+    assert WORKING_DAY_MINUTES == 480
