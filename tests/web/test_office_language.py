@@ -80,3 +80,19 @@ def test_dashboard_shows_names_and_indonesian_numbers(app, world) -> None:  # ty
     assert not re.search(r"\d\.\d+ (jam|hari|menit)", text)
     assert not re.search(r"\d{3,} menit kerja", text)
     assert WORKING_DAY_MINUTES == 480
+
+
+def test_case_transferred_away_says_who_holds_it(app, world) -> None:  # type: ignore[no-untyped-def]
+    case = make_case(world)
+    now = now_utc()
+    with unit_of_work():
+        handoff = handoff_service.request_handoff(
+            world.user("kel-a1", "staff"), case.id, "transfer", "dinas-pu", "tolong", now
+        )
+    with unit_of_work():
+        handoff_service.accept_handoff(world.user("dinas-pu", "liaison"), handoff.id, now)
+    page = WebUser(app, "kel-a1.staff").get(f"/web/cases/{case.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    card = html.split('id="actions-h"', 1)[1].split("</section>", 1)[0]
+    assert "dipegang oleh Dinas PU" in visible_text(card)
