@@ -11,11 +11,11 @@ from flask_babel import get_locale
 from sqlalchemy import select
 
 from coord.clock import now_utc
-from coord.exports import csv_response
 from coord.extensions import db
 from coord.models import Category, Role, Unit
 from coord.services import attention, reports
 from coord.services.reports import ReportFilters, month_range
+from coord.web import report_csv
 from coord.web.auth import login_required
 from coord.web.forms import form_month
 
@@ -85,12 +85,12 @@ CSV_REPORTS = {
 
 @blp.get("/<any(sla,handoffs,backlog,breaches,ikm):report>.csv")
 def download(report: str):  # type: ignore[no-untyped-def]
+    """A report as a CSV file for people: Indonesian file name and headers, names beside
+    codes (coord/web/report_csv.py)."""
     filters, month = _filters()
     now = now_utc()
     if report == "ikm":
         rows = reports.ikm_report(g.actor, filters, period="month")
-        return csv_response(f"ikm{('-' + month) if month else ''}.csv", reports.IKM_COLUMNS, rows)
+        return report_csv.download(report, month, reports.IKM_COLUMNS, rows, names())
     build, columns = CSV_REPORTS[report]
-    return csv_response(
-        f"{report}{('-' + month) if month else ''}.csv", columns, build(filters, now)
-    )
+    return report_csv.download(report, month, columns, build(filters, now), names())
