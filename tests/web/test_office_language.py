@@ -127,3 +127,45 @@ def test_dashboard_csv_is_named_and_headed_in_indonesian(app, world, client) -> 
         "/api/v1/reports/breaches?format=csv", headers=world.headers("pemkot", "manager")
     )
     assert api.get_data(as_text=True).lstrip("\ufeff").startswith("case_id,tracking_code,")
+
+
+def test_a_form_refused_by_csrf_keeps_the_session_and_what_was_typed(app, world) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from coord.extensions import db
+    from coord.models import Case
+
+    clerk = WebUser(app, "kel-a1.staff")
+    typed = {
+        "title": "Lampu jalan padam di Gang Melati",
+        "description": "Sudah tiga malam gelap",
+        "category": "jalan-rusak",
+        "region_code": "12.71.01.1001",
+        "reporter_privacy": "anonymous",
+        "confirm_not_duplicate": "1",
+    }
+    clerk.token = "a-token-from-a-form-left-open-too-long"
+    refused = clerk.post("/web/cases/new", typed)
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert "Formulir kedaluwarsa, periksa lalu kirim lagi" in html
+    assert world.user("kel-a1", "staff").full_name in html  # still signed in: their header
+    assert 'value="Lampu jalan padam di Gang Melati"' in html  # what was typed is kept
+    assert "Sudah tiga malam gelap</textarea>" in html
+    assert db.session.execute(select(Case).where(Case.title == typed["title"])).first() is None
+    # ... and sending again with the page's new token records the case.
+    clerk.token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    sent = clerk.post("/web/cases/new", typed)
+    assert sent.status_code == 302
+    assert db.session.execute(select(Case).where(Case.title == typed["title"])).first()
+
+
+def test_a_comment_refused_by_csrf_is_kept_on_the_case_page(app, world) -> None:  # type: ignore[no-untyped-def]
+    case = make_case(world)
+    clerk = WebUser(app, "kel-a1.staff")
+    clerk.token = "stale"
+    refused = clerk.post(f"/web/cases/{case.id}/comment", {"body": "Warga menelepon lagi"})
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert "Formulir kedaluwarsa" in html
+    assert "Warga menelepon lagi</textarea>" in html

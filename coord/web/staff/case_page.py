@@ -26,6 +26,7 @@ from coord.services.policy import (
 )
 from coord.services.uow import unit_of_work
 from coord.web.auth import login_required
+from coord.web.expired_form import redisplays
 from coord.web.forms import form_int
 from coord.web.staff.blueprint import blp
 
@@ -95,6 +96,12 @@ def case_page(case_id: int):  # type: ignore[no-untyped-def]
         show_receipt=request.args.get("receipt") == "1",
         attachments=attachments,
     )
+
+
+@redisplays("staff.case_action", "staff.comment")
+def _redisplay(case_id: int, action: str | None = None) -> Any:
+    """The case page with the note being typed kept (coord/web/expired_form.py)."""
+    return case_page(case_id=case_id)
 
 
 def _run(fn, *args: Any, success: str, **kwargs: Any):  # type: ignore[no-untyped-def]

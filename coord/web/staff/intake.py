@@ -21,6 +21,7 @@ from coord.services.cases import NewCase
 from coord.services.errors import ServiceError
 from coord.services.uow import run_command
 from coord.web.auth import login_required
+from coord.web.expired_form import redisplays
 from coord.web.staff.blueprint import blp
 
 
@@ -68,17 +69,27 @@ def _form_to_case_json(form: Any) -> dict[str, Any]:
     return body
 
 
-@blp.route("/web/cases/new", methods=["GET", "POST"])
-@login_required
-def intake():  # type: ignore[no-untyped-def]
-    actor = g.actor
-    context = {
+def _context() -> dict[str, Any]:
+    return {
         "kelurahan": _kelurahan_options(),
         "categories": _category_options(),
         "form": request.form,
         "errors": {},
         "duplicates": [],
     }
+
+
+@redisplays("staff.intake")
+def _redisplay() -> str:
+    """The form as it was sent (coord/web/expired_form.py)."""
+    return render_template("staff/intake.html", **_context())
+
+
+@blp.route("/web/cases/new", methods=["GET", "POST"])
+@login_required
+def intake():  # type: ignore[no-untyped-def]
+    actor = g.actor
+    context = _context()
     if request.method == "GET":
         return render_template("staff/intake.html", **context)
     try:
