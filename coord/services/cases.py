@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, select
 
 from coord.domain.states import CaseStatus, HandoffKind, HandoffStatus
@@ -142,7 +143,9 @@ def require_text(name: str, value: str | None) -> str:
     """Required free text: blank or whitespace is refused naming the field (422)."""
     text = (value or "").strip()
     if not text:
-        raise InvalidInput.field(name, "required; write what happened")
+        raise InvalidInput.field(
+            name, "required; write what happened", _l("Wajib diisi: tulis apa yang terjadi.")
+        )
     return text
 
 
@@ -154,16 +157,26 @@ def _resolve_category(code: str) -> Category:
         ).scalar_one_or_none(),
     )
     if category is None or not category.active:
-        raise InvalidInput.field("category", f"unknown or inactive category '{code}'")
+        raise InvalidInput.field(
+            "category",
+            f"unknown or inactive category '{code}'",
+            _l("Kategori ini tidak ada atau tidak aktif lagi. Pilih kategori dari daftar."),
+        )
     return category
 
 
 def _resolve_kelurahan(code: str) -> Region:
     region = config_cache.cached(("region", code), lambda: db.session.get(Region, code))
     if region is None:
-        raise InvalidInput.field("region_code", f"unknown region '{code}'")
+        raise InvalidInput.field(
+            "region_code", f"unknown region '{code}'", _l("Pilih kelurahan lokasi dari daftar.")
+        )
     if region.level != RegionLevel.KELURAHAN.value:
-        raise InvalidInput.field("region_code", "a case must be located in a kelurahan")
+        raise InvalidInput.field(
+            "region_code",
+            "a case must be located in a kelurahan",
+            _l("Lokasi kasus harus sebuah kelurahan. Pilih kelurahan dari daftar."),
+        )
     return region
 
 
@@ -173,7 +186,11 @@ def resolve_unit(code: str, field_name: str) -> Unit:
         lambda: db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none(),
     )
     if unit is None or not unit.active:
-        raise InvalidInput.field(field_name, f"unknown or inactive unit '{code}'")
+        raise InvalidInput.field(
+            field_name,
+            f"unknown or inactive unit '{code}'",
+            _l("Unit ini tidak ada atau tidak aktif lagi. Pilih unit dari daftar."),
+        )
     return unit
 
 
@@ -221,13 +238,21 @@ def create_case(
     owner = resolve_unit(data.owner_unit, "owner_unit") if data.owner_unit else recording_unit
     received_at = data.received_at or now
     if received_at > now:
-        raise InvalidInput.field("received_at", "cannot be in the future")
+        raise InvalidInput.field(
+            "received_at",
+            "cannot be in the future",
+            _l("Waktu diterima tidak boleh di masa depan. Periksa tanggal dan jamnya."),
+        )
     if data.reporter_privacy == ReporterPrivacy.ANONYMOUS and (
         data.reporter_phone or data.reporter_email or data.reporter_nik
     ):
         raise InvalidInput(
             "An anonymous reporter has no contact data; choose 'named' or 'confidential'.",
             {"reporter_privacy": ["anonymous reporters cannot have phone, email or NIK"]},
+            text=_l(
+                "Pelapor anonim tidak punya kontak. Kosongkan HP, e-mail dan NIK, atau pilih "
+                "'Dengan nama' atau 'Dirahasiakan'."
+            ),
         )
 
     case = Case(
@@ -412,7 +437,11 @@ def assign_case(
         return _reassign_owner(actor, case, owner_unit, assignee_id, note, now)
     authorize_case(actor, "assign", case)
     if assignee_id is None:
-        raise InvalidInput.field("assignee_id", "required unless owner_unit is given")
+        raise InvalidInput.field(
+            "assignee_id",
+            "required unless owner_unit is given",
+            _l("Pilih petugas yang ditugaskan."),
+        )
     assignee = _assignee_of_unit(assignee_id, case.owner_unit_id)
     before_status = case.status
     apply_case_transition(case, "assign")
@@ -435,7 +464,9 @@ def _assignee_of_unit(user_id: int, unit_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None or user.unit_id != unit_id or not user.active:
         raise InvalidInput.field(
-            "assignee_id", "must be an active user of the unit that owns the case"
+            "assignee_id",
+            "must be an active user of the unit that owns the case",
+            _l("Pilih petugas aktif dari unit pemegang kasus."),
         )
     return user
 
@@ -551,7 +582,12 @@ def resolve_case(
         units = ", ".join(h.to_unit.name for h in pending)
         raise Conflict(
             f"The case still has open assistance requests ({units}); wait for them to be "
-            "completed or withdraw them before resolving."
+            "completed or withdraw them before resolving.",
+            text=_l(
+                "Masih ada permintaan bantuan yang terbuka (%(units)s). Tunggu sampai selesai "
+                "atau tarik kembali sebelum menyelesaikan kasus.",
+                units=units,
+            ),
         )
     case.resolution_note = note
     case.resolution_count += 1
@@ -636,17 +672,29 @@ def cancel_case(
 ) -> Case:
     """Managers cancel invalid, spam or duplicate cases; open assists are withdrawn."""
     if reason not in {r.value for r in CancelReason}:
-        raise InvalidInput.field("reason", f"must be one of {[r.value for r in CancelReason]}")
+        raise InvalidInput.field(
+            "reason",
+            f"must be one of {[r.value for r in CancelReason]}",
+            _l("Pilih alasan pembatalan dari daftar."),
+        )
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "cancel", case)
     _check_version(case, expected_version)
     before_status = case.status
     if reason == CancelReason.DUPLICATE.value:
         if duplicate_of is None:
-            raise InvalidInput.field("duplicate_of", "name the case this one duplicates")
+            raise InvalidInput.field(
+                "duplicate_of",
+                "name the case this one duplicates",
+                _l("Tulis nomor kasus yang diduplikasi."),
+            )
         original = db.session.get(Case, duplicate_of)
         if original is None or original.id == case.id or not can_read_case(actor, original):
-            raise InvalidInput.field("duplicate_of", "no such other case")
+            raise InvalidInput.field(
+                "duplicate_of",
+                "no such other case",
+                _l("Kasus dengan nomor itu tidak ditemukan. Periksa nomornya."),
+            )
         case.duplicate_of_id = original.id
     assists = open_assists(case)
     case.cancel_reason = reason

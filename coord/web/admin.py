@@ -64,11 +64,10 @@ def _run(fn, *args: Any, success: str, **kwargs: Any) -> Any:  # type: ignore[no
             result = fn(*args, **kwargs)
     except ServiceError as exc:
         g.admin_error = exc.status
-        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
-        if isinstance(exc, InvalidInput) and details:
-            flash(_("Isian tidak valid: %(details)s", details=details), "error")
-        else:
-            flash(exc.message + (f" ({details})" if details else ""), "error")
+        flash(exc.display, "error")  # the text for people (coord/services/errors.py)
+        fields = ", ".join(exc.errors) if isinstance(exc, InvalidInput) else ""
+        if fields and not exc.field_texts:
+            flash(_("Isian yang perlu diperiksa: %(fields)s", fields=fields), "error")
         return None
     flash(success, "success")
     return result if result is not None else True

@@ -169,3 +169,77 @@ def test_a_comment_refused_by_csrf_is_kept_on_the_case_page(app, world) -> None:
     html = refused.get_data(as_text=True)
     assert "Formulir kedaluwarsa" in html
     assert "Warga menelepon lagi</textarea>" in html
+
+
+ENGLISH = re.compile(
+    r"\b(Length|must|between|needs|digits|Invalid|required|Not a valid|Missing data)\b"
+)
+
+
+def test_intake_says_what_to_do_in_indonesian(app, world, client) -> None:  # type: ignore[no-untyped-def]
+    clerk = WebUser(app, "kel-a1.staff")
+    page = clerk.post(
+        "/web/cases/new",
+        {
+            "title": "",
+            "description": "x" * 10,
+            "category": "jalan-rusak",
+            "region_code": "12.71.01.1001",
+            "reporter_privacy": "named",
+            "reporter_name": "",
+            "reporter_phone": "nomor saya",
+            "reporter_email": "bukan-email",
+            "reporter_nik": "12345",
+        },
+    )
+    assert page.status_code == 422
+    errors = re.findall(r'class="field-error"[^>]*>(.*?)</div>', page.get_data(as_text=True))
+    text = " ".join(unescape(e) for e in errors)
+    assert len(errors) == 4, errors
+    assert "Isi 1 sampai 200 karakter." in text  # the blank title
+    assert "081234567890" in text and "16 angka" in text and "nama@contoh.id" in text
+    assert not ENGLISH.search(text), text
+    nameless = clerk.post(
+        "/web/cases/new",
+        {"title": "Judul", "description": "Uraian", "category": "jalan-rusak",
+         "region_code": "12.71.01.1001", "reporter_privacy": "named"},
+    )
+    assert "Tulis nama pelapor" in unescape(nameless.get_data(as_text=True))
+    # A refusal by the service (a received time in the future) is Indonesian too.
+    later = clerk.post(
+        "/web/cases/new",
+        {
+            "title": "Judul",
+            "description": "Uraian",
+            "category": "jalan-rusak",
+            "region_code": "12.71.01.1001",
+            "reporter_privacy": "anonymous",
+            "received_at": "2099-01-01T10:00",
+            "confirm_not_duplicate": "1",
+        },
+    )
+    assert later.status_code == 422
+    assert "tidak boleh di masa depan" in later.get_data(as_text=True)
+    # The API keeps its English messages with field names, for integrators.
+    api = client.post(
+        "/api/v1/cases",
+        json={"title": "", "description": "x", "category": "jalan-rusak",
+              "location": {"region_code": "12.71.01.1001"},
+              "reporter": {"privacy": "named", "nik": "12"}},
+        headers=world.headers("kel-a1", "staff"),
+    )
+    assert api.status_code == 422
+    body = api.get_json()
+    assert "Length must be between 1 and 200." in str(body["errors"])
+    assert "NIK has 16 digits" in str(body["errors"])
+
+
+def test_a_refused_case_action_is_flashed_in_indonesian(app, world) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import case_in_status
+
+    case = case_in_status(world, "resolved")
+    clerk = WebUser(app, "kel-a1.staff")
+    clerk.post(f"/web/cases/{case.id}/action/start", {"version": str(case.version)})
+    messages = " ".join(m for _, m in clerk.flashes())
+    assert "tidak dapat dilakukan" in messages and "Selesai ditangani" in messages
+    assert not ENGLISH.search(messages) and "Cannot" not in messages, messages

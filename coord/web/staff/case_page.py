@@ -109,8 +109,7 @@ def _run(fn, *args: Any, success: str, **kwargs: Any):  # type: ignore[no-untype
         with unit_of_work():
             fn(*args, **kwargs)
     except ServiceError as exc:
-        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items() if k != "status")
-        flash(exc.message + (f" ({details})" if details else ""), "error")
+        flash(exc.display, "error")  # the text for people (coord/services/errors.py)
         return False
     flash(success, "success")
     return True

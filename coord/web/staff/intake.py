@@ -93,7 +93,7 @@ def intake():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return render_template("staff/intake.html", **context)
     try:
-        data = CaseCreate().load(_form_to_case_json(request.form))
+        data = CaseCreate(for_people=True).load(_form_to_case_json(request.form))
     except ValidationError as exc:
         context["errors"] = _flatten(exc.messages)
         flash(_("Periksa kembali isian yang ditandai."), "error")
@@ -108,8 +108,8 @@ def intake():  # type: ignore[no-untyped-def]
             lambda: case_service.create_case(actor, NewCase.from_payload(data), now_utc())
         )
     except ServiceError as exc:
-        context["errors"] = {k: " ".join(v) for k, v in exc.errors.items()}
-        flash(exc.message, "error")
+        context["errors"] = {k: str(v) for k, v in exc.field_texts.items()}
+        flash(exc.display, "error")
         return render_template("staff/intake.html", **context), exc.status
     flash(
         _(
@@ -128,4 +128,6 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, str]:
             flat.update(_flatten(value, str(key) if not prefix else f"{prefix}.{key}"))
     elif isinstance(messages, list):
         flat[prefix] = " ".join(str(m) for m in messages)
+    else:  # a single message (a translatable text)
+        flat[prefix] = str(messages)
     return flat
