@@ -118,6 +118,25 @@ CLOCK = {
     "handoff_ack": _l("Tanggapan disposisi"),
 }
 
+ROLE = {
+    "staff": _l("Petugas"),
+    "liaison": _l("Penghubung"),
+    "manager": _l("Pimpinan"),
+    "admin": _l("Admin"),
+}
+
+UNIT_KIND = {
+    "kelurahan": _l("Kelurahan"),
+    "camat_office": _l("Kantor camat"),
+    "agency": _l("Dinas / instansi"),
+    "city_office": _l("Pemerintah kota"),
+}
+
+CLOCK_KIND = {
+    "business": _l("Hari dan jam kerja"),
+    "calendar": _l("Hari kalender"),
+}
+
 MAPS: dict[str, Mapping[str, LazyString]] = {
     "priority": PRIORITY,
     "channel": CHANNEL,
@@ -128,6 +147,9 @@ MAPS: dict[str, Mapping[str, LazyString]] = {
     "event": EVENT,
     "action": ACTION,
     "clock": CLOCK,
+    "role": ROLE,
+    "unit_kind": UNIT_KIND,
+    "clock_kind": CLOCK_KIND,
 }
 
 

@@ -131,11 +131,19 @@ def test_idle_periodic_jobs_stay_out_of_an_info_log(caplog) -> None:  # type: ig
     from workers.runtime import log_job_outcome
 
     rq_line = logging.LogRecord(
-        "rq.worker", logging.INFO, __file__, 1, "Worker %s: %s: %s (%s)", ("w", "q", "Job OK", "1"), None
+        "rq.worker",
+        logging.INFO,
+        __file__,
+        1,
+        "Worker %s: %s: %s (%s)",
+        ("w", "q", "Job OK", "1"),
+        None,
     )
     logging.getLogger("rq.worker").setLevel(logging.INFO)
     assert QuietJobLines().filter(rq_line) is False and rq_line.levelname == "DEBUG"
-    other = logging.LogRecord("rq.worker", logging.INFO, __file__, 1, "*** Listening on %s", ("q",), None)
+    other = logging.LogRecord(
+        "rq.worker", logging.INFO, __file__, 1, "*** Listening on %s", ("q",), None
+    )
     assert QuietJobLines().filter(other) is True
 
     with caplog.at_level(logging.INFO, logger="workers.runtime"):

@@ -4,9 +4,8 @@ validation for both."""
 from __future__ import annotations
 
 import marshmallow as ma
-from marshmallow import validate, validates_schema
-
 from flask_babel import lazy_gettext as _l
+from marshmallow import validate, validates_schema
 
 from coord.http.fields import Instant, Pattern, Schema, Text
 from coord.models import Channel, Priority, ReporterPrivacy

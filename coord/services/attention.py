@@ -149,9 +149,11 @@ def notified_cases(
     ids = [row.case_id for row in page]
     notes: dict[int, list[Notification]] = {i: [] for i in ids}
     if ids:
-        for note in db.session.execute(
-            query.where(Notification.case_id.in_(ids)).order_by(None).order_by(Notification.id)
-        ).scalars():
+        unread = query.where(Notification.case_id.in_(ids)).order_by(None)
+        found: list[Notification] = list(
+            db.session.execute(unread.order_by(Notification.id)).scalars()
+        )
+        for note in found:
             notes[note.case_id].append(note)
     cases = {c.id: c for c in db.session.execute(select(Case).where(Case.id.in_(ids))).scalars()}
     rows = []

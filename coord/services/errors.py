@@ -11,16 +11,19 @@ forms show next to the field.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TypeAlias
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
-Text = str | LazyString
+Text: TypeAlias = str | LazyString
 
 
 class ServiceError(Exception):
     status = 400
-    default_text: Text = _l("Permintaan ini tidak dapat diproses. Muat ulang halaman lalu coba lagi.")
+    default_text: Text = _l(
+        "Permintaan ini tidak dapat diproses. Muat ulang halaman lalu coba lagi."
+    )
 
     def __init__(
         self,

@@ -16,7 +16,7 @@ class TransitionConflict(Conflict):
             str(refused),
             {"status": [refused.current]},
             text=_l(
-                "Tindakan itu tidak dapat dilakukan: keadaannya sekarang \"%(status)s\". "
+                'Tindakan itu tidak dapat dilakukan: keadaannya sekarang "%(status)s". '
                 "Muat ulang halaman untuk melihat tindakan yang tersedia.",
                 status=STATUS.get(refused.current, refused.current),
             ),

@@ -16,6 +16,7 @@ from coord.domain.tracking import format_tracking_code
 
 WIB = ZoneInfo("Asia/Jakarta")
 
+
 def _locale() -> str:
     return str(get_locale() or "id")
 
@@ -102,4 +103,7 @@ def register(app: Flask) -> None:
         reject_reason_label=lambda s: labels.label("reject_reason", s),
         cancel_reason_label=lambda s: labels.label("cancel_reason", s),
         handoff_kind_label=lambda s: labels.label("handoff_kind", s),
+        role_label=lambda s: labels.label("role", s),
+        unit_kind_label=lambda s: labels.label("unit_kind", s),
+        clock_kind_label=lambda s: labels.label("clock_kind", s),
     )

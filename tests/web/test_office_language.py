@@ -201,8 +201,13 @@ def test_intake_says_what_to_do_in_indonesian(app, world, client) -> None:  # ty
     assert not ENGLISH.search(text), text
     nameless = clerk.post(
         "/web/cases/new",
-        {"title": "Judul", "description": "Uraian", "category": "jalan-rusak",
-         "region_code": "12.71.01.1001", "reporter_privacy": "named"},
+        {
+            "title": "Judul",
+            "description": "Uraian",
+            "category": "jalan-rusak",
+            "region_code": "12.71.01.1001",
+            "reporter_privacy": "named",
+        },
     )
     assert "Tulis nama pelapor" in unescape(nameless.get_data(as_text=True))
     # A refusal by the service (a received time in the future) is Indonesian too.
@@ -223,9 +228,13 @@ def test_intake_says_what_to_do_in_indonesian(app, world, client) -> None:  # ty
     # The API keeps its English messages with field names, for integrators.
     api = client.post(
         "/api/v1/cases",
-        json={"title": "", "description": "x", "category": "jalan-rusak",
-              "location": {"region_code": "12.71.01.1001"},
-              "reporter": {"privacy": "named", "nik": "12"}},
+        json={
+            "title": "",
+            "description": "x",
+            "category": "jalan-rusak",
+            "location": {"region_code": "12.71.01.1001"},
+            "reporter": {"privacy": "named", "nik": "12"},
+        },
         headers=world.headers("kel-a1", "staff"),
     )
     assert api.status_code == 422

@@ -59,9 +59,7 @@ def inbox():  # type: ignore[no-untyped-def]
         .scalars()
     )
     feed = (
-        attention.attention_feed(
-            actor, now, limit=INBOX_ATTENTION_ROWS, notifications_by_case=True
-        )
+        attention.attention_feed(actor, now, limit=INBOX_ATTENTION_ROWS, notifications_by_case=True)
         if actor.has_role(Role.STAFF, Role.LIAISON, Role.MANAGER)
         else None
     )
