@@ -67,7 +67,7 @@ def _run(fn, *args: Any, success: str, **kwargs: Any) -> Any:  # type: ignore[no
         flash(exc.display, "error")  # the text for people (coord/services/errors.py)
         fields = ", ".join(exc.errors) if isinstance(exc, InvalidInput) else ""
         if fields and not exc.field_texts:
-            flash(_("Isian yang perlu diperiksa: %(fields)s", fields=fields), "error")
+            flash(_("Isian tidak valid: %(details)s", details=fields), "error")
         return None
     flash(success, "success")
     return result if result is not None else True
