@@ -184,7 +184,8 @@ def _required(value: str | None, label: str) -> str:
     if not value:
         from coord.services.errors import InvalidInput
 
-        raise InvalidInput(_("Isi %(field)s.", field=label))
+        message = _("Isi %(field)s.", field=label)
+        raise InvalidInput(message, text=message)
     return value
 
 
