@@ -73,13 +73,13 @@ def _run(fn, *args: Any, success: str, **kwargs: Any) -> Any:  # type: ignore[no
                 fields = ", ".join(exc.errors)
                 flash(_("Isian tidak valid: %(details)s", details=fields), "error")
         return None
+    flash(success, "success")
+    return result if result is not None else True
 
 
 def _field_refused(name: str, text: str) -> InvalidInput:
     """Bad input found by this page, already in the reader's language."""
     return InvalidInput.field(name, text, text)
-    flash(success, "success")
-    return result if result is not None else True
 
 
 def _answer(url: str, page: Callable[[], str]) -> ResponseReturnValue:
