@@ -99,6 +99,30 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class QuietJobLines(logging.Filter):
+    """RQ writes four INFO lines per job (dequeued, "Job OK", "Successfully completed", "result
+    is kept"): with a sweep every 15 s they buried everything else. They become DEBUG; the
+    worker writes one line per job itself, at DEBUG for a periodic job that did nothing
+    (``workers.runtime.log_job_outcome``)."""
+
+    PER_JOB = (
+        "Worker %s: %s: %s",  # dequeued (with or without the description), and "Job OK"
+        "Successfully completed",
+        "Worker %s: job %s result",
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.name.startswith("rq.")
+            and record.levelno == logging.INFO
+            and isinstance(record.msg, str)
+            and record.msg.startswith(self.PER_JOB)
+        ):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
 def logging_config(json_logs: bool, level: str) -> dict[str, Any]:
     formatter: dict[str, Any]
     if json_logs:
@@ -110,17 +134,22 @@ def logging_config(json_logs: bool, level: str) -> dict[str, Any]:
     else:
         formatter = {
             "format": "%(asctime)s %(levelname)s [%(request_id)s%(job_id)s] %(name)s: %(message)s",
+            "datefmt": "%H:%M:%S",
         }
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": ContextFilter}, "redact": {"()": RedactingFilter}},
+        "filters": {
+            "context": {"()": ContextFilter},
+            "redact": {"()": RedactingFilter},
+            "quiet_jobs": {"()": QuietJobLines},
+        },
         "formatters": {"default": formatter},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "formatter": "default",
-                "filters": ["context", "redact"],
+                "filters": ["quiet_jobs", "context", "redact"],
             }
         },
         "root": {"level": level, "handlers": ["stderr"]},

@@ -128,7 +128,9 @@ class BaseConfig:
             "COORD_OPEN311_WRITE_RATE_LIMIT": _env(
                 "COORD_OPEN311_WRITE_RATE_LIMIT", "30 per minute"
             ),
-            "COORD_LOG_JSON": _env_bool("COORD_LOG_JSON", True),
+            # JSON lines in production (a log collector reads them); lines for a person in
+            # development (`make run`). COORD_LOG_JSON overrides either.
+            "COORD_LOG_JSON": _env_bool("COORD_LOG_JSON", cls.ENV_NAME == "production"),
             "COORD_LOG_LEVEL": _env("COORD_LOG_LEVEL", "INFO"),
             # Rate limits (Flask-Limiter); storage is Redis, falling back to memory when down.
             "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", redis_url),

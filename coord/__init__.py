@@ -190,7 +190,7 @@ def register_input_guard(app: Flask) -> None:
                     )
                 else:
                     message = f"The {location} parameter '{name}' {problem}."
-                raise InvalidInput(message, {name: [problem]})
+                raise InvalidInput(message, {name: [problem]}, text=message)
 
 
 MAX_DRAINED_BODY = 16 * 1024 * 1024

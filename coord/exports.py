@@ -40,18 +40,29 @@ def _cell(value: Any) -> Any:
     return neutralise(str(value))
 
 
-def csv_text(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
+def csv_text(
+    columns: Sequence[str],
+    rows: Iterable[dict[str, Any]],
+    headers: Sequence[str] | None = None,
+) -> str:
+    """``rows`` (only ``columns``, in that order) under a header row of ``headers`` (default:
+    the column names themselves)."""
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
-    writer.writerow([neutralise(c) for c in columns])
+    writer.writerow([neutralise(c) for c in (headers or columns)])
     for row in rows:
         writer.writerow([_cell(row.get(c)) for c in columns])
     return buffer.getvalue()
 
 
-def csv_response(filename: str, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> Response:
+def csv_response(
+    filename: str,
+    columns: Sequence[str],
+    rows: Iterable[dict[str, Any]],
+    headers: Sequence[str] | None = None,
+) -> Response:
     """A download of ``rows`` (only ``columns``, in that order) named ``filename``."""
-    response = Response(csv_text(columns, rows), content_type=CONTENT_TYPE)
+    response = Response(csv_text(columns, rows, headers), content_type=CONTENT_TYPE)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

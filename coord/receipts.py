@@ -62,13 +62,13 @@ def receipt_context(case: Case, now: datetime | None = None) -> dict[str, Any]:
                 else "Mengikuti standar pelayanan unit",
             ),
         ],
-        "track_url": urls["history"],
+        "track_url": urls["page"],  # the citizen's page, not the API (issue 19)
         "track_json_url": urls["json"],
         "token": case.citizen_token or "-",
         "dispute_days": dispute_days(),
         "printed_at": format_wib(now),
         "notes": [
-            f"Pantau perkembangan laporan Anda di {urls['history']} atau sebutkan kode "
+            f"Pantau perkembangan laporan Anda di {urls['page']} atau sebutkan kode "
             f"pelacakan {format_tracking_code(case.tracking_code)} kepada petugas.",
             "Batas waktu penyelesaian mengikuti standar pelayanan yang berlaku untuk kategori "
             "ini; waktu saat laporan ditunda menunggu kelengkapan tidak dihitung.",

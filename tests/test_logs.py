@@ -113,3 +113,44 @@ def test_redact_knows_the_secret_parameters_and_credential_shapes() -> None:
     assert redact("Bearer coord_abcdefghijklmnopqrstuvwxyz0123") == f"Bearer {REDACTED}"
     assert redact("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") == REDACTED
     assert redact("status=open&page=2") == "status=open&page=2"
+
+
+def test_development_logs_for_people_production_logs_json(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from config.settings import load_config
+
+    monkeypatch.delenv("COORD_LOG_JSON", raising=False)
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    assert load_config("development")["COORD_LOG_JSON"] is False
+    assert load_config("production")["COORD_LOG_JSON"] is True
+
+
+def test_idle_periodic_jobs_stay_out_of_an_info_log(caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    from config.logging import QuietJobLines
+    from workers.runtime import log_job_outcome
+
+    rq_line = logging.LogRecord(
+        "rq.worker",
+        logging.INFO,
+        __file__,
+        1,
+        "Worker %s: %s: %s (%s)",
+        ("w", "q", "Job OK", "1"),
+        None,
+    )
+    logging.getLogger("rq.worker").setLevel(logging.INFO)
+    assert QuietJobLines().filter(rq_line) is False and rq_line.levelname == "DEBUG"
+    other = logging.LogRecord(
+        "rq.worker", logging.INFO, __file__, 1, "*** Listening on %s", ("q",), None
+    )
+    assert QuietJobLines().filter(other) is True
+
+    with caplog.at_level(logging.INFO, logger="workers.runtime"):
+        log_job_outcome("workers.webhooks.sweep_outbox", 0)
+        log_job_outcome("workers.webhooks.sweep_outbox", 3)
+        log_job_outcome("workers.webhooks.deliver_endpoint", 0)
+    assert [r.getMessage() for r in caplog.records] == [
+        "workers.webhooks.sweep_outbox done: 3",
+        "workers.webhooks.deliver_endpoint done: 0",
+    ]

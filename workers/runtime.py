@@ -50,9 +50,30 @@ class AppContextMixin:
         token = job_id_var.set(job.id)
         try:
             with self.app.app_context():
-                return bool(super().perform_job(job, queue))  # type: ignore[misc]
+                ok = bool(super().perform_job(job, queue))  # type: ignore[misc]
+                if ok:
+                    log_job_outcome(job.func_name, _result_of(job))
+                return ok
         finally:
             job_id_var.reset(token)
+
+
+def _result_of(job: Any) -> Any:
+    try:
+        return job.return_value()  # RQ's public read of the stored result
+    except (RedisError, OSError):
+        return None
+
+
+def log_job_outcome(func_name: str, result: Any) -> None:
+    """One line per finished job, in place of RQ's per-job lines (DEBUG, see
+    ``config.logging.QuietJobLines``): INFO, except a periodic job that did nothing (returned
+    0 or None), which is DEBUG, so that an idle development log stays quiet."""
+    from workers.cron import SCHEDULE
+
+    periodic = func_name in {item.job.path for item in SCHEDULE}
+    level = logging.DEBUG if periodic and not result else logging.INFO
+    log.log(level, "%s done: %s", func_name, result)
 
 
 # Process-wide, not on the retry object: redis-py deep-copies that into every connection.

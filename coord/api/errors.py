@@ -77,7 +77,7 @@ def register_error_handlers(app: Flask) -> None:
     def _service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
         db.session.rollback()
         if wants_html():
-            response = make_response(html_error(exc.status, exc.message))
+            response = make_response(html_error(exc.status, exc.display))
         else:
             response = error_response(exc.status, exc.message, exc.errors or None)
         if isinstance(exc, TooManyAttempts):

@@ -4,14 +4,21 @@ validation for both."""
 from __future__ import annotations
 
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 from marshmallow import validate, validates_schema
 
-from coord.http.fields import Instant, Schema, Text
+from coord.http.fields import Instant, Pattern, Schema, Text
 from coord.models import Channel, Priority, ReporterPrivacy
 
-NIK = validate.Regexp(r"\A[0-9]{16}\Z", error="NIK has 16 digits")
-PHONE = validate.Regexp(
-    r"\A\+?[0-9][0-9 \-]{5,19}\Z", error="a phone number of digits, e.g. 081234567890"
+NIK = Pattern(
+    r"\A[0-9]{16}\Z",
+    error="NIK has 16 digits",
+    people=_l("NIK terdiri dari 16 angka; tulis tanpa spasi atau titik, atau kosongkan."),
+)
+PHONE = Pattern(
+    r"\A\+?[0-9][0-9 \-]{5,19}\Z",
+    error="a phone number of digits, e.g. 081234567890",
+    people=_l("Tulis nomor HP dengan angka, misalnya 081234567890."),
 )
 
 
@@ -31,7 +38,12 @@ class ReporterIn(Schema):
     @validates_schema
     def _named_has_name(self, data, **kwargs):  # type: ignore[no-untyped-def]
         if data.get("privacy") != ReporterPrivacy.ANONYMOUS.value and not data.get("name"):
-            raise ma.ValidationError("a named or confidential reporter needs a name", "name")
+            message = (
+                _l("Tulis nama pelapor, atau pilih 'Anonim'.")
+                if self.for_people
+                else "a named or confidential reporter needs a name"
+            )
+            raise ma.ValidationError([message], "name")  # type: ignore[list-item]
 
 
 class LocationIn(Schema):

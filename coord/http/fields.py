@@ -4,12 +4,15 @@ a bigint, months as YYYY-MM."""
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, pre_load, validate
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -42,12 +45,68 @@ def _find_nul(value: Any, path: str, found: dict[str, list[str]]) -> None:
             _find_nul(item, path, found)
 
 
+# marshmallow's own messages (English, kept for the API) and what a person reads instead on
+# a page: what to do, from the translation catalogue (see ``Schema(for_people=True)``).
+FOR_PEOPLE: dict[str, LazyString] = {
+    "Missing data for required field.": _l("Wajib diisi."),
+    "Field may not be null.": _l("Wajib diisi; jangan dikosongkan."),
+    "Not a valid string.": _l("Isi dengan teks."),
+    "Not a valid email address.": _l("Tulis alamat e-mail yang benar, misalnya nama@contoh.id."),
+    "Not a valid number.": _l("Isi dengan angka."),
+    "Not a valid datetime.": _l("Isi tanggal dan jam yang benar."),
+    "Invalid input type.": _l("Isian ini tidak sesuai bentuknya."),
+    "Unknown field.": _l("Isian ini tidak dikenal."),
+    "Length must be between {min} and {max}.": _l("Isi {min} sampai {max} karakter."),
+    "Shorter than minimum length {min}.": _l("Isi paling sedikit {min} karakter."),
+    "Longer than maximum length {max}.": _l("Isi paling banyak {max} karakter."),
+    "Must be one of: {choices}.": _l("Pilih salah satu dari daftar."),
+    "Must be greater than or equal to {min} and less than or equal to {max}.": _l(
+        "Isi angka antara {min} dan {max}."
+    ),
+}
+_VALIDATOR_MESSAGES = ("error", "message_min", "message_max", "message_all", "message_equal")
+
+
 class Schema(ma.Schema):
-    """Unknown fields are errors; so is text PostgreSQL cannot store (NUL, lone surrogates)."""
+    """Unknown fields are errors; so is text PostgreSQL cannot store (NUL, lone surrogates).
+
+    ``Schema(for_people=True)``: the messages a person reads on a page (the staff forms) come
+    from the translation catalogue and say what to do (``FOR_PEOPLE``, and our own
+    validators' ``people`` texts); the API keeps marshmallow's English messages."""
 
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    def __init__(self, *args: Any, for_people: bool = False, **kwargs: Any) -> None:
+        self.for_people = for_people
+        super().__init__(*args, **kwargs)
+        if for_people:
+            self.error_messages = {
+                **self.error_messages,
+                "unknown": FOR_PEOPLE["Unknown field."],
+            }
+
+    def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
+        if not getattr(self, "for_people", False):
+            return
+        field_obj.error_messages = {
+            key: FOR_PEOPLE.get(message, message) if isinstance(message, str) else message
+            for key, message in field_obj.error_messages.items()
+        }
+        # marshmallow copies fields shallowly per schema: copy the validators before changing
+        # them, or the API's schemas would speak Indonesian too.
+        field_obj.validators = [copy.copy(v) for v in field_obj.validators]
+        for validator in field_obj.validators:
+            people = getattr(validator, "people", None)
+            for attribute in _VALIDATOR_MESSAGES:
+                message = getattr(validator, attribute, None)
+                if people is not None and attribute == "error":
+                    setattr(validator, attribute, people)
+                elif isinstance(message, str) and message in FOR_PEOPLE:
+                    setattr(validator, attribute, FOR_PEOPLE[message])
+        if isinstance(field_obj, ma.fields.Nested) and isinstance(field_obj.nested, type):
+            field_obj.nested = field_obj.nested(for_people=True)  # type: ignore[call-arg]
 
     @pre_load(pass_collection=True)
     def _reject_nul(self, data: Any, **kwargs: Any) -> Any:
@@ -60,6 +119,15 @@ class Schema(ma.Schema):
         if found:
             raise ValidationError(found)
         return data
+
+
+class Pattern(validate.Regexp):
+    """A regular expression with an English ``error`` for the API and a ``people`` text (what
+    to do, translated) for the pages."""
+
+    def __init__(self, regex: str, *, error: str, people: LazyString) -> None:
+        super().__init__(regex, error=error)
+        self.people = people
 
 
 class Instant(ma.fields.AwareDateTime):

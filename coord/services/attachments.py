@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from coord.domain.filetypes import EXTENSIONS, filename_for, sniff
@@ -54,7 +55,11 @@ def add_attachment(
     head = stream.read(16)
     content_type = sniff(head)
     if content_type is None:
-        raise InvalidInput.field("file", "only JPEG, PNG, WebP photos or PDF documents")
+        raise InvalidInput.field(
+            "file",
+            "only JPEG, PNG, WebP photos or PDF documents",
+            _l("Hanya foto JPEG, PNG, WebP atau dokumen PDF. Pilih berkas lain."),
+        )
     key = secrets.token_hex(16) + EXTENSIONS[content_type]
     path = _path(key)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,7 +72,14 @@ def add_attachment(
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise InvalidInput.field("file", f"larger than {limit // (1024 * 1024)} MB")
+                    raise InvalidInput.field(
+                        "file",
+                        f"larger than {limit // (1024 * 1024)} MB",
+                        _l(
+                            "Berkas lebih besar dari %(mb)s MB. Perkecil atau pilih berkas lain.",
+                            mb=limit // (1024 * 1024),
+                        ),
+                    )
                 digest.update(chunk)
                 out.write(chunk)
     except BaseException:

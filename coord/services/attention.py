@@ -14,6 +14,7 @@ pages of its own, the most urgent first:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -123,13 +124,72 @@ def _present(actor: User, section: str, rows: list[Any]) -> list[Any]:
     return [case_view(c, c.id in visible, actions=allowed_case_actions(actor, c)) for c in rows]
 
 
+def notified_cases(
+    actor: User, now: datetime, *, limit: int = LIMIT, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """The unread notifications as people read them: one row per case (a case breached after
+    two warnings is one row, not three), its reasons side by side, the case with the newest
+    notification first; the total is the number of cases."""
+    query = _notifications(actor, now)
+    assert query is not None
+    mine = query.order_by(None).subquery()
+    latest = func.max(mine.c.deliver_after).label("latest")
+    grouped = (
+        select(mine.c.case_id, latest)
+        .group_by(mine.c.case_id)
+        .order_by(latest.desc(), mine.c.case_id.desc())
+    )
+    page = db.session.execute(grouped.limit(limit).offset(offset)).all()
+    ends_here = len(page) < limit and (page or offset == 0)
+    if ends_here:
+        total = offset + len(page)
+    else:
+        counted = select(func.count(func.distinct(mine.c.case_id)))
+        total = int(db.session.execute(counted).scalar_one())
+    ids = [row.case_id for row in page]
+    notes: dict[int, list[Notification]] = {i: [] for i in ids}
+    if ids:
+        unread = query.where(Notification.case_id.in_(ids)).order_by(None)
+        found: list[Notification] = list(
+            db.session.execute(unread.order_by(Notification.id)).scalars()
+        )
+        for note in found:
+            notes[note.case_id].append(note)
+    cases = {c.id: c for c in db.session.execute(select(Case).where(Case.id.in_(ids))).scalars()}
+    rows = []
+    for row in page:
+        listed = notes[row.case_id]
+        case = cases[row.case_id]
+        rows.append(
+            {
+                "case_id": case.id,
+                "tracking_code": case.tracking_code,
+                "title": case.title,
+                "latest": row.latest,
+                # each kind once, with how many notifications of it (two clocks breached)
+                "reasons": list(Counter(n.kind for n in listed).items()),
+                "notifications": len(listed),
+            }
+        )
+    return rows, total
+
+
 def attention_section(
-    actor: User, section: str, now: datetime, *, limit: int = LIMIT, offset: int = 0
+    actor: User,
+    section: str,
+    now: datetime,
+    *,
+    limit: int = LIMIT,
+    offset: int = 0,
+    notifications_by_case: bool = False,
 ) -> tuple[list[Any], int]:
     """One page of one attention list and the list's true length. Unknown ``section``:
-    NotFound."""
+    NotFound. ``notifications_by_case``: the notifications one row per case
+    (``notified_cases``), as the pages show them; the API lists each notification."""
     if section not in _QUERIES:
         raise NotFound(f"No attention list {section!r}; the lists are {', '.join(SECTIONS)}.")
+    if section == "notifications" and notifications_by_case:
+        return notified_cases(actor, now, limit=limit, offset=offset)
     query = _QUERIES[section](actor, now)
     rows = _rows(query, limit, offset)
     # A page cut short ends the list: its length is known without counting (the usual inbox,
@@ -139,11 +199,15 @@ def attention_section(
     return _present(actor, section, rows), total
 
 
-def attention_feed(actor: User, now: datetime, *, limit: int = LIMIT) -> dict[str, Any]:
+def attention_feed(
+    actor: User, now: datetime, *, limit: int = LIMIT, notifications_by_case: bool = False
+) -> dict[str, Any]:
     """Every attention list's first ``limit`` rows and its true count (``counts``)."""
     feed: dict[str, Any] = {"counts": {}}
     for section in SECTIONS:
-        rows, total = attention_section(actor, section, now, limit=limit)
+        rows, total = attention_section(
+            actor, section, now, limit=limit, notifications_by_case=notifications_by_case
+        )
         feed[section] = rows
         feed["counts"][section] = total
     return feed

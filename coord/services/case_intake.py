@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from coord.domain.phones import normalise_phone
@@ -97,16 +98,26 @@ def _resolve_category(code: str) -> Category:
         ).scalar_one_or_none(),
     )
     if category is None or not category.active:
-        raise InvalidInput.field("category", f"unknown or inactive category '{code}'")
+        raise InvalidInput.field(
+            "category",
+            f"unknown or inactive category '{code}'",
+            _l("Kategori ini tidak ada atau tidak aktif lagi. Pilih kategori dari daftar."),
+        )
     return category
 
 
 def _resolve_kelurahan(code: str) -> Region:
     region = config_cache.cached(("region", code), lambda: db.session.get(Region, code))
     if region is None:
-        raise InvalidInput.field("region_code", f"unknown region '{code}'")
+        raise InvalidInput.field(
+            "region_code", f"unknown region '{code}'", _l("Pilih kelurahan lokasi dari daftar.")
+        )
     if region.level != RegionLevel.KELURAHAN.value:
-        raise InvalidInput.field("region_code", "a case must be located in a kelurahan")
+        raise InvalidInput.field(
+            "region_code",
+            "a case must be located in a kelurahan",
+            _l("Lokasi kasus harus sebuah kelurahan. Pilih kelurahan dari daftar."),
+        )
     return region
 
 
@@ -144,13 +155,21 @@ def create_case(
     owner = resolve_unit(data.owner_unit, "owner_unit") if data.owner_unit else recording_unit
     received_at = data.received_at or now
     if received_at > now:
-        raise InvalidInput.field("received_at", "cannot be in the future")
+        raise InvalidInput.field(
+            "received_at",
+            "cannot be in the future",
+            _l("Waktu diterima tidak boleh di masa depan. Periksa tanggal dan jamnya."),
+        )
     if data.reporter_privacy == ReporterPrivacy.ANONYMOUS and (
         data.reporter_phone or data.reporter_email or data.reporter_nik
     ):
         raise InvalidInput(
             "An anonymous reporter has no contact data; choose 'named' or 'confidential'.",
             {"reporter_privacy": ["anonymous reporters cannot have phone, email or NIK"]},
+            text=_l(
+                "Pelapor anonim tidak punya kontak. Kosongkan HP, e-mail dan NIK, atau pilih "
+                "'Dengan nama' atau 'Dirahasiakan'."
+            ),
         )
 
     case = Case(

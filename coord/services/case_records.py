@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, select
 
 from coord.extensions import db
@@ -61,7 +62,9 @@ def require_text(name: str, value: str | None) -> str:
     """Required free text: blank or whitespace is refused naming the field (422)."""
     text = (value or "").strip()
     if not text:
-        raise InvalidInput.field(name, "required; write what happened")
+        raise InvalidInput.field(
+            name, "required; write what happened", _l("Wajib diisi: tulis apa yang terjadi.")
+        )
     return text
 
 
@@ -71,7 +74,11 @@ def resolve_unit(code: str, field_name: str) -> Unit:
         lambda: db.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none(),
     )
     if unit is None or not unit.active:
-        raise InvalidInput.field(field_name, f"unknown or inactive unit '{code}'")
+        raise InvalidInput.field(
+            field_name,
+            f"unknown or inactive unit '{code}'",
+            _l("Unit ini tidak ada atau tidak aktif lagi. Pilih unit dari daftar."),
+        )
     return unit
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from coord.domain.states import HandoffKind, HandoffStatus
@@ -63,7 +64,11 @@ def assign_case(
         return _reassign_owner(actor, case, owner_unit, assignee_id, note, now)
     authorize_case(actor, "assign", case)
     if assignee_id is None:
-        raise InvalidInput.field("assignee_id", "required unless owner_unit is given")
+        raise InvalidInput.field(
+            "assignee_id",
+            "required unless owner_unit is given",
+            _l("Pilih petugas yang ditugaskan."),
+        )
     assignee = _assignee_of_unit(assignee_id, case.owner_unit_id)
     before_status = case.status
     apply_case_transition(case, "assign")
@@ -86,7 +91,9 @@ def _assignee_of_unit(user_id: int, unit_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None or user.unit_id != unit_id or not user.active:
         raise InvalidInput.field(
-            "assignee_id", "must be an active user of the unit that owns the case"
+            "assignee_id",
+            "must be an active user of the unit that owns the case",
+            _l("Pilih petugas aktif dari unit pemegang kasus."),
         )
     return user
 
@@ -202,7 +209,12 @@ def resolve_case(
         units = ", ".join(h.to_unit.name for h in pending)
         raise Conflict(
             f"The case still has open assistance requests ({units}); wait for them to be "
-            "completed or withdraw them before resolving."
+            "completed or withdraw them before resolving.",
+            text=_l(
+                "Masih ada permintaan bantuan yang terbuka (%(units)s). Tunggu sampai selesai "
+                "atau tarik kembali sebelum menyelesaikan kasus.",
+                units=units,
+            ),
         )
     case.resolution_note = note
     case.resolution_count += 1
@@ -287,17 +299,29 @@ def cancel_case(
 ) -> Case:
     """Managers cancel invalid, spam or duplicate cases; open assists are withdrawn."""
     if reason not in {r.value for r in CancelReason}:
-        raise InvalidInput.field("reason", f"must be one of {[r.value for r in CancelReason]}")
+        raise InvalidInput.field(
+            "reason",
+            f"must be one of {[r.value for r in CancelReason]}",
+            _l("Pilih alasan pembatalan dari daftar."),
+        )
     case = load_case(actor, case_id, for_update=True)
     authorize_case(actor, "cancel", case)
     check_version(case, expected_version)
     before_status = case.status
     if reason == CancelReason.DUPLICATE.value:
         if duplicate_of is None:
-            raise InvalidInput.field("duplicate_of", "name the case this one duplicates")
+            raise InvalidInput.field(
+                "duplicate_of",
+                "name the case this one duplicates",
+                _l("Tulis nomor kasus yang diduplikasi."),
+            )
         original = db.session.get(Case, duplicate_of)
         if original is None or original.id == case.id or not can_read_case(actor, original):
-            raise InvalidInput.field("duplicate_of", "no such other case")
+            raise InvalidInput.field(
+                "duplicate_of",
+                "no such other case",
+                _l("Kasus dengan nomor itu tidak ditemukan. Periksa nomornya."),
+            )
         case.duplicate_of_id = original.id
     assists = open_assists(case)
     case.cancel_reason = reason

@@ -130,10 +130,16 @@ def public_base_url() -> str:
 
 
 def tracking_urls(case: Case) -> dict[str, str]:
-    """Where a citizen (page) or an app (JSON) follows the case; none of them needs the token."""
+    """Where a citizen (the /lacak page, the printable history) or an app (JSON) follows the
+    case; none of them needs the token."""
     code = format_tracking_code(case.tracking_code)
     base = f"{public_base_url()}/public/v1/track/{code}"
-    return {"json": base, "history": f"{base}/history", "history_pdf": f"{base}/history.pdf"}
+    return {
+        "page": f"{public_base_url()}/lacak/{code}",
+        "json": base,
+        "history": f"{base}/history",
+        "history_pdf": f"{base}/history.pdf",
+    }
 
 
 # -- finding a case and checking the token ------------------------------------------------

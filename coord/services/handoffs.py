@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -49,7 +50,11 @@ def request_handoff(
     authorize_case(actor, action, case)
     to_unit = resolve_unit(to_unit_code, "to_unit")
     if to_unit.id == case.owner_unit_id:
-        raise InvalidInput.field("to_unit", "the case is already owned by that unit")
+        raise InvalidInput.field(
+            "to_unit",
+            "the case is already owned by that unit",
+            _l("Kasus ini sudah dipegang unit tersebut. Pilih unit lain."),
+        )
     if kind == HandoffKind.ASSIST.value:
         already = db.session.execute(
             select(Handoff.id).where(
@@ -60,7 +65,14 @@ def request_handoff(
             )
         ).first()
         if already is not None:
-            raise Conflict(f"{to_unit.name} already has an open assistance request on this case.")
+            raise Conflict(
+                f"{to_unit.name} already has an open assistance request on this case.",
+                text=_l(
+                    "%(unit)s sudah punya permintaan bantuan yang terbuka untuk kasus ini. "
+                    "Tunggu jawabannya.",
+                    unit=to_unit.name,
+                ),
+            )
     # The clock lookup comes before any change, so that the changes flush once, together.
     mark_first_response(case, actor, now)
     before_status = case.status
@@ -198,10 +210,18 @@ def reject_handoff(
     """The receiving liaison refuses with a reason; a transfer's case returns to its
     previous status with the sender. Writes ``handoff.rejected``."""
     if reason not in {r.value for r in RejectReason}:
-        raise InvalidInput.field("reason", f"must be one of {[r.value for r in RejectReason]}")
+        raise InvalidInput.field(
+            "reason",
+            f"must be one of {[r.value for r in RejectReason]}",
+            _l("Pilih alasan penolakan dari daftar."),
+        )
     note = (note or "").strip() or None
     if reason == RejectReason.OTHER.value and not note:
-        raise InvalidInput.field("note", "explain the reason when it is 'other'")
+        raise InvalidInput.field(
+            "note",
+            "explain the reason when it is 'other'",
+            _l("Untuk alasan 'Lainnya', tulis keterangannya."),
+        )
     handoff, case = _load(actor, handoff_id, "reject")
     handoff.reject_reason = reason
     _transition(handoff, "reject")

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from coord.domain.states import CaseStatus, TransitionRefused, case_transition
+from coord.labels import STATUS
 from coord.models import Case
 from coord.services.errors import Conflict
 
 
 class TransitionConflict(Conflict):
     def __init__(self, refused: TransitionRefused) -> None:
-        super().__init__(str(refused), {"status": [refused.current]})
+        super().__init__(
+            str(refused),
+            {"status": [refused.current]},
+            text=_l(
+                'Tindakan itu tidak dapat dilakukan: keadaannya sekarang "%(status)s". '
+                "Muat ulang halaman untuk melihat tindakan yang tersedia.",
+                status=STATUS.get(refused.current, refused.current),
+            ),
+        )
         self.current = refused.current
 
 

@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from typing import TypeVar
 
 from flask import Response, after_this_request, has_request_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -120,17 +121,24 @@ def unit_of_work(*, keep_loaded: bool = False, fast_updates: bool = False) -> It
     except StaleDataError as exc:
         session.rollback()
         raise Conflict(
-            "Someone else changed this record at the same time; reload and retry."
+            "Someone else changed this record at the same time; reload and retry.",
+            text=_l("Orang lain mengubah data ini pada saat yang sama. Muat ulang lalu coba lagi."),
         ) from exc
     except IntegrityError as exc:
         session.rollback()
         if "tracking_code" in str(exc.orig):
             raise TrackingCodeTaken("Could not allocate a tracking code; retry.") from exc
-        raise Conflict("The change conflicts with existing data; reload and retry.") from exc
+        raise Conflict(
+            "The change conflicts with existing data; reload and retry.",
+            text=_l("Perubahan ini bertentangan dengan data yang ada. Muat ulang lalu coba lagi."),
+        ) from exc
     except OperationalError as exc:
         session.rollback()
         if _is_lock_conflict(exc):
-            raise Conflict("Someone else is changing this record; retry in a moment.") from exc
+            raise Conflict(
+                "Someone else is changing this record; retry in a moment.",
+                text=_l("Orang lain sedang mengubah data ini. Coba lagi sebentar lagi."),
+            ) from exc
         raise
     except BaseException:
         session.rollback()

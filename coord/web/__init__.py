@@ -25,7 +25,7 @@ def select_locale() -> str:
 
 
 def register_web(app: Flask) -> None:
-    from coord.web import filters
+    from coord.web import expired_form, filters
     from coord.web.admin import blp as admin_pages
     from coord.web.auth import load_session_user
     from coord.web.dashboard import blp as dashboard_pages
@@ -44,6 +44,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin_pages)
     app.register_blueprint(dashboard_pages)
     filters.register(app)
+    expired_form.register(app)
 
     @app.route("/lang/<any(id,en):lang>")
     def set_language(lang: str):  # type: ignore[no-untyped-def]

@@ -66,14 +66,22 @@ def _run(fn, *args: Any, success: str, **kwargs: Any) -> Any:  # type: ignore[no
             result = fn(*args, **kwargs)
     except ServiceError as exc:
         g.admin_error = exc.status
-        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
-        if isinstance(exc, InvalidInput) and details:
+        if exc.field_texts:  # what to do, field by field, in the reader's language
+            details = "; ".join(f"{k}: {v}" for k, v in exc.field_texts.items())
             flash(_("Isian tidak valid: %(details)s", details=details), "error")
         else:
-            flash(exc.message + (f" ({details})" if details else ""), "error")
+            flash(exc.display, "error")  # the text for people (coord/services/errors.py)
+            if isinstance(exc, InvalidInput) and exc.errors:
+                fields = ", ".join(exc.errors)
+                flash(_("Isian tidak valid: %(details)s", details=fields), "error")
         return None
     flash(success, "success")
     return result if result is not None else True
+
+
+def _field_refused(name: str, text: str) -> InvalidInput:
+    """Bad input found by this page, already in the reader's language."""
+    return InvalidInput.field(name, text, text)
 
 
 def _answer(url: str, page: Callable[[], str]) -> ResponseReturnValue:
@@ -91,9 +99,9 @@ def _form_text(name: str, column: InstrumentedAttribute[Any], *, required: bool 
     value = (request.form.get(name) or "").strip()
     limit = getattr(column.type, "length", None)
     if required and not value:
-        raise InvalidInput.field(name, _("wajib diisi"))
+        raise _field_refused(name, _("wajib diisi"))
     if limit is not None and len(value) > limit:
-        raise InvalidInput.field(name, _("paling banyak %(n)d karakter", n=limit))
+        raise _field_refused(name, _("paling banyak %(n)d karakter", n=limit))
     return value
 
 
@@ -101,7 +109,7 @@ def _whole_number(name: str, raw: str, low: int, high: int) -> int:
     """A required whole number between ``low`` and ``high`` (``coord.web.forms.form_int``)."""
     number = form_int(raw, name, minimum=low, maximum=high)
     if number is None:
-        raise InvalidInput.field(name, _("wajib diisi"))
+        raise _field_refused(name, _("wajib diisi"))
     return number
 
 
@@ -217,7 +225,7 @@ def _new_password(name: str, username: str) -> str:
     password = request.form.get(name) or ""
     problems = password_problem_messages(password, username)
     if problems:
-        raise InvalidInput.field(name, " ".join(problems))
+        raise _field_refused(name, " ".join(problems))
     return password
 
 
@@ -302,9 +310,9 @@ def publish_policy(code: str):  # type: ignore[no-untyped-def]
             "clock": form.get("clock", "business"),
         }
         if data["priority"] not in {p.value for p in Priority}:
-            raise InvalidInput.field("priority", _("prioritas tidak dikenal"))
+            raise _field_refused("priority", _("prioritas tidak dikenal"))
         if data["clock"] not in {c.value for c in ClockKind}:
-            raise InvalidInput.field("clock", _("jenis jam tidak dikenal"))
+            raise _field_refused("clock", _("jenis jam tidak dikenal"))
         return configuration.publish_policy(g.actor, code, data, now_utc())
 
     _run(publish, success=_("Versi standar baru diterbitkan; kasus lama tetap memakai versinya."))

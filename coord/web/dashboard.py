@@ -7,13 +7,16 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request
+from flask_babel import get_locale
+from sqlalchemy import select
 
 from coord.clock import now_utc
 from coord.domain.paging import PAGE_ROWS, Page, page_window
-from coord.exports import csv_response
-from coord.models import Role
+from coord.extensions import db
+from coord.models import Category, Role, Unit
 from coord.services import attention, reports
 from coord.services.reports import ReportFilters, month_range
+from coord.web import report_csv
 from coord.web.auth import login_required
 from coord.web.forms import form_month
 from coord.web.paging import page_arg
@@ -47,6 +50,18 @@ def _data(filters: ReportFilters) -> dict[str, Any]:
         "ikm": reports.ikm_report(actor, filters, period="year"),
         "breaches": _open_breaches(1, DASHBOARD_BREACHES),
         "bounced": attention.bounced_cases(actor),
+        **names(),
+    }
+
+
+def names() -> dict[str, dict[str, str]]:
+    """Category and unit names by code: the reports carry codes, people read names."""
+    english = str(get_locale()) == "en"
+    categories = db.session.execute(select(Category.code, Category.name_id, Category.name_en))
+    units = db.session.execute(select(Unit.code, Unit.name))
+    return {
+        "category_names": {c: (en if english and en else name) for c, name, en in categories},
+        "unit_names": {code: name for code, name in units},
     }
 
 
@@ -66,7 +81,9 @@ def _open_breaches(number: int, size: int) -> Page[dict[str, Any]]:
 @blp.get("/breaches")
 def breach_list():  # type: ignore[no-untyped-def]
     """Every open breach, page by page (the dashboard shows the first rows)."""
-    return render_template("staff/breaches.html", page=_open_breaches(page_arg(), PAGE_ROWS))
+    return render_template(
+        "staff/breaches.html", page=_open_breaches(page_arg(), PAGE_ROWS), **names()
+    )
 
 
 @blp.get("/")
@@ -91,12 +108,12 @@ CSV_REPORTS = {
 
 @blp.get("/<any(sla,handoffs,backlog,breaches,ikm):report>.csv")
 def download(report: str):  # type: ignore[no-untyped-def]
+    """A report as a CSV file for people: Indonesian file name and headers, names beside
+    codes (coord/web/report_csv.py)."""
     filters, month = _filters()
     now = now_utc()
     if report == "ikm":
         rows = reports.ikm_report(g.actor, filters, period="month")
-        return csv_response(f"ikm{('-' + month) if month else ''}.csv", reports.IKM_COLUMNS, rows)
+        return report_csv.download(report, month, reports.IKM_COLUMNS, rows, names())
     build, columns = CSV_REPORTS[report]
-    return csv_response(
-        f"{report}{('-' + month) if month else ''}.csv", columns, build(filters, now)
-    )
+    return report_csv.download(report, month, columns, build(filters, now), names())

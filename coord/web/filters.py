@@ -1,4 +1,5 @@
-"""Jinja filters: WIB times, countdowns, labels for statuses and event types."""
+"""Jinja filters: WIB times, countdowns, numbers in the page's language (``coord.formatting``)
+and the labels of stored codes (``coord.labels``)."""
 
 from __future__ import annotations
 
@@ -6,76 +7,41 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from flask_babel import get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 
+from coord import formatting, labels
 from coord.clock import now_utc
 from coord.domain.tracking import format_tracking_code
 
 WIB = ZoneInfo("Asia/Jakarta")
 
-STATUS_LABELS = {
-    "new": _l("Baru"),
-    "in_progress": _l("Sedang ditangani"),
-    "pending_transfer": _l("Menunggu diterima unit lain"),
-    "on_hold": _l("Ditunda"),
-    "resolved": _l("Selesai ditangani"),
-    "closed": _l("Ditutup"),
-    "cancelled": _l("Dibatalkan"),
-    "pending": _l("Menunggu jawaban"),
-    "accepted": _l("Diterima"),
-    "rejected": _l("Ditolak"),
-    "recalled": _l("Ditarik kembali"),
-    "completed": _l("Selesai dibantu"),
-    "running": _l("Berjalan"),
-    "paused": _l("Dihentikan sementara"),
-    "met": _l("Tepat waktu"),
-    "breached": _l("Terlambat"),
-    "stopped": _l("Tidak berlaku"),
-}
 
-EVENT_LABELS = {
-    "case.created": _l("Kasus dicatat"),
-    "case.updated": _l("Data kasus diubah"),
-    "case.started": _l("Mulai ditangani"),
-    "case.assigned": _l("Ditugaskan"),
-    "case.reassigned": _l("Dipindahkan oleh pimpinan"),
-    "case.held": _l("Ditunda"),
-    "case.resumed": _l("Dilanjutkan"),
-    "case.resolved": _l("Selesai ditangani"),
-    "case.reopened": _l("Dibuka kembali"),
-    "case.closed": _l("Ditutup"),
-    "case.cancelled": _l("Dibatalkan"),
-    "case.commented": _l("Catatan"),
-    "case.bounced": _l("Berpindah-pindah unit"),
-    "case.escalated": _l("Dieskalasi ke pimpinan"),
-    "handoff.requested": _l("Disposisi dikirim"),
-    "handoff.accepted": _l("Disposisi diterima"),
-    "handoff.rejected": _l("Disposisi ditolak"),
-    "handoff.recalled": _l("Disposisi ditarik"),
-    "handoff.completed": _l("Bantuan selesai"),
-    "sla.warning": _l("Peringatan batas waktu"),
-    "sla.breached": _l("Batas waktu terlewati"),
-    "feedback.received": _l("Survei kepuasan diterima"),
-    "case.attachment_added": _l("Lampiran ditambahkan"),
-}
+def _locale() -> str:
+    return str(get_locale() or "id")
 
-ACTION_LABELS = {
-    "start": _l("Mulai tangani"),
-    "assign": _l("Tugaskan"),
-    "hold": _l("Tunda"),
-    "resume": _l("Lanjutkan"),
-    "resolve": _l("Selesaikan"),
-    "reopen": _l("Buka kembali"),
-    "close": _l("Tutup"),
-    "cancel": _l("Batalkan"),
-    "reassign": _l("Tetapkan unit pemilik"),
-}
 
-CLOCK_LABELS = {
-    "response": _l("Respons pertama"),
-    "resolution": _l("Penyelesaian"),
-    "handoff_ack": _l("Tanggapan disposisi"),
-}
+def number(value: float | int | None, digits: int = 1) -> str:
+    """A number as the page's language writes it (4,5 and 1.234 in Indonesian)."""
+    return formatting.number(value, _locale(), digits)
+
+
+def percent(share: float | None) -> str:
+    return formatting.percent(share, _locale())
+
+
+def work_time(minutes: float | None) -> str:
+    """Working minutes in the largest sensible unit: '45 menit kerja', '4,5 jam kerja',
+    '3 hari kerja'."""
+    if minutes is None:
+        return "–"
+    amount, unit = formatting.work_duration(minutes)
+    text = formatting.number(amount, _locale(), 1)
+    if unit == "minutes":
+        return ngettext("%(n)s menit kerja", "%(n)s menit kerja", int(amount), n=text)
+    if unit == "hours":
+        return ngettext("%(n)s jam kerja", "%(n)s jam kerja", 1 if amount == 1 else 2, n=text)
+    return ngettext("%(n)s hari kerja", "%(n)s hari kerja", 1 if amount == 1 else 2, n=text)
 
 
 def wib(value: datetime | None, fmt: str = "%d-%m-%Y %H:%M") -> str:
@@ -128,8 +94,19 @@ def register(app: Flask) -> None:
         countdown=countdown,
         urgency=urgency,
         code=format_tracking_code,
-        status_label=lambda s: STATUS_LABELS.get(s, s),
-        event_label=lambda s: EVENT_LABELS.get(s, s),
-        action_label=lambda s: ACTION_LABELS.get(s, s),
-        clock_label=lambda s: CLOCK_LABELS.get(s, s),
+        number=number,
+        percent=percent,
+        work_time=work_time,
+        status_label=lambda s: labels.label("status", s),
+        event_label=lambda s: labels.label("event", s),
+        action_label=lambda s: labels.label("action", s),
+        clock_label=lambda s: labels.label("clock", s),
+        priority_label=lambda s: labels.label("priority", s),
+        channel_label=lambda s: labels.label("channel", s),
+        reject_reason_label=lambda s: labels.label("reject_reason", s),
+        cancel_reason_label=lambda s: labels.label("cancel_reason", s),
+        handoff_kind_label=lambda s: labels.label("handoff_kind", s),
+        role_label=lambda s: labels.label("role", s),
+        unit_kind_label=lambda s: labels.label("unit_kind", s),
+        clock_kind_label=lambda s: labels.label("clock_kind", s),
     )

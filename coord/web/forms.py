@@ -60,4 +60,4 @@ def form_month(value: str | None, field: str = "month") -> str | None:
 
 
 def _invalid(field: str, message: str) -> InvalidInput:
-    return InvalidInput(message, {field: [message]})
+    return InvalidInput(message, {field: [message]}, text=message, field_texts={field: message})

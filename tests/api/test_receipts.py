@@ -70,12 +70,13 @@ def test_receipt_page_says_what_the_citizen_needs(
         SECRETS["title"],  # perihal: the subject, for the token holder
         "Kantor Lurah A1",  # the unit that holds it
         "Rabu, 11 Maret 2026 pukul 10.00 WIB",  # deadline of the standard
-        f"/public/v1/track/{code_of(case)}/history",  # how to track it
+        f"/lacak/{code_of(case)}",  # how to track it: the citizen's page
         case.citizen_token,  # feedback and dispute token
         "7 hari",
         f"/public/v1/track/{code_of(case)}/receipt.pdf?token={case.citizen_token}",
     ):
         assert expected in html, expected
+    assert "/public/v1/track/" + code_of(case) + "/history" not in html  # not the API
     assert case.resolution_due_at is not None
     for secret in CONTACT:
         assert secret not in html

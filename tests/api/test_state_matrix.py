@@ -221,7 +221,7 @@ def _check_web(
     what: str,
 ) -> None:
     """Send the same command through the web form: a redirect with the outcome flashed; what
-    the API refuses the form refuses with the same message."""
+    the API refuses the form refuses, saying so in the reader's language."""
     assert command.web is not None
     url, form = command.web(world, subject_id)
     if url.startswith("/web/cases/") and "/action/" in url:
@@ -235,7 +235,9 @@ def _check_web(
     errors = [message for category, message in user.flashes() if category == "error"]
     api_status, api_message = api
     if api_status == 409:
-        assert any(api_message in message for message in errors), f"{what} via web: {errors}"
+        # The same refusal, in the reader's language (the API's English stays for programs).
+        assert errors, f"{what} via web: accepted, the API refused: {api_message}"
+        assert api_message not in " ".join(errors), f"{what} via web, in English: {errors}"
     elif api_status < 300:
         assert not errors, f"{what}: the API accepted it, the web form refused it: {errors}"
 

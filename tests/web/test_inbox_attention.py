@@ -20,7 +20,13 @@ def test_inbox_shows_true_counts_and_links_to_the_rest(client, world, crowded): 
     assert inbox.status_code == 200
     html = inbox.get_data(as_text=True)
     assert f"Terlambat: {BREACHED}" in html
-    assert f"Pemberitahuan: {2 * BREACHED}" in html
+    # Two notifications per case (a warning, then the breach): one row per case, counted
+    # as cases, its reasons side by side.
+    assert f"Pemberitahuan: {BREACHED}" in html
+    notified = case_links(html, "attention-notifications")
+    assert len(notified) == len(set(notified)) > 0
+    part = html.split('id="attention-notifications"', 1)[1].split("</section>", 1)[0]
+    assert part.count("Batas waktu terlewati ×2") == len(notified)  # response and resolution
     # The freshest breaches first, a few rows, and a link to all of them.
     shown = case_links(html, "attention-breached_cases")
     assert shown == list(reversed(crowded))[: len(shown)] and 0 < len(shown) < BREACHED

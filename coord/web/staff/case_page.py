@@ -32,6 +32,7 @@ from coord.services.policy import (
 )
 from coord.services.uow import unit_of_work
 from coord.web.auth import login_required
+from coord.web.expired_form import redisplays
 from coord.web.forms import form_int
 from coord.web.staff.blueprint import blp
 
@@ -103,13 +104,18 @@ def case_page(case_id: int):  # type: ignore[no-untyped-def]
     )
 
 
+@redisplays("staff.case_action", "staff.comment")
+def _redisplay(case_id: int, action: str | None = None) -> Any:
+    """The case page with the note being typed kept (coord/web/expired_form.py)."""
+    return case_page(case_id=case_id)
+
+
 def _run(fn, *args: Any, success: str, **kwargs: Any):  # type: ignore[no-untyped-def]
     try:
         with unit_of_work():
             fn(*args, **kwargs)
     except ServiceError as exc:
-        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items() if k != "status")
-        flash(exc.message + (f" ({details})" if details else ""), "error")
+        flash(exc.display, "error")  # the text for people (coord/services/errors.py)
         return False
     flash(success, "success")
     return True
@@ -146,7 +152,8 @@ def case_action(case_id: int, action: str):  # type: ignore[no-untyped-def]
                 expected_version=form_int(form.get("version"), "version"),
             )
         except MissingFields as missing:
-            raise InvalidInput(_("Isi %(field)s.", field=_field_label(missing.fields[0]))) from None
+            message = _("Isi %(field)s.", field=_field_label(missing.fields[0]))
+            raise InvalidInput(message, text=message) from None
 
     _run(run, success=_("Tersimpan."))
     return redirect(url_for("staff.case_page", case_id=case_id))

@@ -24,7 +24,9 @@ from coord.web.staff.blueprint import blp
 def inbox():  # type: ignore[no-untyped-def]
     actor = g.actor
     feed = (
-        attention.attention_feed(actor, now_utc(), limit=INBOX_ATTENTION_ROWS)
+        attention.attention_feed(
+            actor, now_utc(), limit=INBOX_ATTENTION_ROWS, notifications_by_case=True
+        )
         if actor.has_role(Role.STAFF, Role.LIAISON, Role.MANAGER)
         else None
     )
@@ -74,6 +76,7 @@ def attention_list(section: str):  # type: ignore[no-untyped-def]
         now_utc(),
         limit=ATTENTION_PAGE_ROWS,
         offset=(page - 1) * ATTENTION_PAGE_ROWS,
+        notifications_by_case=True,
     )
     return render_template(
         "staff/attention.html",

@@ -21,6 +21,7 @@ from coord.services.case_queries import possible_duplicates
 from coord.services.errors import ServiceError
 from coord.services.uow import run_command
 from coord.web.auth import login_required
+from coord.web.expired_form import redisplays
 from coord.web.staff.blueprint import blp
 
 
@@ -68,21 +69,31 @@ def _form_to_case_json(form: Any) -> dict[str, Any]:
     return body
 
 
-@blp.route("/web/cases/new", methods=["GET", "POST"])
-@login_required
-def intake():  # type: ignore[no-untyped-def]
-    actor = g.actor
-    context = {
+def _context() -> dict[str, Any]:
+    return {
         "kelurahan": _kelurahan_options(),
         "categories": _category_options(),
         "form": request.form,
         "errors": {},
         "duplicates": [],
     }
+
+
+@redisplays("staff.intake")
+def _redisplay() -> str:
+    """The form as it was sent (coord/web/expired_form.py)."""
+    return render_template("staff/intake.html", **_context())
+
+
+@blp.route("/web/cases/new", methods=["GET", "POST"])
+@login_required
+def intake():  # type: ignore[no-untyped-def]
+    actor = g.actor
+    context = _context()
     if request.method == "GET":
         return render_template("staff/intake.html", **context)
     try:
-        data = CaseCreate().load(_form_to_case_json(request.form))
+        data = CaseCreate(for_people=True).load(_form_to_case_json(request.form))
     except ValidationError as exc:
         context["errors"] = _flatten(exc.messages)
         flash(_("Periksa kembali isian yang ditandai."), "error")
@@ -97,8 +108,8 @@ def intake():  # type: ignore[no-untyped-def]
             lambda: case_intake.create_case(actor, NewCase.from_payload(data), now_utc())
         )
     except ServiceError as exc:
-        context["errors"] = {k: " ".join(v) for k, v in exc.errors.items()}
-        flash(exc.message, "error")
+        context["errors"] = {k: str(v) for k, v in exc.field_texts.items()}
+        flash(exc.display, "error")
         return render_template("staff/intake.html", **context), exc.status
     flash(
         _(
@@ -117,4 +128,6 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, str]:
             flat.update(_flatten(value, str(key) if not prefix else f"{prefix}.{key}"))
     elif isinstance(messages, list):
         flat[prefix] = " ".join(str(m) for m in messages)
+    else:  # a single message (a translatable text)
+        flat[prefix] = str(messages)
     return flat
