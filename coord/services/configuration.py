@@ -26,7 +26,7 @@ from coord.extensions import db
 from coord.models import Category, Region, Role, SlaPolicy, Unit, UnitKind, User
 from coord.services.errors import Forbidden, InvalidInput, NotFound
 from coord.services.policy import Actor, SystemActor, in_jurisdiction, region_within
-from coord.services.sla import current_policy
+from coord.services.sla_calendars import current_policy
 
 # Offices that govern the units inside their region; every other unit governs only itself.
 GOVERNING_KINDS = frozenset({UnitKind.CITY_OFFICE.value, UnitKind.CAMAT_OFFICE.value})
@@ -336,6 +336,6 @@ def set_unit_calendar(actor: Actor, unit_code: str, config: dict[str, Any]) -> U
 
 
 def unit_calendar_config(unit_code: str) -> dict[str, Any]:
-    from coord.services.sla import unit_calendar
+    from coord.services.sla_calendars import unit_calendar
 
     return calendar_to_config(unit_calendar(get_unit(unit_code)))

@@ -35,7 +35,7 @@ from coord.models import (
     UserRole,
 )
 from coord.services.bulk import insert_ignoring_duplicates
-from coord.services.sla import unit_calendar
+from coord.services.sla_calendars import unit_calendar
 from coord.services.uow import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def notify_bounced(
     now: datetime,
 ) -> None:
     """A bounced case goes to the camat office's managers for a decision."""
-    from coord.services.sla import camat_office_for_region
+    from coord.services.sla_calendars import camat_office_for_region
 
     office = camat_office_for_region(region_code)
     if office is None:

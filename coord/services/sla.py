@@ -15,16 +15,14 @@ changes the clock, through the sweep's own code (``catch_up``), before the clock
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
 
-from coord.domain.calendar import ALWAYS_OPEN, DEFAULT_CALENDAR, WorkingCalendar
-from coord.domain.calendar_config import calendar_from_config, calendar_to_config
+from coord.domain.calendar import ALWAYS_OPEN
+from coord.domain.calendar_config import calendar_to_config
 from coord.extensions import db
 from coord.models import (
     Case,
@@ -35,151 +33,21 @@ from coord.models import (
     SlaClock,
     SlaPolicy,
     Unit,
-    UnitKind,
 )
 from coord.services import config_cache
-from coord.services.policy import in_jurisdiction
+from coord.services.sla_calendars import (
+    calendar_of,
+    case_calendar_config,
+    current_policy,
+    unit_calendar,
+)
+from coord.services.sla_schedule import (
+    held_time,
+    refresh_due,
+    schedule_next,
+)
 
 OPEN_STATES = (ClockState.RUNNING.value, ClockState.PAUSED.value)
-
-
-@lru_cache(maxsize=256)
-def _calendar_from_json(raw: str) -> WorkingCalendar:
-    return calendar_from_config(json.loads(raw))
-
-
-def calendar_of(config: dict[str, Any] | None) -> WorkingCalendar:
-    if not config:
-        return DEFAULT_CALENDAR
-    return _calendar_from_json(json.dumps(config, sort_keys=True))
-
-
-def unit_calendar(unit: Unit | None) -> WorkingCalendar:
-    return calendar_of(unit.calendar if unit is not None else None)
-
-
-def camat_office_for_region(region_code: str) -> Unit | None:
-    """The camat office whose jurisdiction (a kecamatan) holds ``region_code``."""
-    parts = region_code.split(".")
-    if len(parts) < 3:
-        return None
-    kecamatan = ".".join(parts[:3])
-    return config_cache.cached(
-        ("camat_office", kecamatan),
-        lambda: db.session.execute(
-            select(Unit)
-            .where(
-                Unit.kind == UnitKind.CAMAT_OFFICE.value,
-                in_jurisdiction(Unit.region_code, kecamatan),
-            )
-            .order_by(Unit.id)
-            .limit(1)
-        ).scalar_one_or_none(),
-    )
-
-
-def current_policy(category_id: int, priority: str) -> SlaPolicy | None:
-    return config_cache.cached(
-        ("policy", category_id, priority),
-        lambda: db.session.execute(
-            select(SlaPolicy).where(
-                SlaPolicy.category_id == category_id,
-                SlaPolicy.priority == priority,
-                SlaPolicy.superseded_at.is_(None),
-            )
-        ).scalar_one_or_none(),
-    )
-
-
-def _case_calendar_config(case: Case, policy: SlaPolicy) -> tuple[dict[str, Any], Unit | None]:
-    """Case clocks run on the calendar of the camat office holding the location (24x7 for
-    urgent-hazard policies); the office's hours also decide when reminders go out."""
-    office = camat_office_for_region(case.region_code)
-    if policy.clock == ClockKind.ALWAYS.value:
-        return calendar_to_config(ALWAYS_OPEN), office
-    return calendar_to_config(unit_calendar(office)), office
-
-
-# -- scheduling --------------------------------------------------------------------------
-
-
-def threshold_percents(warning_percents: list[int]) -> list[int]:
-    """The thresholds a clock fires, in order: its warning percents, then 100 (the breach)."""
-    return sorted({int(p) for p in warning_percents if 0 < int(p) < 100} | {100})
-
-
-def thresholds(clock: SlaClock) -> list[int]:
-    return threshold_percents(clock.warning_percents)
-
-
-def calendar_from_text(raw: str) -> WorkingCalendar:
-    """A clock's calendar from its JSON text, parsed once per distinct text (cached)."""
-    return _calendar_from_json(raw)
-
-
-def share_of(target_minutes: int, percent: int) -> timedelta:
-    """``percent`` of a target, exact: whole minutes times a whole percent is a whole number
-    of 0.6 seconds, so no rounding ever happens."""
-    return timedelta(minutes=target_minutes) * percent / 100
-
-
-def held_time(clock: SlaClock) -> timedelta:
-    """The working time the clock has spent on hold, exact: the working time from its start
-    to its due time beyond its target (each resume moved ``due_at`` by the time held)."""
-    worked = calendar_of(clock.calendar).working_time(clock.started_at, clock.due_at)
-    return max(worked - timedelta(minutes=clock.target_minutes), timedelta(0))
-
-
-def threshold_instant(clock: SlaClock, percent: int, held: timedelta | None = None) -> datetime:
-    """When threshold ``percent`` falls due; ``held`` is ``held_time(clock)`` if known."""
-    if held is None:
-        held = held_time(clock)
-    calendar = calendar_of(clock.calendar)
-    return calendar.add(clock.started_at, share_of(clock.target_minutes, percent) + held)
-
-
-def schedule_next(clock: SlaClock, after: int | None, held: timedelta | None = None) -> None:
-    """Point ``next_threshold`` at the first threshold above ``after`` (None: the first);
-    ``held`` is ``held_time(clock)`` if the caller has it."""
-    if clock.state != ClockState.RUNNING.value and clock.state != ClockState.BREACHED.value:
-        clock.next_threshold = clock.next_threshold_at = None
-        return
-    pending = [p for p in thresholds(clock) if after is None or p > after]
-    if clock.state == ClockState.BREACHED.value or not pending:
-        clock.next_threshold = clock.next_threshold_at = None
-        return
-    clock.next_threshold = pending[0]
-    clock.next_threshold_at = threshold_instant(clock, pending[0], held)
-
-
-def next_threshold_after(
-    calendar: WorkingCalendar,
-    *,
-    target_minutes: int,
-    percents: list[int],
-    after: int,
-    after_at: datetime,
-) -> tuple[int | None, datetime | None]:
-    """For a running clock whose threshold ``after`` fell due at ``after_at``: the next
-    threshold and its instant, or ``(None, None)`` when none is left. ``percents`` is
-    ``threshold_percents(...)``. Used by the sweep instead of ``schedule_next``.
-
-    The instant is the same as ``threshold_instant``'s, counted on from ``after_at`` rather
-    than from ``started_at``: ``after_at`` is ``add(started_at, share(after) + held)`` (the
-    instant ``schedule_next`` stored), and ``add`` is additive (``add(add(t, a), b) ==
-    add(t, a + b)``, tests/domain/test_calendar.py), so the calendar walks only the gap
-    between the two thresholds instead of the whole elapsed target, and the time held need
-    not be known. The shares are exact (``share_of``), so nothing is rounded.
-    """
-    pending = [p for p in percents if p > after]
-    if not pending:
-        return None, None
-    nxt = pending[0]
-    return nxt, calendar.add(after_at, share_of(target_minutes, nxt - after))
-
-
-def _refresh_due(clock: SlaClock, held: timedelta) -> None:
-    clock.due_at = threshold_instant(clock, 100, held)
 
 
 def new_clock(
@@ -201,7 +69,7 @@ def new_clock(
         paused_minutes=0,
         state=ClockState.RUNNING.value,
     )
-    _refresh_due(clock, timedelta(0))
+    refresh_due(clock, timedelta(0))
     schedule_next(clock, None, timedelta(0))
     return clock
 
@@ -216,7 +84,7 @@ def prepare_case_clocks(case: Case) -> None:
         case.response_due_at = case.resolution_due_at = None
         case.clocks = []
         return
-    calendar, office = _case_calendar_config(case, policy)
+    calendar, office = case_calendar_config(case, policy)
     notify = office.id if office is not None else case.owner_unit.id
     response = new_clock(
         ClockName.RESPONSE, case.received_at, policy.response_minutes, policy, calendar, notify
@@ -263,7 +131,7 @@ def retarget_case_clocks(case: Case, now: datetime) -> None:
             else policy.resolution_minutes
         )
         clock.warning_percents = list(policy.warning_percents)
-        _refresh_due(clock, held)
+        refresh_due(clock, held)
         schedule_next(clock, _last_fired(clock), held)
     _mirror_due_times(case)
 
@@ -475,7 +343,7 @@ def _resume(clock: SlaClock, now: datetime) -> timedelta:
     clock.paused_at = None
     clock.state = ClockState.RUNNING.value
     clock.paused_minutes = total // timedelta(minutes=1)
-    _refresh_due(clock, total)
+    refresh_due(clock, total)
     schedule_next(clock, _last_fired(clock), total)
     return held
 

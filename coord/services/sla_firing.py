@@ -39,7 +39,8 @@ from coord.models import (
 from coord.services.bulk import bulk_insert
 from coord.services.events import PublishedEvent, publish
 from coord.services.notifications import SLA_NOTIFIED_TYPES, notify_sla_events
-from coord.services.sla import calendar_of, next_threshold_after, threshold_percents
+from coord.services.sla_calendars import calendar_of
+from coord.services.sla_schedule import next_threshold_after, threshold_percents
 from coord.services.uow import after_commit, unit_of_work
 
 

@@ -31,7 +31,7 @@ from coord.models import Case, Handoff, SlaClock
 from coord.services.bulk import id_in, update_rows
 from coord.services.errors import Conflict
 from coord.services.notifications import notify_sla_events
-from coord.services.sla import calendar_from_text, threshold_percents
+from coord.services.sla_calendars import calendar_from_text
 from coord.services.sla_firing import (
     CaseRow,
     DueClock,
@@ -42,6 +42,7 @@ from coord.services.sla_firing import (
     notify_after_commit,
     write_events,
 )
+from coord.services.sla_schedule import threshold_percents
 from coord.services.uow import TOUCHED_KEY, after_commit, unit_of_work
 
 log = logging.getLogger(__name__)

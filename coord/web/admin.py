@@ -30,7 +30,7 @@ from coord.services import configuration
 from coord.services.accounts import create_user, set_password, update_user
 from coord.services.errors import InvalidInput, ServiceError
 from coord.services.paging import fetch_page
-from coord.services.sla import unit_calendar
+from coord.services.sla_calendars import unit_calendar
 from coord.services.uow import unit_of_work
 from coord.services.webhooks import endpoints as webhook_service
 from coord.services.webhooks.event_types import SUBSCRIBABLE_TYPES

@@ -28,7 +28,7 @@ from coord.services import case_intake, reports
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
 from coord.services.errors import Forbidden
-from coord.services.sla import calendar_of
+from coord.services.sla_calendars import calendar_of
 from coord.services.sla_sweep import sweep
 from coord.services.uow import unit_of_work
 from tests.conftest import is_postgres

@@ -310,7 +310,7 @@ def test_incremental_schedule_matches_the_full_count() -> None:
     import random
 
     from coord.domain.calendar import ALWAYS_OPEN
-    from coord.services.sla import next_threshold_after, share_of, threshold_percents
+    from coord.services.sla_schedule import next_threshold_after, share_of, threshold_percents
 
     rng = random.Random(20260317)
     base = wib(2025, 12, 1, 0)
