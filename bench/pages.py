@@ -26,8 +26,10 @@ script never loads, drops or migrates it). What it does:
    opens every page once (a warm-up, counted as a sample when it took over 5 s), then in
    rounds opens each page in turn until each has ``--repeat`` samples. A page stops early
    when its samples add up to ``--budget`` seconds (at least 3 samples), or after one
-   request of ``--timeout`` seconds ("timeout"). Every answer must be 200; searches for
-   the case's tracking code and phone report whether the case was found.
+   request of ``--timeout`` seconds ("timeout"; the next request waits until the server's
+   workers are idle again). Every answer must be 200; searches for the case's tracking
+   code and phone report whether the case was found. ``--only inbox,dash`` times those
+   kinds of page (inbox, search, case, dash) beside /healthz.
 4. Prints per page p50 and p95 (nearest rank), the HTML size, the targets (inbox, search and
    case page p95 < 150 ms; dashboard p95 < 300 ms; every page < 1 MB) and the load average
    before and after (the machine is shared: figures vary with it).
@@ -42,6 +44,8 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +57,7 @@ if str(ROOT) not in sys.path:  # run as a script: bench.* is imported from the r
 from bench.api import (  # noqa: E402
     cleanup,
     ensure_port_free,
+    machine_idle,
     start,
     wait_http,
     wait_workers_ready,
@@ -82,6 +87,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     parser.add_argument("--workers", type=int, default=0, help="0: the production default")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated kinds to time beside /healthz: inbox, search, case, dash",
+    )
     return parser.parse_args()
 
 
@@ -320,10 +330,19 @@ def pages_to_time(fixture: Fixture) -> list[Page]:
     ]
 
 
-def run_pages(args: argparse.Namespace, pages: list[Page], sessions: dict[str, Any]) -> None:
+def run_pages(
+    args: argparse.Namespace,
+    pages: list[Page],
+    sessions: dict[str, Any],
+    settle: Callable[[], None],
+) -> None:
+    """Warm up, then time in rounds; after a timeout ``settle`` waits until the server has
+    finished the abandoned request (it would slow down the pages timed next)."""
     base = f"http://127.0.0.1:{args.port}"
     for page in pages:  # warm-up: caches, prepared plans, the first connection
         elapsed = fetch(sessions[page.who], base, page, args.timeout)
+        if elapsed is None:
+            settle()
         shown = "timeout" if elapsed is None else f"{elapsed * 1000:.0f} ms"
         log(f"warm-up {page.label} ({page.who}): {shown}, {page.size:,} bytes")
         if elapsed is not None and elapsed > SLOW_WARMUP_S:
@@ -333,7 +352,9 @@ def run_pages(args: argparse.Namespace, pages: list[Page], sessions: dict[str, A
             if page.done or len(page.samples) >= args.repeat:
                 continue
             elapsed = fetch(sessions[page.who], base, page, args.timeout)
-            if elapsed is not None:
+            if elapsed is None:
+                settle()
+            else:
                 page.samples.append(elapsed)
             if sum(page.samples) > args.budget and len(page.samples) >= 3:
                 page.done = True
@@ -417,8 +438,18 @@ def main() -> int:
             "camat manager": log_in(base, "bench-pages.manager", args.timeout),
         }
         pages = pages_to_time(fixture)
+        if args.only:
+            kinds = {"baseline", *args.only.split(",")}
+            pages = [p for p in pages if p.kind in kinds]
+
+        def settle() -> None:
+            with suppress(RuntimeError):
+                wait_workers_ready(server.pid, workers, timeout=args.timeout + 60)
+
+        idle = machine_idle()
+        log(f"machine {idle:.0%} idle before timing")
         before = os.getloadavg()
-        run_pages(args, pages, sessions)
+        run_pages(args, pages, sessions, settle)
         after = os.getloadavg()
     finally:
         cleanup()
