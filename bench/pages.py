@@ -60,6 +60,7 @@ from bench.api import (  # noqa: E402
     machine_idle,
     start,
     wait_http,
+    wait_quiet,
     wait_workers_ready,
 )
 from bench.common import app_env, log, require_loopback, tool  # noqa: E402
@@ -87,6 +88,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     parser.add_argument("--workers", type=int, default=0, help="0: the production default")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        help="wait up to this many seconds for the machine to be 85%% idle before timing",
+    )
     parser.add_argument(
         "--only",
         default="",
@@ -446,7 +453,7 @@ def main() -> int:
             with suppress(RuntimeError):
                 wait_workers_ready(server.pid, workers, timeout=args.timeout + 60)
 
-        idle = machine_idle()
+        idle = wait_quiet(args.wait_quiet) if args.wait_quiet else machine_idle()
         log(f"machine {idle:.0%} idle before timing")
         before = os.getloadavg()
         run_pages(args, pages, sessions, settle)

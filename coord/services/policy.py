@@ -37,6 +37,7 @@ from coord.models import (
     User,
 )
 from coord.services.errors import Forbidden, NotFound
+from coord.services.uow import transaction_memo
 
 WORK_ROLES = (Role.STAFF, Role.LIAISON, Role.MANAGER)
 
@@ -157,15 +158,18 @@ def _is_postgres() -> bool:
 
 
 def _jurisdiction_holds_everything(jurisdiction: str) -> bool:
-    """No case lies outside ``jurisdiction`` (a few index probes)."""
-    other = aliased(Case)
-    beyond: ColumnElement[bool]
-    if _is_postgres():
-        outside = select(Region.code).where(~in_jurisdiction(Region.code, jurisdiction))
-        beyond = other.region_code.in_(outside)
-    else:
-        beyond = ~in_jurisdiction(other.region_code, jurisdiction)
-    return not db.session.execute(select(select(other.id).where(beyond).exists())).scalar()
+    """No case lies outside ``jurisdiction`` (a few index probes, once per transaction)."""
+    memo, key = transaction_memo(), ("jurisdiction_holds_everything", jurisdiction)
+    if key not in memo:
+        other = aliased(Case)
+        beyond: ColumnElement[bool]
+        if _is_postgres():
+            outside = select(Region.code).where(~in_jurisdiction(Region.code, jurisdiction))
+            beyond = other.region_code.in_(outside)
+        else:
+            beyond = ~in_jurisdiction(other.region_code, jurisdiction)
+        memo[key] = not db.session.execute(select(select(other.id).where(beyond).exists())).scalar()
+    return bool(memo[key])
 
 
 def _located(jurisdiction: str) -> Callable[[Any], ColumnElement[bool]]:

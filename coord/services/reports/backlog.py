@@ -36,7 +36,7 @@ def backlog_report(actor: Actor, filters: ReportFilters, now: datetime) -> list[
     through the partial index of open cases, ``ix_cases_open_region``), then counted."""
     require_report_reader(actor)
     _prepare_session()
-    lookups = _Lookups()
+    lookups = _Lookups.current()
     open_cases = cases_in_scope(
         actor,
         Case.id,

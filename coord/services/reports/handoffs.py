@@ -67,7 +67,7 @@ def handoff_report(
     the dashboard and the CSV show only the rows). Figures: docs/reports.md."""
     require_report_reader(actor)
     _prepare_session(parallel=_long_period(filters))
-    lookups = _Lookups()
+    lookups = _Lookups.current()
     # One row per handoff, no join: the acknowledgement clock's figures are on the handoff
     # (coord.services.sla.handoff_answered), the case's scope and category are id sets.
     case = aliased(Case, name="handoff_case")

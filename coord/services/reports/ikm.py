@@ -57,7 +57,7 @@ def ikm_report(
         raise InvalidInput.field("period", f"must be one of {', '.join(PERIODS)}")
     weight = ikm_weight() if weight is None else weight
     _prepare_session(parallel=_long_period(filters))
-    lookups = _Lookups()
+    lookups = _Lookups.current()
     period_column = PERIOD_FUNCTIONS[period](Feedback.submitted_at).label("period")
     where = [*_period_where(Feedback.submitted_at, filters)]
     if not isinstance(actor, SystemActor):

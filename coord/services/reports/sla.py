@@ -87,7 +87,7 @@ def sla_reports(
     them (``GROUPING SETS``); elsewhere (or ``portable``) one query per set."""
     require_report_reader(actor)
     _prepare_session(parallel=_long_period(filters))
-    lookups = _Lookups()
+    lookups = _Lookups.current()
     # One row per case, no join: the clocks' figures are on the case (coord.services.sla
     # writes them when a clock closes or reopens). Grouped in the order of ix_cases_report
     # (owner unit, month, category), which PostgreSQL then reads without sorting.

@@ -32,6 +32,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from coord.extensions import db
 from coord.services.reports.filters import ReportFilters, _Lookups
+from coord.services.uow import transaction_memo
 
 # Percentiles as exact fractions p = num/den, interpolated like PostgreSQL's percentile_cont.
 MEDIAN = (1, 2)
@@ -128,6 +129,10 @@ def _prepare_session(*, parallel: bool = True) -> None:
     take the cores of a web server's other requests (the managers' dashboard)."""
     if not _is_postgres():
         return
+    memo = transaction_memo()
+    if memo.get("report_parallel") == parallel:  # already so in this transaction
+        return
+    memo["report_parallel"] = parallel
     settings = {
         "work_mem": str(current_app.config.get("COORD_REPORT_WORK_MEM", "256MB")),
         "jit": "off",
