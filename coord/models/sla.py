@@ -60,6 +60,15 @@ class SlaClock(Model):
             name="closed_has_instant",
         ),
         UniqueConstraint("case_id", "name", "handoff_id"),
+        # The breach list (coord/services/reports/breach_list.py): the breached clocks of the
+        # cases in scope, by case, read from the index alone.
+        Index(
+            "ix_sla_clocks_breached",
+            "case_id",
+            postgresql_include=["id", "breached_at", "due_at"],
+            postgresql_where=text("state = 'breached'"),
+            sqlite_where=text("state = 'breached'"),
+        ),
         Index(
             "ix_sla_clocks_next_threshold_at",
             "next_threshold_at",

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import Response, after_this_request, has_request_context
 from flask_babel import lazy_gettext as _l
@@ -25,6 +25,7 @@ from coord.services.errors import Conflict
 log = logging.getLogger(__name__)
 
 _HOOKS_KEY = "coord_after_commit"
+_MEMO_KEY = "coord_transaction_memo"
 T = TypeVar("T")
 TOUCHED_KEY = "coord_touched_cases"  # cases whose version this transaction already bumped
 FAST_UPDATES_KEY = "coord_fast_updates"  # this command's simple updates are written with Core
@@ -34,6 +35,20 @@ def after_commit(callback: Callable[[], object]) -> None:
     """Run ``callback`` after the current transaction commits (never if it rolls back); what
     it returns is ignored."""
     db.session.info.setdefault(_HOOKS_KEY, []).append(callback)
+
+
+def transaction_memo() -> dict[Any, Any]:
+    """A dict that lives as long as the session's current database transaction (begun here if
+    none is): for what one transaction reads several times and cannot change, such as the
+    reports' unit names or their session settings. The next transaction gets a new one."""
+    db.session.connection()  # begins the transaction if none is open
+    transaction = db.session().get_transaction()
+    memo = db.session.info.get(_MEMO_KEY)
+    if memo is None or memo[0] is not transaction:
+        memo = (transaction, {})
+        db.session.info[_MEMO_KEY] = memo
+    found: dict[Any, Any] = memo[1]
+    return found
 
 
 def run_after_commit_hooks(session: Session) -> None:

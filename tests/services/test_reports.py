@@ -28,6 +28,8 @@ from coord.services import case_intake, reports
 from coord.services import cases as case_service
 from coord.services import handoffs as handoff_service
 from coord.services.errors import Forbidden
+from coord.services.policy import readable_cases
+from coord.services.reports.scope import OPEN_STATUS_VALUES
 from coord.services.sla_calendars import calendar_of
 from coord.services.sla_sweep import sweep
 from coord.services.uow import unit_of_work
@@ -966,3 +968,74 @@ def test_shares_round_half_up_like_the_exact_fractions() -> None:
             assert _ratio(numerator, denominator, 3) == float(round_half_up(exact, 3))
             assert _ratio(numerator, denominator, 4) == float(round_half_up(exact, 4))
     assert _share(1, 8) == 0.125 and _share(0, 0) is None
+
+
+def test_sla_reports_read_once_what_each_report_reads(dataset: Dataset) -> None:
+    """The dashboard's per-unit and per-category tables (one pass over the cases on
+    PostgreSQL) hold exactly what ``sla_report`` gives for each set of dimensions."""
+    world = dataset.world
+    sets = [("unit",), ("category",), ("unit", "category"), ("month",), ()]
+    for boss in (manager(world), manager(world, "camat-b"), manager(world, "dinas-pu")):
+        for filters in (ALL, reports.ReportFilters(*reports.month_range("2026-03"))):
+            together = reports.sla_reports(boss, filters, NOW, sets)
+            assert together == [reports.sla_report(boss, filters, NOW, by=by) for by in sets]
+    units, categories = reports.sla_reports(
+        manager(world), ALL, NOW, [("unit",), ("category",)], percentiles=()
+    )
+    # The hand-worked rows per unit, category and month, summed per unit and per category.
+    per_unit: dict[str, int] = {}
+    per_category: dict[str, int] = {}
+    for row in SLA_EXPECTED:
+        per_unit[row["unit"]] = per_unit.get(row["unit"], 0) + row["cases"]
+        per_category[row["category"]] = per_category.get(row["category"], 0) + row["cases"]
+    assert [(r["unit"], r["cases"]) for r in units] == sorted(per_unit.items())
+    assert [(r["category"], r["cases"]) for r in categories] == sorted(per_category.items())
+    assert {r["resolution_minutes_median"] for r in units + categories} == {None}
+
+
+def _breach_oracle(actor: Any, filters: dict[str, Any]) -> list[tuple[int, str, Any]]:
+    """Every breached clock of the cases ``actor`` may read (``readable_cases``, the rule
+    itself), not cancelled, open or not per ``filters``, the latest breach first."""
+    rows = db.session.execute(
+        select(SlaClock.case_id, SlaClock.name, SlaClock.handoff_id, SlaClock.id)
+        .join(Case, Case.id == SlaClock.case_id)
+        .where(SlaClock.state == "breached", Case.status != "cancelled", readable_cases(actor))
+        .where(
+            *([Case.status.in_(OPEN_STATUS_VALUES) == filters["open"]] if "open" in filters else [])
+        )
+        .order_by(func.coalesce(SlaClock.breached_at, SlaClock.due_at).desc(), SlaClock.id.desc())
+    ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def test_breach_list_scope_pages_and_totals(dataset: Dataset) -> None:
+    """The breach list of each reader (a camat's and a city agency's manager, another
+    kecamatan's manager, a kelurahan's staff, an agency's liaison) is every breached clock
+    of the cases they may read, open or not; a page carries the list's true length, also
+    a page past its end."""
+    world = dataset.world
+    readers = [
+        manager(world),
+        manager(world, "dinas-pu"),
+        manager(world, "camat-b"),
+        dataset.staff("kel-a1"),
+        dataset.staff("kel-a2"),
+        dataset.liaison("dinas-pu"),
+    ]
+    for reader in readers:
+        for filters in ({}, {"open": True}, {"open": False}):
+            rows, total = reports.breaches(reader, filters, limit=None, offset=0)
+            listed = [(r["case_id"], r["clock"], r["handoff_id"]) for r in rows]
+            assert listed == _breach_oracle(reader, filters), (reader.username, filters)
+            assert total == len(rows)
+    boss = manager(world)
+    every, total = reports.breaches(boss, {}, limit=None, offset=0)
+    opened = [r for r in every if r["open"]]
+    assert total == len(every) >= 3 and 0 < len(opened) < total
+    assert reports.breaches(boss, {}, limit=2, offset=1) == (every[1:3], total)
+    assert reports.breaches(boss, {}, limit=2, offset=total + 3) == ([], total)
+    assert reports.breaches(boss, {"open": True}, limit=1, offset=0) == (opened[:1], len(opened))
+    assert reports.breaches(boss, {"owner_unit": "kel-a2"}, limit=None, offset=0) == (
+        [r for r in every if r["owner_unit"] == "kel-a2"],
+        len([r for r in every if r["owner_unit"] == "kel-a2"]),
+    )

@@ -10,9 +10,9 @@ percentiles, ``_aggregate``).
 Callers write ``from coord.services import reports`` and ``reports.sla_report(...)``: this
 package re-exports the public functions and types its callers use, listed in ``__all__``:
 ``ReportFilters``, ``PERIODS``, ``month_range``, ``require_report_reader``, the reports
-(``sla_report``, ``handoff_report``, ``backlog_report``, ``breaches``, ``ikm_report``,
-``public_stats``), ``ikm_weight``, ``weight_label``, ``default_public_range``, the CSV columns
-of each report (``*_COLUMNS``) and the backlog's ``AGE_BUCKETS``.
+(``sla_report`` and ``sla_reports``, ``handoff_report``, ``backlog_report``, ``breaches``,
+``ikm_report``, ``public_stats``), ``ikm_weight``, ``weight_label``, ``default_public_range``,
+the CSV columns of each report (``*_COLUMNS``) and the backlog's ``AGE_BUCKETS``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from coord.services.reports.handoffs import BOUNCED_COLUMNS, HANDOFF_COLUMNS, ha
 from coord.services.reports.ikm import IKM_COLUMNS, ikm_report, ikm_weight, weight_label
 from coord.services.reports.public import default_public_range, public_stats
 from coord.services.reports.scope import require_report_reader
-from coord.services.reports.sla import SLA_COLUMNS, sla_report
+from coord.services.reports.sla import SLA_COLUMNS, sla_report, sla_reports
 
 __all__ = [
     "AGE_BUCKETS",
@@ -46,5 +46,6 @@ __all__ = [
     "public_stats",
     "require_report_reader",
     "sla_report",
+    "sla_reports",
     "weight_label",
 ]

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, select
 
 from coord.extensions import db
 from coord.models import Category, Unit
+from coord.services.uow import transaction_memo
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -41,6 +42,15 @@ def month_range(month: str) -> tuple[datetime, datetime]:
 
 class _Lookups:
     """Codes and names of units and categories (small tables), and filter codes as ids."""
+
+    @classmethod
+    def current(cls) -> _Lookups:
+        """Read once per transaction (the dashboard runs five reports in one)."""
+        memo = transaction_memo()
+        found = memo.get(cls)
+        if found is None:
+            found = memo[cls] = cls()
+        return found
 
     def __init__(self) -> None:
         self.units = {

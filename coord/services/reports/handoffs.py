@@ -17,7 +17,13 @@ from coord.services.bulk import id_in
 from coord.services.policy import Actor, readable_cases, report_scope
 from coord.services.reports.filters import ReportFilters, _Lookups, _period_where
 from coord.services.reports.scope import CANCELLED, require_report_reader
-from coord.services.reports.sql import MEDIAN, _aggregate, _count_if, _prepare_session
+from coord.services.reports.sql import (
+    MEDIAN,
+    _aggregate,
+    _count_if,
+    _long_period,
+    _prepare_session,
+)
 
 ACKNOWLEDGED_STATUSES = (
     HandoffStatus.ACCEPTED.value,
@@ -50,13 +56,18 @@ BOUNCED_COLUMNS = (
 
 
 def handoff_report(
-    actor: Actor, filters: ReportFilters, *, portable: bool | None = None
+    actor: Actor,
+    filters: ReportFilters,
+    *,
+    portable: bool | None = None,
+    with_bounced: bool = True,
 ) -> dict[str, list[dict[str, Any]]]:
     """Handoffs per receiving unit (requested in the period, on cases ``actor`` may read), and
-    the bounced cases among them with their route of owners. Figures: docs/reports.md."""
+    the bounced cases among them with their route of owners (unless ``with_bounced`` is false:
+    the dashboard and the CSV show only the rows). Figures: docs/reports.md."""
     require_report_reader(actor)
-    _prepare_session()
-    lookups = _Lookups()
+    _prepare_session(parallel=_long_period(filters))
+    lookups = _Lookups.current()
     # One row per handoff, no join: the acknowledgement clock's figures are on the handoff
     # (coord.services.sla.handoff_answered), the case's scope and category are id sets.
     case = aliased(Case, name="handoff_case")
@@ -119,8 +130,8 @@ def handoff_report(
         item["rejections"] = {r: item[f"rejected_{r}"] for r in REJECT_REASONS}
         report.append(item)
     report.sort(key=lambda r: r["unit"])
-    if not report:
-        return {"rows": [], "bounced": []}
+    if not report or not with_bounced:
+        return {"rows": report, "bounced": []}
     # The ids of the (few) bounced cases, read from those cases (ix_cases_bounced) and their
     # handoffs, then their rows and routes by id.
     bounced = (

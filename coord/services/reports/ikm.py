@@ -24,6 +24,7 @@ from coord.services.reports.filters import PERIODS, ReportFilters, _Lookups, _pe
 from coord.services.reports.scope import require_report_reader
 from coord.services.reports.sql import (
     PERIOD_FUNCTIONS,
+    _long_period,
     _period_label,
     _prepare_session,
     _ratio,
@@ -55,8 +56,8 @@ def ikm_report(
     if period not in PERIODS:
         raise InvalidInput.field("period", f"must be one of {', '.join(PERIODS)}")
     weight = ikm_weight() if weight is None else weight
-    _prepare_session()
-    lookups = _Lookups()
+    _prepare_session(parallel=_long_period(filters))
+    lookups = _Lookups.current()
     period_column = PERIOD_FUNCTIONS[period](Feedback.submitted_at).label("period")
     where = [*_period_where(Feedback.submitted_at, filters)]
     if not isinstance(actor, SystemActor):

@@ -36,8 +36,17 @@ def _case_where(
     actor: Actor, filters: ReportFilters, lookups: _Lookups, *, unit_column: Any = None
 ) -> list[ColumnElement[bool]]:
     """Scope, the received_at range, the owner unit (or ``unit_column``) and the category."""
-    clauses = [report_scope(actor, Case.id, Case.region_code)]
-    clauses.extend(_period_where(Case.received_at, filters))
+    return [
+        report_scope(actor, Case.id, Case.region_code),
+        *_filter_where(filters, lookups, unit_column=unit_column),
+    ]
+
+
+def _filter_where(
+    filters: ReportFilters, lookups: _Lookups, *, unit_column: Any = None
+) -> list[ColumnElement[bool]]:
+    """The received_at range, the owner unit (or ``unit_column``) and the category."""
+    clauses = list(_period_where(Case.received_at, filters))
     if filters.unit:
         column = unit_column if unit_column is not None else Case.owner_unit_id
         clauses.append(column == lookups.unit_id(filters.unit))

@@ -26,6 +26,7 @@ from coord.services.reports.sql import (
     P90,
     _aggregate,
     _count_if,
+    _is_postgres,
     _long_period,
     _period_label,
     _prepare_session,
@@ -69,19 +70,32 @@ def sla_report(
     those dimensions in ``by``), over the cases ``actor`` may read. Figures: docs/reports.md.
     ``portable`` forces the window-function percentiles on PostgreSQL too (tests compare);
     ``percentiles`` limits which percentile columns are computed (the others are None)."""
+    return sla_reports(actor, filters, now, [by], portable=portable, percentiles=percentiles)[0]
+
+
+def sla_reports(
+    actor: Actor,
+    filters: ReportFilters,
+    now: datetime,
+    sets: Sequence[Sequence[str]],
+    *,
+    portable: bool | None = None,
+    percentiles: Sequence[str] | None = None,
+) -> list[list[dict[str, Any]]]:
+    """``sla_report`` by each of the dimension ``sets`` (the dashboard: per unit and per
+    category), in that order. On PostgreSQL the period's cases are read once for all of
+    them (``GROUPING SETS``); elsewhere (or ``portable``) one query per set."""
     require_report_reader(actor)
-    _prepare_session()
-    lookups = _Lookups()
+    _prepare_session(parallel=_long_period(filters))
+    lookups = _Lookups.current()
     # One row per case, no join: the clocks' figures are on the case (coord.services.sla
     # writes them when a clock closes or reopens). Grouped in the order of ix_cases_report
     # (owner unit, month, category), which PostgreSQL then reads without sorting.
     dimension_columns = {
-        "unit": Case.owner_unit_id.label("unit"),
-        "month": Case.received_month.label("month"),
-        "category": Case.category_id.label("category"),
+        "unit": Case.owner_unit_id,
+        "month": Case.received_month,
+        "category": Case.category_id,
     }
-    keys = [d for d in SLA_DIMENSIONS if d in by]
-    group = [d for d in ("unit", "month", "category") if d in by]
     open_case = Case.status.in_(OPEN_STATUS_VALUES)
     live_case = Case.status != CANCELLED
     source = select(Case.id).select_from(Case).where(*_case_where(actor, filters, lookups))
@@ -123,20 +137,52 @@ def sla_report(
         for name, fraction in (("median", MEDIAN), ("p90", P90))
     ]
     wanted = [w for w in every if percentiles is None or w[0] in percentiles]
-    index, grouped = _aggregate(
-        source,
-        [dimension_columns[k] for k in group],
-        counts,
-        metrics,
-        wanted,
-        portable=portable,
-        partitions=(
-            _unit_partitions(Case.owner_unit_id, lookups)
-            if group[:1] == ["unit"] and _long_period(filters)
-            else ()
-        ),
-    )
 
+    def grouping(by: Sequence[str]) -> list[str]:
+        return [d for d in ("unit", "month", "category") if d in by]
+
+    def aggregate(
+        group: list[str], grouping_sets: Sequence[list[str]] = ()
+    ) -> tuple[dict[str, int], list[list[Any]]]:
+        return _aggregate(
+            source,
+            [dimension_columns[k].label(k) for k in group],
+            counts,
+            metrics,
+            wanted,
+            portable=portable,
+            partitions=(
+                _unit_partitions(Case.owner_unit_id, lookups)
+                if group[:1] == ["unit"] and _long_period(filters) and not grouping_sets
+                else ()
+            ),
+            grouping_sets=[[dimension_columns[k] for k in g] for g in grouping_sets],
+        )
+
+    if len(sets) == 1 or portable or not _is_postgres():
+        return [_rows(*aggregate(grouping(by)), by, lookups, every) for by in sets]
+    # Every dimension of any set; GROUPING(...) tells each row's set: a bit per dimension,
+    # the last one lowest, set when the row is not grouped by it.
+    group = grouping([d for by in sets for d in by])
+    index, grouped = aggregate(group, [grouping(by) for by in sets])
+    at = index["grouping_set"]
+    reports = []
+    for by in sets:
+        mask = sum(1 << (len(group) - 1 - i) for i, d in enumerate(group) if d not in by)
+        own = {k: v for k, v in index.items() if k not in group or k in by}
+        reports.append(_rows(own, [r for r in grouped if r[at] == mask], by, lookups, every))
+    return reports
+
+
+def _rows(
+    index: dict[str, int],
+    grouped: list[list[Any]],
+    by: Sequence[str],
+    lookups: _Lookups,
+    every: list[tuple[str, str, tuple[int, int]]],
+) -> list[dict[str, Any]]:
+    """The report's rows from ``_aggregate``'s positions and grouped lists."""
+    keys = [d for d in SLA_DIMENSIONS if d in by]
     # Up to tens of thousands of rows (every unit, category and month of a city): plain
     # loops over the rows' lists, each label looked up once.
     unit_at = index.get("unit")

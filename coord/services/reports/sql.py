@@ -20,8 +20,10 @@ from sqlalchemy import (
     and_,
     func,
     literal,
+    literal_column,
     or_,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy import case as sql_case
@@ -30,6 +32,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from coord.extensions import db
 from coord.services.reports.filters import ReportFilters, _Lookups
+from coord.services.uow import transaction_memo
 
 # Percentiles as exact fractions p = num/den, interpolated like PostgreSQL's percentile_cont.
 MEDIAN = (1, 2)
@@ -112,14 +115,24 @@ def _is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _prepare_session() -> None:
-    """Reports read up to a million rows at once. On PostgreSQL, for this transaction only:
-    memory for sorts and hashes (COORD_REPORT_WORK_MEM, default 256MB), no JIT compilation
-    (its start-up costs more than it saves on these one-pass aggregates), and the random
-    page cost of cached or solid-state storage, so that the clocks of the cases in a period
-    are read through their index instead of scanning every clock."""
+def _prepare_session(*, parallel: bool = True) -> None:
+    """Reports read up to a million rows at once. On PostgreSQL, for this transaction only,
+    in one statement: memory for sorts and hashes (COORD_REPORT_WORK_MEM, default 256MB), no
+    JIT compilation (its start-up costs more than it saves on these one-pass aggregates), and
+    the random page cost of cached or solid-state storage, so that the clocks of the cases in
+    a period are read through their index instead of scanning every clock.
+
+    ``parallel``: whether the planner may use parallel workers (the server's setting) or not
+    (``max_parallel_workers_per_gather`` 0). Worth it for a long period (``_long_period``);
+    a quarter or less is read through the received_at index by one process, where workers
+    would each build the reader's scope (a camat's tens of thousands of case ids) again, and
+    take the cores of a web server's other requests (the managers' dashboard)."""
     if not _is_postgres():
         return
+    memo = transaction_memo()
+    if memo.get("report_parallel") == parallel:  # already so in this transaction
+        return
+    memo["report_parallel"] = parallel
     settings = {
         "work_mem": str(current_app.config.get("COORD_REPORT_WORK_MEM", "256MB")),
         "jit": "off",
@@ -129,8 +142,18 @@ def _prepare_session() -> None:
         "parallel_setup_cost": "100",
         "parallel_tuple_cost": "0.01",
     }
-    for name, value in settings.items():
-        db.session.execute(select(func.set_config(name, value, True)))
+    columns = [func.set_config(name, value, True) for name, value in settings.items()]
+    workers = "max_parallel_workers_per_gather"
+    columns.append(
+        func.set_config(
+            workers,
+            literal_column(f"(SELECT reset_val FROM pg_settings WHERE name = '{workers}')")
+            if parallel
+            else literal("0"),
+            True,
+        )
+    )
+    db.session.execute(select(*columns))
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -239,6 +262,7 @@ def _aggregate(
     *,
     portable: bool | None = None,
     partitions: Sequence[ColumnElement[bool]] = (),
+    grouping_sets: Sequence[Sequence[Any]] = (),
 ) -> tuple[dict[str, int], list[list[Any]]]:
     """Group ``source`` (its FROM, joins and WHERE) by ``keys``: the ``counts`` columns and,
     per (label, metric, fraction) in ``wanted``, that percentile of the metric's values
@@ -253,7 +277,12 @@ def _aggregate(
     ``partitions``: conditions on the leading key that split the rows into disjoint sets of
     whole groups. PostgreSQL then runs one aggregate per set, ``UNION ALL``: percentiles have
     no partial aggregation, so this is how the sets are aggregated by parallel workers
-    (Parallel Append) instead of one process."""
+    (Parallel Append) instead of one process.
+
+    ``grouping_sets`` (PostgreSQL, not ``portable``, no ``partitions``): group by each of
+    these lists of the ``keys``' columns in one pass (``GROUPING SETS``) instead of by
+    ``keys``; the column ``grouping_set`` holds each row's ``GROUPING(keys)``, and a key
+    its set does not group by is NULL."""
     use_window = (not _is_postgres()) if portable is None else portable
     columns = list(counts)
     if not use_window:
@@ -264,7 +293,13 @@ def _aggregate(
                 .within_group(metrics[metric])
                 .label(label)
             )
-    query: Any = source.with_only_columns(*keys, *columns).group_by(*keys)
+    if grouping_sets:
+        plain = [getattr(k, "element", k) for k in keys]  # the columns under their labels
+        query: Any = source.with_only_columns(
+            *keys, func.grouping(*plain).label("grouping_set"), *columns
+        ).group_by(func.grouping_sets(*(tuple_(*columns_) for columns_ in grouping_sets)))
+    else:
+        query = source.with_only_columns(*keys, *columns).group_by(*keys)
     if partitions and not use_window:
         query = union_all(*(query.where(condition) for condition in partitions))
     result = db.session.execute(query)
@@ -279,7 +314,7 @@ def _aggregate(
         return index, rows
     for label, _metric, _fraction in wanted:
         index[label] = len(index)
-    if not rows:
+    if not rows or not wanted:
         return index, rows
     used = {metric for _label, metric, _fraction in wanted}
     per_metric = [
