@@ -172,6 +172,7 @@ def events_case(unit_id: int) -> tuple[int, str, int]:
 
     from sqlalchemy import func, select
 
+    from coord.domain.phones import normalise_phone
     from coord.extensions import db
     from coord.models import Case, CaseEvent
 
@@ -187,6 +188,7 @@ def events_case(unit_id: int) -> tuple[int, str, int]:
             .limit(1)
         ).scalar_one()
     case.reporter_privacy, case.reporter_name, case.reporter_phone = "named", "Siti Bench", PHONE
+    case.reporter_phone_norm = normalise_phone(PHONE)
     have = db.session.execute(
         select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case.id)
     ).scalar_one()

@@ -238,13 +238,19 @@ CONFIGS: dict[str, type[BaseConfig]] = {
 
 
 def engine_options_for(database_url: str) -> dict[str, Any]:
-    """Pool settings per engine: SQLite waits for its file lock, PostgreSQL pings and pools."""
+    """Pool settings per engine: SQLite waits for its file lock, PostgreSQL pings and pools.
+
+    PostgreSQL sessions run without JIT compilation (``jit=off``, the reports' setting since
+    issue 15, now every connection's): the staff pages send short reads whose cost estimates
+    at a million cases pass the JIT threshold, and compiling took 290 ms of a 450 ms inbox
+    query that runs in 160 ms without it (docs/performance.md, "Staff pages")."""
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
     return {
         "pool_pre_ping": True,
         "pool_size": _env_int("DATABASE_POOL_SIZE", 5),
         "max_overflow": 10,
+        "connect_args": {"options": "-c jit=off"},
     }
 
 

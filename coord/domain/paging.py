@@ -20,6 +20,9 @@ class Page(Generic[T]):
     size: int
     total: int
     rows: list[T] = field(default_factory=list)
+    # True when the list was counted only up to ``total`` rows and holds more (a search by a
+    # common word: coord.services.paging.fetch_page's ``count_limit``).
+    more: bool = False
 
     @property
     def pages(self) -> int:

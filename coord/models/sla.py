@@ -65,7 +65,7 @@ class SlaClock(Model):
         Index(
             "ix_sla_clocks_breached",
             "case_id",
-            postgresql_include=["id", "breached_at", "due_at"],
+            postgresql_include=["id", "breached_at", "due_at", "handoff_id"],
             postgresql_where=text("state = 'breached'"),
             sqlite_where=text("state = 'breached'"),
         ),

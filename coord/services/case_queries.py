@@ -87,11 +87,19 @@ def _any(query: Select[Any]) -> bool:
     return db.session.execute(found).first() is not None
 
 
+SEARCH_COUNT_LIMIT = 1000  # matches the staff search counts; beyond: "more than 1,000"
+
+
 def search_cases(actor: Actor, args: dict[str, Any], page: int = 1) -> Page[Case]:
     """The staff search page: page ``page`` of the cases ``actor`` may read that match the
-    list filters ``args``, the most recently changed first, with the true number found."""
+    list filters ``args``, the most recently changed first, with the number found up to
+    ``SEARCH_COUNT_LIMIT`` (``Page.more`` when there are more: narrow the search)."""
     query = filter_cases(select(Case).where(readable_cases(actor)), args)
-    return fetch_page(query.order_by(Case.updated_at.desc(), Case.id.desc()), page)
+    return fetch_page(
+        query.order_by(Case.updated_at.desc(), Case.id.desc()),
+        page,
+        count_limit=SEARCH_COUNT_LIMIT,
+    )
 
 
 def possible_duplicates(actor: Actor, category: str, region_code: str) -> list[Case]:

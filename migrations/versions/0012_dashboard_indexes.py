@@ -43,7 +43,7 @@ def upgrade():
             'ix_sla_clocks_breached',
             ['case_id'],
             unique=False,
-            postgresql_include=['id', 'breached_at', 'due_at'],
+            postgresql_include=['id', 'breached_at', 'due_at', 'handoff_id'],
             postgresql_where=sa.text("state = 'breached'"),
             sqlite_where=sa.text("state = 'breached'"),
         )

@@ -88,6 +88,25 @@ def test_case_search_pages_with_the_true_number_found(app, crowded):  # type: ig
     assert 'href="/web/cases?q=berlubang&amp;page=2"' in pages[0]
 
 
+def test_a_search_matching_more_than_it_counts_says_so_and_pages_through_those(  # noqa: F811
+    app, crowded, monkeypatch
+):  # type: ignore[no-untyped-def]
+    # A word that matches most of a million cases is counted up to SEARCH_COUNT_LIMIT
+    # (1,000); here a limit below the matches stands for it.
+    from coord.services import case_queries
+
+    monkeypatch.setattr(case_queries, "SEARCH_COUNT_LIMIT", 30)
+    clerk = WebUser(app, "kel-a1.staff")
+    found, pages = walk(clerk, "/web/cases?q=berlubang", "found")
+    assert "Lebih dari 30 kasus ditemukan. Persempit pencarian" in pages[0]
+    assert "Halaman 1 dari 2+" in pages[0] and "baris 1–25 dari 30+" in pages[0]
+    assert len(pages) == 2 and len(found) == 30 and set(found) <= set(crowded)
+    # A search that finds fewer than it counts keeps its true number.
+    monkeypatch.setattr(case_queries, "SEARCH_COUNT_LIMIT", BREACHED)
+    html = clerk.get("/web/cases?q=berlubang").get_data(as_text=True)
+    assert f"{BREACHED} kasus ditemukan" in html and "Lebih dari" not in html
+
+
 def _many_units(count: int) -> None:
     with unit_of_work():
         for i in range(count):
