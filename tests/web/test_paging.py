@@ -88,8 +88,10 @@ def test_case_search_pages_with_the_true_number_found(app, crowded):  # type: ig
     assert 'href="/web/cases?q=berlubang&amp;page=2"' in pages[0]
 
 
-def test_a_search_matching_more_than_it_counts_says_so_and_pages_through_those(  # noqa: F811
-    app, crowded, monkeypatch
+def test_a_search_matching_more_than_it_counts_says_so_and_pages_through_those(
+    app,
+    crowded,  # noqa: F811
+    monkeypatch,
 ):  # type: ignore[no-untyped-def]
     # A word that matches most of a million cases is counted up to SEARCH_COUNT_LIMIT
     # (1,000); here a limit below the matches stands for it.
