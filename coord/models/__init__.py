@@ -1,17 +1,14 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
+from coord.models.case_trail import Attachment, CaseEvent, IdempotencyKey, Visibility
 from coord.models.cases import (
-    Attachment,
     CancelReason,
     Case,
-    CaseEvent,
     CaseUnit,
     CaseUnitRole,
     Channel,
     Handoff,
-    IdempotencyKey,
     ReporterPrivacy,
-    Visibility,
 )
 from coord.models.categories import Category, ClockKind, Priority, SlaPolicy
 from coord.models.config import ConfigGeneration
