@@ -100,12 +100,9 @@ class JsonAtoms(glogging.SafeAtoms):
             self[key] = json.dumps(value)[1:-1] if isinstance(value, str) else value
 
 
-class JsonAccessLogger(glogging.Logger):
-    """One JSON object per request, with the app's X-Request-ID, on the access log. Secrets in
-    the query string (the citizen's receipt ``token``, Open311's ``api_key``, ...: the list in
-    ``config.logging``) are redacted."""
-
-    atoms_wrapper_class = JsonAtoms
+class RedactingLogger(glogging.Logger):
+    """Secrets in the query string (the citizen's receipt ``token``, Open311's ``api_key``,
+    ...: the list in ``config.logging``) and in the headers logged are redacted."""
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
@@ -114,13 +111,46 @@ class JsonAccessLogger(glogging.Logger):
                 atoms[key] = redact(atoms[key])
         return atoms
 
+
+class JsonAccessLogger(RedactingLogger):
+    """Production: one JSON object per request, with the app's X-Request-ID."""
+
+    atoms_wrapper_class = JsonAtoms
+
     def now(self) -> str:
         return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-logger_class = JsonAccessLogger
-access_log_format = (
-    '{"time":"%(t)s","logger":"gunicorn.access","remote":"%(h)s","method":"%(m)s",'
-    '"path":"%(U)s","query":"%(q)s","status":%(s)s,"bytes":%(B)s,"duration_ms":%(M)s,'
-    '"request_id":"%({x-request-id}o)s","user_agent":"%(a)s"}'
-)
+class PlainAccessLogger(RedactingLogger):
+    """Development (``make run``): one short line per page or API call for a person reading
+    the terminal; the page's stylesheet and script requests are left out."""
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        if not str(environ.get("PATH_INFO", "")).startswith("/static/"):
+            super().access(resp, req, environ, request_time)
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms = super().atoms(resp, req, environ, request_time)
+        atoms["target"] = atoms["U"] + (f"?{atoms['q']}" if atoms.get("q") else "")
+        return atoms
+
+
+def _json_logs() -> bool:
+    """JSON in production, plain lines otherwise; COORD_LOG_JSON overrides either (the rule of
+    the app's own log, config/settings.py)."""
+    raw = os.environ.get("COORD_LOG_JSON", "").strip().lower()
+    if raw:
+        return raw in {"1", "true", "yes", "on"}
+    return os.environ.get("COORD_ENV", "development") == "production"
+
+
+if _json_logs():
+    logger_class = JsonAccessLogger
+    access_log_format = (
+        '{"time":"%(t)s","logger":"gunicorn.access","remote":"%(h)s","method":"%(m)s",'
+        '"path":"%(U)s","query":"%(q)s","status":%(s)s,"bytes":%(B)s,"duration_ms":%(M)s,'
+        '"request_id":"%({x-request-id}o)s","user_agent":"%(a)s"}'
+    )
+else:
+    logger_class = PlainAccessLogger
+    access_log_format = "%(m)s %(target)s -> %(s)s (%(B)s bytes, %(M)s ms)"

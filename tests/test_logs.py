@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from config.logging import REDACTED, redact
+from tests.live import running_gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_SECONDS = 60.0
@@ -93,6 +94,28 @@ def test_the_gunicorn_access_log_redacts_secrets_in_query_strings(
     assert receipt["request_id"] == request_id
     open311 = next(a for a in access if a["path"].startswith("/open311/"))
     assert open311["query"] == f"api_key={REDACTED}&x=1"
+
+
+def test_in_development_the_access_log_is_a_short_line_per_request_without_assets(
+    app, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "gunicorn.log"
+    development = {
+        "COORD_ENV": "development",
+        "SECRET_KEY": "a-test-secret-key-for-gunicorn",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "GUNICORN_ACCESS_LOG": "-",
+    }
+    with running_gunicorn(database_url, redis_url, log, extra_env=development) as base:
+        _get(f"{base}/healthz")
+        _get(f"{base}/static/coord.css")
+        _get(f"{base}/public/v1/track/ABCD-EFGH/receipt?token=ZqX81secretTok")
+    access = [line for line in log.read_text().splitlines() if " -> " in line]
+    assert access[0] == access[0].strip() and not access[0].startswith("{")
+    assert any(line.startswith("GET /healthz -> 200 (") for line in access), access
+    assert not any("/static/" in line for line in access), access
+    receipt = next(line for line in access if "/receipt" in line)
+    assert f"receipt?token={REDACTED} -> " in receipt and "ZqX81secretTok" not in receipt
 
 
 def test_our_log_lines_redact_secrets(log_collector) -> None:  # type: ignore[no-untyped-def]
