@@ -101,7 +101,8 @@ class ContextFilter(logging.Filter):
 
 class QuietJobLines(logging.Filter):
     """RQ writes four INFO lines per job (dequeued, "Job OK", "Successfully completed", "result
-    is kept"): with a sweep every 15 s they buried everything else. They become DEBUG; the
+    is kept"), and its cron scheduler one more as it enqueues a periodic job: with a sweep
+    every 15 s they buried everything else. They become DEBUG; the
     worker writes one line per job itself, at DEBUG for a periodic job that did nothing
     (``workers.runtime.log_job_outcome``)."""
 
@@ -109,6 +110,7 @@ class QuietJobLines(logging.Filter):
         "Worker %s: %s: %s",  # dequeued (with or without the description), and "Job OK"
         "Successfully completed",
         "Worker %s: job %s result",
+        "Enqueued job ",  # rq.cron, each time it enqueues a periodic job (every 15 s)
     )
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -168,6 +168,11 @@ def test_idle_periodic_jobs_stay_out_of_an_info_log(caplog) -> None:  # type: ig
         "rq.worker", logging.INFO, __file__, 1, "*** Listening on %s", ("q",), None
     )
     assert QuietJobLines().filter(other) is True
+    cron = logging.LogRecord(
+        "rq.cron", logging.INFO, __file__, 1, "Enqueued job sweep_outbox to queue default", (), None
+    )
+    logging.getLogger("rq.cron").setLevel(logging.INFO)
+    assert QuietJobLines().filter(cron) is False and cron.levelname == "DEBUG"
 
     with caplog.at_level(logging.INFO, logger="workers.runtime"):
         log_job_outcome("workers.webhooks.sweep_outbox", 0)
