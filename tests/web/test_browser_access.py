@@ -21,11 +21,11 @@ from coord.services import citizens
 from coord.services.sla_sweep import sweep
 from coord.services.uow import unit_of_work
 from tests.factories import case_in_status, make_case
+from tests.web.browser import PHONE, open_page, sign_in
+from tests.web.forms import PASSWORD
 
 WIB = ZoneInfo("Asia/Jakarta")
-PASSWORD = "secret-pass"
-PHONE = {"width": 360, "height": 740}
-DESKTOP = {"width": 1280, "height": 900}
+
 AXE = Axe()
 
 
@@ -34,21 +34,6 @@ def office_hours(app_ctx):  # type: ignore[no-untyped-def]
     clock.set_frozen(datetime(2026, 3, 2, 9, 0, tzinfo=WIB))  # Monday 09:00 WIB
     yield
     clock.set_frozen(None)
-
-
-def open_page(browser, viewport: dict[str, int] = DESKTOP):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport=viewport, locale="id-ID")
-    return context.new_page()
-
-
-def sign_in(browser, base: str, username: str, viewport: dict[str, int] = DESKTOP):  # type: ignore[no-untyped-def]
-    page = open_page(browser, viewport)
-    page.goto(f"{base}/web/login")
-    page.get_by_label("Nama pengguna").fill(username)
-    page.get_by_label("Kata sandi").fill(PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
-    page.get_by_role("heading", name=re.compile("Kotak masuk")).wait_for()
-    return page
 
 
 def axe_problems(page) -> list[str]:  # type: ignore[no-untyped-def]

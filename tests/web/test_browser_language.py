@@ -16,7 +16,7 @@ from coord.services import handoffs as handoff_service
 from coord.services.sla_sweep import sweep
 from coord.services.uow import unit_of_work
 from tests.factories import make_case
-from tests.web.test_browser_flow import PASSWORD
+from tests.web.browser import open_page, sign_in
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -125,15 +125,7 @@ def scenery(app, world):  # type: ignore[no-untyped-def]
 
 
 def signed_in(browser, base: str, username: str | None):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID")
-    page = context.new_page()
-    if username:
-        page.goto(f"{base}/web/login")
-        page.get_by_label("Nama pengguna").fill(username)
-        page.get_by_label("Kata sandi").fill(PASSWORD)
-        page.get_by_role("button", name="Masuk").click()
-        page.get_by_role("heading", name=re.compile("Kotak masuk")).wait_for()
-    return page
+    return sign_in(browser, base, username) if username else open_page(browser)
 
 
 def problems_on(page, where: str, names: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
