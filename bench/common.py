@@ -136,3 +136,15 @@ def reset_database(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
         conn.execute("CREATE SCHEMA public")
+
+
+def load_line(label: str, before: tuple[float, ...], after: tuple[float, ...]) -> str:
+    """The machine's load average before and after a timed part, for the printed report (the
+    machine is shared: figures vary with it)."""
+    return (
+        f"load average (1, 5, 15 min) {label}: "
+        + " ".join(f"{x:.2f}" for x in before)
+        + "; after: "
+        + " ".join(f"{x:.2f}" for x in after)
+        + f" ({os.cpu_count()} cores)"
+    )

@@ -63,7 +63,7 @@ from bench.api import (  # noqa: E402
     wait_quiet,
     wait_workers_ready,
 )
-from bench.common import app_env, log, require_loopback, tool  # noqa: E402
+from bench.common import app_env, load_line, log, require_loopback, tool  # noqa: E402
 from bench.reports import DEFAULT_DB, NOW, Structure  # noqa: E402
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/2"
@@ -395,13 +395,7 @@ def print_table(pages: list[Page], fixture: Fixture, load: tuple[Any, Any]) -> N
         )
     before, after = load
     print()
-    print(
-        "load average (1, 5, 15 min) before: "
-        + " ".join(f"{x:.2f}" for x in before)
-        + "; after: "
-        + " ".join(f"{x:.2f}" for x in after)
-        + f" ({os.cpu_count()} cores)"
-    )
+    print(load_line("before", before, after))
 
 
 def fixture_summary(fixture: Fixture) -> str:

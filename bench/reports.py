@@ -47,6 +47,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import load_line  # noqa: E402
 
 DEFAULT_DB = "postgresql://127.0.0.1:5432/bench_reports"
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wednesday 10:00 WIB
@@ -930,13 +931,7 @@ def main() -> int:
     after = os.getloadavg()
     print_table("Reports over the loaded database (the migrations' schema and indexes):", results)
     print()
-    print(
-        "load average (1, 5, 15 min) before timing: "
-        + " ".join(f"{x:.2f}" for x in before)
-        + "; after: "
-        + " ".join(f"{x:.2f}" for x in after)
-        + f" ({os.cpu_count()} cores)"
-    )
+    print(load_line("before timing", before, after))
     slow = [r for r in results if r[3] >= TARGET_SECONDS]
     print()
     print("all reports under 1 s" if not slow else f"{len(slow)} report timings over 1 s")

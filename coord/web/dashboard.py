@@ -8,12 +8,10 @@ from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request
 from flask_babel import get_locale
-from sqlalchemy import select
 
 from coord.clock import now_utc
 from coord.domain.paging import PAGE_ROWS, Page, page_window
-from coord.extensions import db
-from coord.models import Category, Role, Unit
+from coord.models import Role
 from coord.services import attention, reports
 from coord.services.reports import ReportFilters, month_range
 from coord.web import report_csv
@@ -64,14 +62,9 @@ UNIT_PERCENTILES = ("resolution_minutes_median", "resolution_minutes_p90")
 
 
 def names() -> dict[str, dict[str, str]]:
-    """Category and unit names by code: the reports carry codes, people read names."""
-    english = str(get_locale()) == "en"
-    categories = db.session.execute(select(Category.code, Category.name_id, Category.name_en))
-    units = db.session.execute(select(Unit.code, Unit.name))
-    return {
-        "category_names": {c: (en if english and en else name) for c, name, en in categories},
-        "unit_names": {code: name for code, name in units},
-    }
+    """Category and unit names by code, in the page's language: the reports carry codes,
+    people read names."""
+    return reports.names_by_code(english=str(get_locale()) == "en")
 
 
 DASHBOARD_BREACHES = 20  # rows of the open-breach list on the dashboard itself

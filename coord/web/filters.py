@@ -4,6 +4,7 @@ and the labels of stored codes (``coord.labels``)."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -97,16 +98,6 @@ def register(app: Flask) -> None:
         number=number,
         percent=percent,
         work_time=work_time,
-        status_label=lambda s: labels.label("status", s),
-        event_label=lambda s: labels.label("event", s),
-        action_label=lambda s: labels.label("action", s),
-        clock_label=lambda s: labels.label("clock", s),
-        priority_label=lambda s: labels.label("priority", s),
-        channel_label=lambda s: labels.label("channel", s),
-        reject_reason_label=lambda s: labels.label("reject_reason", s),
-        cancel_reason_label=lambda s: labels.label("cancel_reason", s),
-        handoff_kind_label=lambda s: labels.label("handoff_kind", s),
-        role_label=lambda s: labels.label("role", s),
-        unit_kind_label=lambda s: labels.label("unit_kind", s),
-        clock_kind_label=lambda s: labels.label("clock_kind", s),
+        # status_label, priority_label, ...: one filter per label map (coord/labels.py)
+        **{f"{kind}_label": partial(labels.label, kind) for kind in labels.MAPS},
     )

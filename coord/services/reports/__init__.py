@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from coord.services.reports.backlog import AGE_BUCKETS, BACKLOG_COLUMNS, backlog_report
 from coord.services.reports.breach_list import BREACH_COLUMNS, breaches
-from coord.services.reports.filters import PERIODS, ReportFilters, month_range
+from coord.services.reports.filters import PERIODS, ReportFilters, month_range, names_by_code
 from coord.services.reports.handoffs import BOUNCED_COLUMNS, HANDOFF_COLUMNS, handoff_report
 from coord.services.reports.ikm import IKM_COLUMNS, ikm_report, ikm_weight, weight_label
 from coord.services.reports.public import default_public_range, public_stats
@@ -43,6 +43,7 @@ __all__ = [
     "ikm_weight",
     "default_public_range",
     "month_range",
+    "names_by_code",
     "public_stats",
     "require_report_reader",
     "sla_report",

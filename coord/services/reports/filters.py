@@ -57,11 +57,24 @@ class _Lookups:
             r.id: (r.code, r.name)
             for r in db.session.execute(select(Unit.id, Unit.code, Unit.name))
         }
-        self.categories = {
-            r.id: r.code for r in db.session.execute(select(Category.id, Category.code))
-        }
+        categories = db.session.execute(
+            select(Category.id, Category.code, Category.name_id, Category.name_en)
+        ).all()
+        self.categories = {r.id: r.code for r in categories}
+        self.category_names = {r.code: (r.name_id, r.name_en) for r in categories}
         self._unit_ids = {code: uid for uid, (code, _) in self.units.items()}
         self._category_ids = {code: cid for cid, code in self.categories.items()}
+
+    def names_by_code(self, english: bool) -> dict[str, dict[str, str]]:
+        """Category and unit names by code, for people reading the reports' codes: the
+        English category name where ``english`` and one is set."""
+        return {
+            "category_names": {
+                code: (en if english and en else name)
+                for code, (name, en) in self.category_names.items()
+            },
+            "unit_names": dict(self.units.values()),
+        }
 
     def unit_id(self, code: str) -> int:
         return self._unit_ids.get(code, -1)  # unknown code: matches nothing
@@ -83,3 +96,9 @@ def _period_where(column: Any, filters: ReportFilters) -> list[ColumnElement[boo
     if filters.until is not None:
         clauses.append(column < filters.until)
     return clauses
+
+
+def names_by_code(english: bool) -> dict[str, dict[str, str]]:
+    """Category and unit names by code (``category_names``, ``unit_names``), from the lookups
+    the reports read once per transaction."""
+    return _Lookups.current().names_by_code(english)

@@ -210,13 +210,8 @@ def handoff_action(handoff_id: int, action: str):  # type: ignore[no-untyped-def
         abort(404)
     case_id = handoff.case_id
     actor, form = g.actor, request.form
-    note = (form.get("note") or "").strip() or None
-    payloads: dict[str, dict[str, Any]] = {
-        "accept": {"note": note},
-        "reject": {"reason": form.get("reason", ""), "note": note},
-        "recall": {"note": note},
-        "complete": {"note": note or ""},
-    }
+    # The action table (HANDOFF_COMMANDS) reads the fields each action takes.
+    payload = {"note": (form.get("note") or "").strip() or None, "reason": form.get("reason", "")}
     messages = {
         "accept": _("Disposisi diterima."),
         "reject": _("Disposisi ditolak."),
@@ -228,7 +223,7 @@ def handoff_action(handoff_id: int, action: str):  # type: ignore[no-untyped-def
         actor,
         handoff_id,
         action,
-        payloads[action],
+        payload,
         now_utc(),
         success=messages[action],
     )
